@@ -1,0 +1,72 @@
+//! Command-line definitions (clap). Parsing only: commands live in main.rs and the library.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::source::{Limits, SourceChoice};
+
+#[derive(Parser, Debug)]
+#[command(name = "pyslim", version, about = "Explore Python container images and make them small and safe")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Sizes, layers, largest files, wasted bytes and efficiency of an image.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ImageArgs {
+    /// Image name (from the Docker daemon), `docker save` tarball, or OCI layout (dir or tar).
+    /// Prefixes force a source: docker://NAME, docker-archive:PATH, oci:PATH.
+    /// With no image, the demo image built into pyslim is used.
+    pub image: Option<String>,
+
+    /// Where to read the image from.
+    #[arg(long, value_enum, default_value_t = SourceChoice::Auto)]
+    pub source: SourceChoice,
+
+    /// Use the demo image built into pyslim.
+    #[arg(long, conflicts_with = "image")]
+    pub demo: bool,
+
+    /// Platform to pick from a multi-platform OCI index (os/arch[/variant]); default: this host's.
+    #[arg(long)]
+    pub platform: Option<String>,
+
+    /// Check every layer's sha256 against its diff_id (reads every byte; slower).
+    #[arg(long)]
+    pub verify: bool,
+
+    /// Most entries one layer may hold.
+    #[arg(long, default_value_t = Limits::default().max_entries_per_layer)]
+    pub max_entries: u64,
+
+    /// Longest path, in bytes, an entry may have.
+    #[arg(long, default_value_t = Limits::default().max_path_bytes)]
+    pub max_path_bytes: usize,
+
+    /// Deepest path, in components, an entry may have.
+    #[arg(long, default_value_t = Limits::default().max_path_depth)]
+    pub max_path_depth: usize,
+
+    /// Largest JSON document (manifest, index, config) pyslim will read.
+    #[arg(long, default_value_t = Limits::default().max_json_bytes)]
+    pub max_json_bytes: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+
+    /// Print JSON (schema pyslim.analysis/v1, see README) instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Rows in the largest-files and wasted-paths lists.
+    #[arg(long, default_value_t = crate::core::analysis::DEFAULT_TOP)]
+    pub top: usize,
+}

@@ -1,0 +1,6 @@
+//! The pure core: image model, merged tree and analysis. No terminal, no Docker API, no async.
+
+pub mod analysis;
+pub mod entry;
+pub mod image;
+pub mod tree;

@@ -1,0 +1,499 @@
+//! The layer stack merged into one tree of every path any layer touched, with each path's
+//! history (added, changed, deleted, by which layer). The final image, or the image as it
+//! stands after any layer, is a view of this one arena: a path is present after layer L when
+//! its last event at or below L is not a deletion.
+//!
+//! Content is tracked per inode, so that a hardlinked file's bytes count once and a file's
+//! bytes stay visible while any of its links is. Bytes a layer carries that no visible path
+//! references in the final image are wasted: they ship but cannot be seen.
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::entry::{split_parent, EntryKind};
+use super::image::Layer;
+
+pub type NodeId = u32;
+pub type InodeId = u32;
+pub const ROOT: NodeId = 0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Added,
+    Modified,
+    Deleted,
+}
+
+/// What one layer did to one path.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub layer: u32,
+    pub change: Change,
+    /// For a deletion, the kind of what was deleted.
+    pub kind: EntryKind,
+    /// Apparent size: a file's bytes; a hardlink shows its inode's bytes; 0 otherwise.
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub link_target: Option<Box<str>>,
+    /// The content this path shows, for files and hardlinks.
+    pub inode: Option<InodeId>,
+    /// A directory no tar entry named, created because an entry below it needed it.
+    pub implicit: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: Box<str>,
+    pub parent: NodeId,
+    /// Sorted by name once the tree is built.
+    pub children: Vec<NodeId>,
+    pub events: Vec<Event>,
+}
+
+/// Bytes one regular-file entry carried in one layer.
+#[derive(Debug, Clone)]
+pub struct Inode {
+    pub size: u64,
+    pub layer: u32,
+    /// The path the bytes were written at.
+    pub node: NodeId,
+    /// The layer whose change left no visible path referencing these bytes.
+    pub hidden_by: Option<u32>,
+    refs: u32,
+}
+
+impl Inode {
+    pub fn visible(&self) -> bool {
+        self.refs > 0
+    }
+}
+
+/// Per path, what dive's efficiency score sees: every leaf path of every layer, and every
+/// whiteout sized by what it removed (dirs) or 0 (files), as dive's efficiency.go does.
+#[derive(Debug, Clone, Default)]
+pub struct DivePathStat {
+    pub occurrences: u32,
+    pub cumulative: u64,
+    pub min: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    pub inodes: Vec<Inode>,
+    pub layer_count: u32,
+    /// Final-image bytes under each node (hardlinked content counted once).
+    pub final_bytes: Vec<u64>,
+    pub dive_paths: FxHashMap<NodeId, DivePathStat>,
+    pub warnings: Vec<String>,
+}
+
+impl Tree {
+    pub fn build(layers: &[Layer]) -> Tree {
+        let mut b = Builder::new(layers.len() as u32);
+        for layer in layers {
+            b.apply_layer(layer);
+        }
+        b.finish()
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    /// The state of a path after `layer` (the final image for `layer_count - 1`).
+    pub fn state_at(&self, id: NodeId, layer: u32) -> Option<&Event> {
+        self.node(id)
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.layer <= layer)
+            .filter(|e| e.change != Change::Deleted)
+    }
+
+    pub fn final_state(&self, id: NodeId) -> Option<&Event> {
+        if id == ROOT {
+            return None;
+        }
+        self.node(id).events.last().filter(|e| e.change != Change::Deleted)
+    }
+
+    pub fn is_visible(&self, id: NodeId) -> bool {
+        id == ROOT || self.final_state(id).is_some()
+    }
+
+    pub fn path(&self, id: NodeId) -> String {
+        let mut parts = Vec::new();
+        let mut cur = id;
+        while cur != ROOT {
+            let n = self.node(cur);
+            parts.push(&*n.name);
+            cur = n.parent;
+        }
+        parts.reverse();
+        parts.join("/")
+    }
+
+    /// Finds a path by walking sorted children.
+    pub fn lookup(&self, path: &str) -> Option<NodeId> {
+        let mut cur = ROOT;
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            let children = &self.node(cur).children;
+            let pos = children
+                .binary_search_by(|c| (*self.node(*c).name).cmp(part))
+                .ok()?;
+            cur = children[pos];
+        }
+        Some(cur)
+    }
+
+    /// Visits every node visible in the final image, parents before children.
+    pub fn visible_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let mut stack = vec![ROOT];
+        std::iter::from_fn(move || {
+            let id = stack.pop()?;
+            for &c in self.node(id).children.iter().rev() {
+                if self.is_visible(c) {
+                    stack.push(c);
+                }
+            }
+            Some(id)
+        })
+    }
+}
+
+struct Builder {
+    tree: Tree,
+    by_path: FxHashMap<Box<str>, NodeId>,
+    layer: u32,
+}
+
+impl Builder {
+    fn new(layer_count: u32) -> Self {
+        let root = Node {
+            name: "".into(),
+            parent: ROOT,
+            children: Vec::new(),
+            events: Vec::new(),
+        };
+        Builder {
+            tree: Tree {
+                nodes: vec![root],
+                layer_count,
+                ..Default::default()
+            },
+            by_path: FxHashMap::default(),
+            layer: 0,
+        }
+    }
+
+    fn apply_layer(&mut self, layer: &Layer) {
+        self.layer = layer.index as u32;
+        let changes = &layer.changes;
+        // Whiteouts hide lower layers only, so they go before this layer's own entries.
+        for path in &changes.whiteouts {
+            match self.by_path.get(path.as_str()).copied() {
+                Some(id) if self.visible(id) => {
+                    let size = self.dive_subtree_bytes(id);
+                    self.dive_record(id, size);
+                    self.delete_subtree(id);
+                }
+                _ => {} // The spec allows whiteouts of absent paths; they change nothing.
+            }
+        }
+        let mut opaque: Vec<&String> = changes.opaque_dirs.iter().collect();
+        opaque.sort_by_key(|p| p.matches('/').count());
+        for dir in opaque {
+            let id = self.ensure_dir(dir);
+            let lower: Vec<NodeId> = self.tree.nodes[id as usize]
+                .children
+                .iter()
+                .copied()
+                .filter(|&c| self.visible(c) && self.last(c).is_some_and(|e| e.layer < self.layer))
+                .collect();
+            for child in lower {
+                let size = self.dive_subtree_bytes(child);
+                self.dive_record(child, size);
+                self.delete_subtree(child);
+            }
+        }
+        for entry in &changes.entries {
+            let (parent_path, name) = split_parent(&entry.path);
+            let parent = self.ensure_dir(parent_path);
+            let id = self.child(parent, &entry.path, name);
+            let inode = match entry.kind {
+                EntryKind::File => Some(self.new_inode(entry.size, id)),
+                EntryKind::Hardlink => {
+                    let target = entry.link_target.as_deref().unwrap_or("");
+                    let found = self
+                        .by_path
+                        .get(target)
+                        .copied()
+                        .filter(|&t| self.visible(t))
+                        .and_then(|t| self.last(t).and_then(|e| e.inode));
+                    if found.is_none() {
+                        self.tree.warnings.push(format!(
+                            "layer {}: hardlink {} points at {target}, which is not a file in the image; counted as empty",
+                            self.layer, entry.path
+                        ));
+                    }
+                    found
+                }
+                _ => None,
+            };
+            let size = inode.map(|i| self.tree.inodes[i as usize].size).unwrap_or(0);
+            if entry.kind != EntryKind::Dir {
+                self.dive_record(id, entry.size);
+            }
+            let event = Event {
+                layer: self.layer,
+                change: Change::Added,
+                kind: entry.kind,
+                size,
+                mode: entry.mode,
+                uid: entry.uid,
+                gid: entry.gid,
+                link_target: entry.link_target.as_deref().map(Into::into),
+                inode,
+                implicit: false,
+            };
+            self.put(id, event, &entry.path);
+        }
+    }
+
+    fn last(&self, id: NodeId) -> Option<&Event> {
+        self.tree.nodes[id as usize].events.last()
+    }
+
+    fn visible(&self, id: NodeId) -> bool {
+        id == ROOT || self.last(id).is_some_and(|e| e.change != Change::Deleted)
+    }
+
+    fn new_inode(&mut self, size: u64, node: NodeId) -> InodeId {
+        self.tree.inodes.push(Inode {
+            size,
+            layer: self.layer,
+            node,
+            hidden_by: None,
+            refs: 0,
+        });
+        (self.tree.inodes.len() - 1) as InodeId
+    }
+
+    fn acquire(&mut self, inode: Option<InodeId>) {
+        if let Some(i) = inode {
+            let ino = &mut self.tree.inodes[i as usize];
+            ino.refs += 1;
+            ino.hidden_by = None;
+        }
+    }
+
+    fn release(&mut self, inode: Option<InodeId>) {
+        if let Some(i) = inode {
+            let layer = self.layer;
+            let ino = &mut self.tree.inodes[i as usize];
+            ino.refs -= 1;
+            if ino.refs == 0 {
+                ino.hidden_by = Some(layer);
+            }
+        }
+    }
+
+    /// The node for `path` under `parent`, created if no layer has named it yet.
+    fn child(&mut self, parent: NodeId, path: &str, name: &str) -> NodeId {
+        if let Some(&id) = self.by_path.get(path) {
+            return id;
+        }
+        let id = self.tree.nodes.len() as NodeId;
+        self.tree.nodes.push(Node {
+            name: name.into(),
+            parent,
+            children: Vec::new(),
+            events: Vec::new(),
+        });
+        self.tree.nodes[parent as usize].children.push(id);
+        self.by_path.insert(path.into(), id);
+        id
+    }
+
+    /// Makes sure `path` is a directory in the current layer's view, creating it (and its
+    /// parents) or replacing a non-directory there, as extracting a child would.
+    fn ensure_dir(&mut self, path: &str) -> NodeId {
+        if path.is_empty() {
+            return ROOT;
+        }
+        if let Some(&id) = self.by_path.get(path) {
+            if self.visible(id) && self.last(id).is_some_and(|e| e.kind == EntryKind::Dir) {
+                return id;
+            }
+        }
+        let (parent_path, name) = split_parent(path);
+        let parent = self.ensure_dir(parent_path);
+        let id = self.child(parent, path, name);
+        let event = Event {
+            layer: self.layer,
+            change: Change::Added,
+            kind: EntryKind::Dir,
+            size: 0,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            link_target: None,
+            inode: None,
+            implicit: true,
+        };
+        self.put(id, event, path);
+        id
+    }
+
+    /// Records `event` as this layer's change to `id`, deciding added vs changed and releasing
+    /// whatever the path showed before.
+    fn put(&mut self, id: NodeId, mut event: Event, path: &str) {
+        let layer = self.layer;
+        let prev = self.last(id).cloned();
+        match prev {
+            Some(p) if p.change != Change::Deleted => {
+                let replacing_dir_with_other = p.kind == EntryKind::Dir && event.kind != EntryKind::Dir;
+                if replacing_dir_with_other {
+                    let children = self.tree.nodes[id as usize].children.clone();
+                    for c in children {
+                        if self.visible(c) {
+                            self.delete_subtree(c);
+                        }
+                    }
+                }
+                self.release(p.inode);
+                if p.layer == layer {
+                    if !(p.implicit || (p.kind == EntryKind::Dir && event.kind == EntryKind::Dir)) {
+                        self.tree
+                            .warnings
+                            .push(format!("layer {layer}: {path} appears twice; the later entry wins"));
+                    }
+                    event.change = p.change;
+                    self.acquire(event.inode);
+                    *self.tree.nodes[id as usize].events.last_mut().expect("prev exists") = event; // ok: prev is Some
+                    return;
+                }
+                event.change = Change::Modified;
+            }
+            Some(p) if p.layer == layer => {
+                // Deleted by this layer's whiteout, then written again by this layer: changed.
+                event.change = Change::Modified;
+                self.acquire(event.inode);
+                *self.tree.nodes[id as usize].events.last_mut().expect("prev exists") = event; // ok: prev is Some
+                return;
+            }
+            _ => event.change = Change::Added,
+        }
+        self.acquire(event.inode);
+        self.tree.nodes[id as usize].events.push(event);
+    }
+
+    fn delete_subtree(&mut self, id: NodeId) {
+        let children = self.tree.nodes[id as usize].children.clone();
+        for c in children {
+            if self.visible(c) {
+                self.delete_subtree(c);
+            }
+        }
+        let Some(prev) = self.last(id).cloned() else { return };
+        self.release(prev.inode);
+        let event = Event {
+            layer: self.layer,
+            change: Change::Deleted,
+            kind: prev.kind,
+            size: 0,
+            mode: prev.mode,
+            uid: prev.uid,
+            gid: prev.gid,
+            link_target: None,
+            inode: None,
+            implicit: false,
+        };
+        if prev.layer == self.layer {
+            // Added in this very layer (an implicit parent of an opaque dir): it never was.
+            let events = &mut self.tree.nodes[id as usize].events;
+            events.pop();
+            if events.last().is_some_and(|e| e.change != Change::Deleted) {
+                events.push(event);
+            }
+        } else {
+            self.tree.nodes[id as usize].events.push(event);
+        }
+    }
+
+    /// dive sizes a whiteout by the tar sizes under a deleted directory; a deleted file counts 0.
+    fn dive_subtree_bytes(&self, id: NodeId) -> u64 {
+        let Some(last) = self.last(id) else { return 0 };
+        if last.kind != EntryKind::Dir {
+            return 0;
+        }
+        let mut total = 0;
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            for &c in &self.tree.nodes[n as usize].children {
+                if self.visible(c) {
+                    if let Some(e) = self.last(c) {
+                        if e.kind == EntryKind::File {
+                            total += e.size;
+                        }
+                    }
+                    stack.push(c);
+                }
+            }
+        }
+        total
+    }
+
+    fn dive_record(&mut self, id: NodeId, size: u64) {
+        let stat = self.tree.dive_paths.entry(id).or_default();
+        if stat.occurrences == 0 || size < stat.min {
+            stat.min = size;
+        }
+        stat.occurrences += 1;
+        stat.cumulative += size;
+    }
+
+    fn finish(mut self) -> Tree {
+        let names: Vec<Box<str>> = self.tree.nodes.iter().map(|n| n.name.clone()).collect();
+        for node in &mut self.tree.nodes {
+            node.children.sort_unstable_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
+        }
+        let mut tree = self.tree;
+        tree.final_bytes = final_bytes(&tree);
+        tree
+    }
+}
+
+/// Final-image bytes under each node. Each visible inode is charged to one path only: the
+/// first regular file that shows it, else the first hardlink.
+fn final_bytes(tree: &Tree) -> Vec<u64> {
+    let mut own = vec![0u64; tree.nodes.len()];
+    let mut charged = vec![false; tree.inodes.len()];
+    for pass_kind in [EntryKind::File, EntryKind::Hardlink] {
+        for id in tree.visible_nodes() {
+            if let Some(e) = tree.final_state(id) {
+                if let (Some(i), true) = (e.inode, e.kind == pass_kind) {
+                    if !charged[i as usize] {
+                        charged[i as usize] = true;
+                        own[id as usize] = tree.inodes[i as usize].size;
+                    }
+                }
+            }
+        }
+    }
+    // Children have larger ids than parents, so one reverse sweep sums subtrees.
+    let mut total = own;
+    for id in (1..tree.nodes.len()).rev() {
+        if tree.is_visible(id as NodeId) {
+            let parent = tree.nodes[id].parent as usize;
+            total[parent] += total[id];
+        } else {
+            total[id] = 0;
+        }
+    }
+    total
+}

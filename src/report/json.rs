@@ -1,0 +1,42 @@
+//! The JSON form of `pyslim analyze`. Its shape is documented in README.md ("JSON output") and
+//! versioned by `schema`: fields may be added, never renamed or removed, within one version.
+
+use serde::Serialize;
+
+use crate::core::analysis::Analysis;
+use crate::core::image::{Image, ImageConfig};
+
+pub const SCHEMA: &str = "pyslim.analysis/v1";
+
+#[derive(Serialize)]
+struct ImageInfo<'a> {
+    reference: &'a str,
+    source: &'a str,
+    id: &'a str,
+    config: &'a ImageConfig,
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: &'static str,
+    image: ImageInfo<'a>,
+    #[serde(flatten)]
+    analysis: &'a Analysis,
+    warnings: &'a [String],
+}
+
+pub fn render(image: &Image, analysis: &Analysis, warnings: &[String]) -> String {
+    let doc = Document {
+        schema: SCHEMA,
+        image: ImageInfo {
+            reference: &image.reference,
+            source: image.source.as_str(),
+            id: &image.id,
+            config: &image.config,
+        },
+        analysis,
+        warnings,
+    };
+    // Serialising plain data with string keys cannot fail.
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}

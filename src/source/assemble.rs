@@ -1,0 +1,134 @@
+//! Turns a resolved manifest (config member + layer members) into an `Image`: reads the
+//! layers in parallel, checks what can be checked, and pairs layers with history.
+
+use rayon::prelude::*;
+
+use crate::core::image::{history_for_layers, Image, Layer, SourceKind};
+use crate::error::{Error, Result};
+
+use super::config::parse_config;
+use super::layer_tar::ReadOptions;
+use super::store::BlobStore;
+
+/// A layer as a manifest names it.
+pub struct LayerRef {
+    pub member: String,
+    /// Blob digest and size from an OCI descriptor, when the format has one.
+    pub digest: Option<String>,
+    pub size: Option<u64>,
+}
+
+pub struct Resolved {
+    pub config_member: String,
+    /// The config digest, when the manifest gives it.
+    pub config_digest: Option<String>,
+    pub layers: Vec<LayerRef>,
+    pub warnings: Vec<String>,
+}
+
+pub fn assemble(
+    store: &dyn BlobStore,
+    resolved: Resolved,
+    reference: &str,
+    source: SourceKind,
+    opts: &ReadOptions,
+) -> Result<Image> {
+    let input = store.input().to_owned();
+    let config_bytes = store.read_json(&resolved.config_member, opts.limits.max_json_bytes)?;
+    let config_label = format!("{input}: {}", resolved.config_member);
+    let parsed = parse_config(&config_label, &config_bytes)?;
+    if parsed.diff_ids.len() != resolved.layers.len() {
+        return Err(Error::corrupt(
+            &input,
+            format!(
+                "the manifest lists {} layers but the config lists {} diff_ids",
+                resolved.layers.len(),
+                parsed.diff_ids.len()
+            ),
+        ));
+    }
+    for layer in &resolved.layers {
+        if !store.contains(&layer.member) {
+            return Err(Error::corrupt(
+                &input,
+                format!("manifest names {:?}, which is not in the archive", layer.member),
+            ));
+        }
+    }
+    let reads: Vec<_> = resolved
+        .layers
+        .par_iter()
+        .map(|l| store.read_layer(&l.member, opts, l.digest.is_some()))
+        .collect::<Result<_>>()?;
+
+    let history = history_for_layers(&parsed.history, resolved.layers.len());
+    let mut warnings = resolved.warnings;
+    if parsed.history.iter().filter(|h| !h.empty_layer).count() != resolved.layers.len()
+        && !parsed.history.is_empty()
+    {
+        warnings.push(format!(
+            "{input}: history names {} layers but the image has {}; instructions may be misattributed",
+            parsed.history.iter().filter(|h| !h.empty_layer).count(),
+            resolved.layers.len()
+        ));
+    }
+    let mut layers = Vec::with_capacity(reads.len());
+    for (index, ((layer_ref, read), (diff_id, hist))) in resolved
+        .layers
+        .into_iter()
+        .zip(reads)
+        .zip(parsed.diff_ids.into_iter().zip(history))
+        .enumerate()
+    {
+        let label = format!("{input}: {}", layer_ref.member);
+        if let Some(expected) = layer_ref.size {
+            if expected != read.blob_bytes {
+                return Err(Error::corrupt(
+                    &label,
+                    format!("size mismatch: the manifest says {expected} bytes, the blob has {}", read.blob_bytes),
+                ));
+            }
+        }
+        if let (Some(expected), Some(actual)) = (&layer_ref.digest, &read.blob_digest) {
+            if expected != actual {
+                return Err(Error::DigestMismatch {
+                    input: label,
+                    expected: expected.clone(),
+                    actual: actual.clone(),
+                });
+            }
+        }
+        if let Some(actual) = &read.changes.diff_id {
+            if *actual != diff_id {
+                return Err(Error::DigestMismatch {
+                    input: format!("{label} (diff_id)"),
+                    expected: diff_id,
+                    actual: actual.clone(),
+                });
+            }
+        }
+        warnings.extend(read.changes.warnings.iter().cloned());
+        layers.push(Layer {
+            index,
+            digest: layer_ref.digest.or(read.blob_digest),
+            diff_id,
+            compression: read.compression,
+            blob_bytes: Some(read.blob_bytes),
+            history: hist,
+            changes: read.changes,
+        });
+    }
+    let id = resolved.config_digest.unwrap_or_else(|| {
+        use sha2::{Digest, Sha256};
+        format!("sha256:{}", hex::encode(Sha256::digest(&config_bytes)))
+    });
+    Ok(Image {
+        reference: reference.to_owned(),
+        source,
+        id,
+        config: parsed.config,
+        history: parsed.history,
+        layers,
+        warnings,
+    })
+}

@@ -1,0 +1,232 @@
+//! The Docker daemon, through bollard (honours DOCKER_HOST: unix socket by default, tcp too).
+//! Inspect and history answer first; file contents come from the image export
+//! (`GET /images/{name}/get`), parsed as it streams by the same synchronous code that reads
+//! `docker save` files, through a blocking reader over a channel. Nothing is spooled to disk.
+
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bollard::Docker;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::core::image::{Image, SourceKind};
+use crate::error::{Error, Result};
+
+use super::assemble::assemble;
+use super::docker_archive;
+use super::layer_tar::ReadOptions;
+use super::store::StreamStore;
+
+/// What the daemon says of an image before any layer is read: enough to list the layers.
+#[derive(Debug, Clone)]
+pub struct DaemonSummary {
+    pub id: String,
+    pub size: u64,
+    pub diff_ids: Vec<String>,
+    /// History, oldest first: (created_by, size).
+    pub history: Vec<(String, i64)>,
+}
+
+/// Where the daemon is, for messages.
+pub fn docker_host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+fn connect_timeout() -> Duration {
+    let secs = std::env::var("PYSLIM_DOCKER_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    Duration::from_secs(secs)
+}
+
+/// Words for a failed call to the daemon, by what went wrong underneath.
+fn describe(err: &bollard::errors::Error, reference: &str) -> Error {
+    use bollard::errors::Error as B;
+    if let B::DockerResponseServerError { status_code, message } = err {
+        if *status_code == 404 {
+            return Error::ImageNotFound(format!("{reference} (the Docker daemon at {} has no such image)", docker_host()));
+        }
+        return Error::Daemon(format!("the Docker daemon refused: {message} (HTTP {status_code})"));
+    }
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    let host = docker_host();
+    let lower = text.to_lowercase();
+    if lower.contains("permission denied") {
+        Error::Daemon(format!(
+            "permission denied on the Docker socket {host}: run as a member of the docker group, or set DOCKER_HOST"
+        ))
+    } else if lower.contains("no such file") || lower.contains("connection refused") || lower.contains("socket not found") {
+        Error::Daemon(format!("cannot connect to the Docker daemon at {host}: is it running?"))
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        Error::Daemon(format!(
+            "the Docker daemon at {host} did not answer within {}s (set PYSLIM_DOCKER_TIMEOUT to wait longer)",
+            connect_timeout().as_secs()
+        ))
+    } else {
+        Error::Daemon(format!("the Docker daemon at {host} failed: {text}"))
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Daemon(format!("cannot start the async runtime: {e}")))
+}
+
+async fn connect() -> Result<Docker> {
+    let docker = Docker::connect_with_defaults()
+        .map_err(|e| describe(&e, ""))?
+        .with_timeout(connect_timeout());
+    // Older engines speak older API versions; agree on one before the first real call.
+    match tokio::time::timeout(connect_timeout(), docker.negotiate_version()).await {
+        Ok(Ok(d)) => Ok(d),
+        Ok(Err(e)) => Err(describe(&e, "")),
+        Err(_) => Err(Error::Daemon(format!(
+            "the Docker daemon at {} did not answer within {}s (set PYSLIM_DOCKER_TIMEOUT to wait longer)",
+            docker_host(),
+            connect_timeout().as_secs()
+        ))),
+    }
+}
+
+async fn summary(docker: &Docker, reference: &str) -> Result<DaemonSummary> {
+    let inspect = docker
+        .inspect_image(reference)
+        .await
+        .map_err(|e| describe(&e, reference))?;
+    let history = docker
+        .image_history(reference)
+        .await
+        .map_err(|e| describe(&e, reference))?;
+    Ok(DaemonSummary {
+        id: inspect.id.unwrap_or_default(),
+        size: inspect.size.unwrap_or(0).max(0) as u64,
+        diff_ids: inspect.root_fs.and_then(|r| r.layers).unwrap_or_default(),
+        history: history
+            .into_iter()
+            .rev()
+            .map(|h| (h.created_by, h.size))
+            .collect(),
+    })
+}
+
+/// True when a daemon answers at DOCKER_HOST.
+pub fn available() -> bool {
+    runtime()
+        .and_then(|rt| rt.block_on(async { connect().await.map(|_| ()) }))
+        .is_ok()
+}
+
+/// Inspect and history only: fast, for showing layers before their contents arrive.
+pub fn read_summary(reference: &str) -> Result<DaemonSummary> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let docker = connect().await?;
+        summary(&docker, reference).await
+    })
+}
+
+/// Progress of an export: bytes so far and layers seen, against the expected total.
+pub trait ExportProgress: Send {
+    fn start(&mut self, total_bytes: u64, layers: usize);
+    fn bytes(&mut self, so_far: u64);
+    fn member(&mut self, name: &str);
+    fn finish(&mut self);
+}
+
+/// Reads the whole image through the daemon.
+pub fn read_image(reference: &str, opts: &ReadOptions, mut progress: Box<dyn ExportProgress>) -> Result<Image> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let docker = connect().await?;
+        let summary = summary(&docker, reference).await?;
+        progress.start(summary.size, summary.diff_ids.len());
+        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(32);
+        let name = reference.to_owned();
+        let exporter = docker.clone();
+        let pump = tokio::spawn(async move {
+            let mut stream = exporter.export_image(&name);
+            while let Some(chunk) = stream.next().await {
+                let item = chunk.map_err(|e| io::Error::other(format!("the export stream broke off: {e}")));
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let opts = *opts;
+        let input = format!("docker image {reference}");
+        let wanted = reference.to_owned();
+        let parse = tokio::task::spawn_blocking(move || {
+            let progress = Arc::new(Mutex::new(progress));
+            let mut reader = ChannelReader {
+                rx,
+                current: Bytes::new(),
+                so_far: 0,
+                progress: progress.clone(),
+            };
+            let store = StreamStore::collect(&input, &mut reader, &opts, |name, _| {
+                if let Ok(mut p) = progress.lock() {
+                    p.member(name);
+                }
+            });
+            if let Ok(mut p) = progress.lock() {
+                p.finish();
+            }
+            let store = store?;
+            let resolved = docker_archive::resolve(&store, Some(&wanted), opts.limits.max_json_bytes)?;
+            let mut image = assemble(&store, resolved, &wanted, SourceKind::Docker, &opts)?;
+            if image.id.is_empty() {
+                image.id = summary.id.clone();
+            }
+            Ok::<Image, Error>(image)
+        });
+        let result = parse
+            .await
+            .map_err(|e| Error::Daemon(format!("reading the export failed: {e}")))?;
+        pump.abort();
+        result
+    })
+}
+
+/// A blocking `Read` over the chunks the async export task sends.
+struct ChannelReader {
+    rx: mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+    so_far: u64,
+    progress: Arc<Mutex<Box<dyn ExportProgress>>>,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => {
+                    self.so_far += chunk.len() as u64;
+                    if let Ok(mut p) = self.progress.lock() {
+                        p.bytes(self.so_far);
+                    }
+                    self.current = chunk;
+                }
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}

@@ -1,0 +1,156 @@
+//! Image sources: where an image comes from and how it becomes an `Image`. Every source
+//! ends in the same resolution code, so the same image gives the same model from any of them.
+
+mod assemble;
+pub mod config;
+pub mod daemon;
+pub mod docker_archive;
+pub mod layer_tar;
+pub mod oci_layout;
+pub mod progress;
+pub mod store;
+pub mod writer;
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use crate::core::image::{Compression, Image, SourceKind};
+use crate::error::{Error, Result};
+
+pub use layer_tar::{Limits, ReadOptions};
+use store::{BlobStore, DirStore, StreamStore, TarFileStore};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SourceChoice {
+    /// A file or directory when one exists at that path, else the Docker daemon.
+    #[default]
+    Auto,
+    Docker,
+    DockerArchive,
+    Oci,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    pub source: SourceChoice,
+    /// `os/arch[/variant]` to pick from a multi-platform index.
+    pub platform: Option<String>,
+    pub read: ReadOptions,
+    /// Draw a progress bar for daemon exports (only shown on a terminal).
+    pub progress: bool,
+}
+
+/// Splits `docker-archive:PATH`, `oci:PATH`, `docker://NAME` (the transports skopeo and dive
+/// users know) from a bare reference.
+fn split_transport(reference: &str) -> (Option<SourceChoice>, &str) {
+    for (prefix, choice) in [
+        ("docker-archive:", SourceChoice::DockerArchive),
+        ("oci-archive:", SourceChoice::Oci),
+        ("oci:", SourceChoice::Oci),
+        ("docker://", SourceChoice::Docker),
+        ("docker-daemon:", SourceChoice::Docker),
+    ] {
+        if let Some(rest) = reference.strip_prefix(prefix) {
+            return (Some(choice), rest);
+        }
+    }
+    (None, reference)
+}
+
+/// Opens an image from wherever `reference` points.
+pub fn open(reference: &str, opts: &OpenOptions) -> Result<Image> {
+    let (transport, target) = split_transport(reference);
+    let choice = match (transport, opts.source) {
+        (Some(t), _) => t,
+        (None, SourceChoice::Auto) => {
+            if Path::new(target).exists() {
+                SourceChoice::Auto
+            } else if looks_like_path(target) {
+                return Err(Error::io(target, std::io::Error::from(std::io::ErrorKind::NotFound)));
+            } else {
+                SourceChoice::Docker
+            }
+        }
+        (None, s) => s,
+    };
+    match choice {
+        SourceChoice::Docker => {
+            let progress = progress::export_progress(opts.progress);
+            daemon::read_image(target, &opts.read, progress)
+        }
+        other => open_path(Path::new(target), other, opts),
+    }
+}
+
+/// Names that can only be files: the daemon would never know them.
+fn looks_like_path(s: &str) -> bool {
+    s.starts_with('/')
+        || s.starts_with("./")
+        || s.starts_with("../")
+        || [".tar", ".tar.gz", ".tgz", ".tar.zst"].iter().any(|ext| s.ends_with(ext))
+}
+
+fn open_path(path: &Path, choice: SourceChoice, opts: &OpenOptions) -> Result<Image> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let reference = path.display().to_string();
+    if meta.is_dir() {
+        let store = DirStore::open(path);
+        if !store.contains(oci_layout::INDEX) {
+            return Err(Error::unsupported(&reference, "a directory that is not an OCI image layout (no index.json)"));
+        }
+        return from_store(&store, &reference, SourceChoice::Oci, opts);
+    }
+    let mut head = [0u8; 4];
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let n = file.read(&mut head).map_err(|e| Error::io(path, e))?;
+    match layer_tar::sniff_compression(&head[..n]) {
+        Compression::None => {
+            let store = TarFileStore::open(path)?;
+            from_store(&store, &reference, choice, opts)
+        }
+        // `docker save | gzip`: cannot seek, so read it through once.
+        compression => {
+            let file = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
+            let reader: Box<dyn Read> = match compression {
+                Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
+                _ => Box::new(
+                    zstd::stream::read::Decoder::new(file)
+                        .map_err(|e| Error::corrupt(&reference, format!("corrupt zstd stream ({e})")))?,
+                ),
+            };
+            let store = StreamStore::collect(&reference, reader, &opts.read, |_, _| {})?;
+            from_store(&store, &reference, choice, opts)
+        }
+    }
+}
+
+fn from_store(store: &dyn BlobStore, reference: &str, choice: SourceChoice, opts: &OpenOptions) -> Result<Image> {
+    let max_json = opts.read.limits.max_json_bytes;
+    let has_manifest = store.contains(docker_archive::MANIFEST);
+    let has_index = store.contains(oci_layout::INDEX);
+    let use_docker = match choice {
+        SourceChoice::DockerArchive => true,
+        SourceChoice::Oci => false,
+        _ => has_manifest || !has_index,
+    };
+    let (resolved, kind) = if use_docker {
+        if !has_manifest {
+            return Err(Error::unsupported(
+                reference,
+                if has_index {
+                    "no manifest.json: this is an OCI layout (try --source oci)"
+                } else {
+                    "not an image archive: it has neither manifest.json nor index.json"
+                },
+            ));
+        }
+        (docker_archive::resolve(store, None, max_json)?, SourceKind::DockerArchive)
+    } else {
+        if !has_index {
+            return Err(Error::unsupported(reference, "not an OCI image layout: no index.json"));
+        }
+        (oci_layout::resolve(store, opts.platform.as_deref(), max_json)?, SourceKind::Oci)
+    };
+    assemble::assemble(store, resolved, reference, kind, &opts.read)
+}

@@ -1,0 +1,61 @@
+//! The progress bar for daemon exports: bytes and layers, on stderr, drawn only when stderr
+//! is a terminal (indicatif hides itself otherwise).
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::daemon::ExportProgress;
+
+struct Bar {
+    bar: ProgressBar,
+    layers_total: usize,
+    layers_seen: usize,
+}
+
+impl ExportProgress for Bar {
+    fn start(&mut self, total_bytes: u64, layers: usize) {
+        self.layers_total = layers;
+        self.bar.set_length(total_bytes.max(1));
+        self.bar.set_message(format!("0/{layers} layers"));
+    }
+    fn bytes(&mut self, so_far: u64) {
+        if so_far > self.bar.length().unwrap_or(0) {
+            self.bar.set_length(so_far);
+        }
+        self.bar.set_position(so_far);
+    }
+    fn member(&mut self, name: &str) {
+        if name.ends_with("layer.tar") || name.starts_with("blobs/") {
+            self.layers_seen += 1;
+            self.bar
+                .set_message(format!("{}/{} layers", self.layers_seen.min(self.layers_total), self.layers_total));
+        }
+    }
+    fn finish(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+struct Silent;
+
+impl ExportProgress for Silent {
+    fn start(&mut self, _: u64, _: usize) {}
+    fn bytes(&mut self, _: u64) {}
+    fn member(&mut self, _: &str) {}
+    fn finish(&mut self) {}
+}
+
+pub fn export_progress(enabled: bool) -> Box<dyn ExportProgress> {
+    if !enabled {
+        return Box::new(Silent);
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("exporting {bar:30} {bytes}/{total_bytes} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Box::new(Bar {
+        bar,
+        layers_total: 0,
+        layers_seen: 0,
+    })
+}

@@ -1,0 +1,322 @@
+//! Random access to the members of an image container: a tar file on disk (indexed once by
+//! reading its headers), a directory (an OCI layout), or members collected from a stream.
+//! The format readers (docker_archive, oci_layout) resolve manifests through this interface
+//! and never care which one they have.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::core::entry::{normalize_path, path_from_bytes};
+use crate::error::{Error, Result};
+
+use super::layer_tar::{read_layer_seekable, read_layer_stream, LayerRead, ReadOptions};
+
+pub trait BlobStore: Sync {
+    /// What the user named, for messages.
+    fn input(&self) -> &str;
+    fn contains(&self, member: &str) -> bool;
+    /// Reads a small member (JSON) whole, refusing more than `limit` bytes.
+    fn read_json(&self, member: &str, limit: u64) -> Result<Vec<u8>>;
+    /// Reads a layer blob into its changeset.
+    fn read_layer(&self, member: &str, opts: &ReadOptions, hash_compressed: bool) -> Result<LayerRead>;
+}
+
+/// Checks a member name taken from a manifest: relative, inside the container.
+pub fn member_path(input: &str, raw: &str) -> Result<String> {
+    if raw.starts_with('/') {
+        return Err(Error::corrupt(input, format!("manifest names {raw:?}, a path outside the archive")));
+    }
+    match normalize_path(raw) {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(Error::corrupt(input, format!("manifest names an empty path {raw:?}"))),
+        Err(_) => Err(Error::corrupt(input, format!("manifest names {raw:?}, a path outside the archive"))),
+    }
+}
+
+fn missing(input: &str, member: &str) -> Error {
+    Error::corrupt(input, format!("manifest names {member:?}, which is not in the archive"))
+}
+
+/// A window onto part of a file, with its own cursor, so layers of one tar can be read in
+/// parallel through separate handles. Seeking past the end is an error: a layer that claims
+/// more data than its member holds is truncated, not short.
+pub struct FileSlice {
+    file: File,
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl FileSlice {
+    pub fn new(mut file: File, start: u64, len: u64) -> io::Result<Self> {
+        file.seek(SeekFrom::Start(start))?;
+        Ok(FileSlice { file, start, len, pos: 0 })
+    }
+}
+
+impl Read for FileSlice {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.len - self.pos;
+        if left == 0 {
+            return Ok(0);
+        }
+        let want = buf.len().min(left as usize);
+        let n = self.file.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "unexpected EOF"));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for FileSlice {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(n) => n as i128,
+            SeekFrom::End(n) => self.len as i128 + n as i128,
+            SeekFrom::Current(n) => self.pos as i128 + n as i128,
+        };
+        if target < 0 || target > self.len as i128 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "unexpected EOF"));
+        }
+        self.pos = target as u64;
+        self.file.seek(SeekFrom::Start(self.start + self.pos))?;
+        Ok(self.pos)
+    }
+}
+
+/// A tar file on disk, indexed by one pass over its headers.
+pub struct TarFileStore {
+    input: String,
+    path: PathBuf,
+    members: HashMap<String, (u64, u64)>,
+}
+
+impl TarFileStore {
+    pub fn open(path: &Path) -> Result<Self> {
+        let input = path.display().to_string();
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut archive = tar::Archive::new(io::BufReader::new(file));
+        let mut members = HashMap::new();
+        let entries = archive
+            .entries_with_seek()
+            .map_err(|e| Error::corrupt(&input, super::layer_tar::describe_io(&e)))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::corrupt(&input, super::layer_tar::describe_io(&e)))?;
+            let kind = entry.header().entry_type();
+            if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+                continue;
+            }
+            let name = path_from_bytes(&entry.path_bytes());
+            if let Ok(Some(name)) = normalize_path(&name) {
+                members.insert(name, (entry.raw_file_position(), entry.size()));
+            }
+        }
+        let file_len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        if let Some((name, (start, len))) = members.iter().find(|(_, (s, l))| s + l > file_len) {
+            return Err(Error::corrupt(
+                &input,
+                format!("truncated: member {name} needs {} bytes but the file ends at {}", start + len, file_len),
+            ));
+        }
+        if members.is_empty() {
+            return Err(Error::corrupt(&input, "not an image archive: the tar holds no files"));
+        }
+        Ok(TarFileStore {
+            input,
+            path: path.to_owned(),
+            members,
+        })
+    }
+
+    fn slice(&self, member: &str) -> Result<FileSlice> {
+        let (start, len) = *self.members.get(member).ok_or_else(|| missing(&self.input, member))?;
+        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        FileSlice::new(file, start, len).map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+impl BlobStore for TarFileStore {
+    fn input(&self) -> &str {
+        &self.input
+    }
+    fn contains(&self, member: &str) -> bool {
+        self.members.contains_key(member)
+    }
+    fn read_json(&self, member: &str, limit: u64) -> Result<Vec<u8>> {
+        let (_, len) = *self.members.get(member).ok_or_else(|| missing(&self.input, member))?;
+        check_json_len(&self.input, member, len, limit)?;
+        let mut buf = Vec::with_capacity(len as usize);
+        self.slice(member)?
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(&self.path, e))?;
+        Ok(buf)
+    }
+    fn read_layer(&self, member: &str, opts: &ReadOptions, hash_compressed: bool) -> Result<LayerRead> {
+        let label = format!("{}: {member}", self.input);
+        read_layer_seekable(&label, self.slice(member)?, opts, hash_compressed)
+    }
+}
+
+fn check_json_len(input: &str, member: &str, len: u64, limit: u64) -> Result<()> {
+    if len > limit {
+        return Err(Error::Limit {
+            input: format!("{input}: {member}"),
+            what: format!("a JSON document of {len} bytes"),
+            limit,
+            flag: "--max-json-bytes",
+        });
+    }
+    Ok(())
+}
+
+/// An OCI image layout directory.
+pub struct DirStore {
+    input: String,
+    root: PathBuf,
+}
+
+impl DirStore {
+    pub fn open(root: &Path) -> Self {
+        DirStore {
+            input: root.display().to_string(),
+            root: root.to_owned(),
+        }
+    }
+
+    fn file(&self, member: &str) -> Result<(File, u64)> {
+        let path = self.root.join(member);
+        let meta = std::fs::metadata(&path).map_err(|_| missing(&self.input, member))?;
+        if !meta.is_file() {
+            return Err(missing(&self.input, member));
+        }
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        Ok((file, meta.len()))
+    }
+}
+
+impl BlobStore for DirStore {
+    fn input(&self) -> &str {
+        &self.input
+    }
+    fn contains(&self, member: &str) -> bool {
+        self.root.join(member).is_file()
+    }
+    fn read_json(&self, member: &str, limit: u64) -> Result<Vec<u8>> {
+        let (mut file, len) = self.file(member)?;
+        check_json_len(&self.input, member, len, limit)?;
+        let mut buf = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut buf)
+            .map_err(|e| Error::io(self.root.join(member), e))?;
+        Ok(buf)
+    }
+    fn read_layer(&self, member: &str, opts: &ReadOptions, hash_compressed: bool) -> Result<LayerRead> {
+        let (file, len) = self.file(member)?;
+        let slice = FileSlice::new(file, 0, len).map_err(|e| Error::io(self.root.join(member), e))?;
+        let label = format!("{}: {member}", self.input);
+        read_layer_seekable(&label, slice, opts, hash_compressed)
+    }
+}
+
+/// Members gathered from one pass over a stream (the daemon's export, a compressed archive):
+/// small documents kept whole, layer blobs parsed on the way past.
+pub struct StreamStore {
+    input: String,
+    documents: HashMap<String, Vec<u8>>,
+    layers: Mutex<HashMap<String, LayerRead>>,
+}
+
+/// Members at most this big and not named like a layer are kept as documents.
+const DOCUMENT_SNIFF: usize = 512;
+
+impl StreamStore {
+    /// Reads a whole outer tar from `reader`. `on_member` is told each member as it passes
+    /// (for progress).
+    pub fn collect<R: Read>(
+        input: &str,
+        reader: R,
+        opts: &ReadOptions,
+        mut on_member: impl FnMut(&str, u64),
+    ) -> Result<Self> {
+        let mut archive = tar::Archive::new(reader);
+        let mut documents = HashMap::new();
+        let mut layers = HashMap::new();
+        let entries = archive
+            .entries()
+            .map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let Ok(Some(name)) = normalize_path(&path_from_bytes(&entry.path_bytes())) else {
+                continue;
+            };
+            let size = entry.size();
+            on_member(&name, size);
+            // Peek at the start to tell a JSON document from a layer blob.
+            let mut head = vec![0u8; DOCUMENT_SNIFF.min(size as usize)];
+            entry
+                .read_exact(&mut head)
+                .map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
+            let looks_json = head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            if looks_json || name == "oci-layout" || name == "repositories" || name.ends_with("/VERSION") || name.ends_with("/json") {
+                check_json_len(input, &name, size, opts.limits.max_json_bytes)?;
+                let mut doc = head;
+                entry
+                    .read_to_end(&mut doc)
+                    .map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
+                documents.insert(name, doc);
+            } else {
+                let label = format!("{input}: {name}");
+                let chained = io::Cursor::new(head).chain(&mut entry);
+                let read = read_layer_stream(&label, chained, opts, true)?;
+                layers.insert(name, read);
+            }
+        }
+        if documents.is_empty() && layers.is_empty() {
+            return Err(Error::corrupt(input, "not an image archive: the tar holds no files"));
+        }
+        Ok(StreamStore {
+            input: input.to_owned(),
+            documents,
+            layers: Mutex::new(layers),
+        })
+    }
+}
+
+impl BlobStore for StreamStore {
+    fn input(&self) -> &str {
+        &self.input
+    }
+    fn contains(&self, member: &str) -> bool {
+        self.documents.contains_key(member)
+            || self.layers.lock().map(|l| l.contains_key(member)).unwrap_or(false)
+    }
+    fn read_json(&self, member: &str, _limit: u64) -> Result<Vec<u8>> {
+        self.documents
+            .get(member)
+            .cloned()
+            .ok_or_else(|| missing(&self.input, member))
+    }
+    fn read_layer(&self, member: &str, _opts: &ReadOptions, _hash: bool) -> Result<LayerRead> {
+        let layers = self
+            .layers
+            .lock()
+            .map_err(|_| Error::corrupt(&self.input, "internal: layer table poisoned"))?;
+        match layers.get(member) {
+            // The same blob may serve two layers of one image (identical diffs).
+            Some(read) => Ok(LayerRead {
+                compression: read.compression,
+                changes: read.changes.clone(),
+                blob_digest: read.blob_digest.clone(),
+                blob_bytes: read.blob_bytes,
+            }),
+            None => Err(missing(&self.input, member)),
+        }
+    }
+}
