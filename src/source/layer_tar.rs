@@ -93,13 +93,15 @@ pub fn read_layer_stream<R: Read>(
         }
         Compression::Gzip => {
             let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
-            let (changes, rest) = read_tar(input, decoder, opts, opts.verify_diff_ids)?;
+            let (changes, rest) =
+                read_tar(input, decoder, opts, opts.verify_diff_ids).map_err(|e| in_compressed(e, "gzip"))?;
             (changes, rest.into_inner().into_inner())
         }
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| io_corrupt(input, e))?;
-            let (changes, rest) = read_tar(input, decoder, opts, opts.verify_diff_ids)?;
+            let (changes, rest) =
+                read_tar(input, decoder, opts, opts.verify_diff_ids).map_err(|e| in_compressed(e, "zstd"))?;
             (changes, rest.finish().into_inner())
         }
     };
@@ -294,6 +296,17 @@ fn collect_entries<'a, R: 'a + Read>(
     Ok(changes)
 }
 
+/// A tar that fails inside a compressed stream is most often a damaged stream: say so.
+fn in_compressed(err: Error, format: &str) -> Error {
+    match err {
+        Error::Corrupt { input, reason } if !reason.starts_with("corrupt ") || reason.starts_with("corrupt tar") => Error::Corrupt {
+            input,
+            reason: format!("corrupt {format} stream ({reason})"),
+        },
+        other => other,
+    }
+}
+
 fn io_corrupt(input: &str, err: io::Error) -> Error {
     Error::corrupt(input, describe_io(&err))
 }
@@ -303,7 +316,7 @@ pub(crate) fn describe_io(err: &io::Error) -> String {
     let msg = err.to_string();
     if err.kind() == io::ErrorKind::UnexpectedEof || msg.contains("unexpected EOF") || msg.contains("failed to read entire block") {
         "truncated: the archive ends in the middle of an entry".into()
-    } else if msg.contains("checksum mismatch") {
+    } else if msg.contains("checksum mismatch") || msg.contains("numeric field") {
         "corrupt tar: a header's checksum does not match".into()
     } else if msg.contains("invalid gzip header") || msg.contains("corrupt deflate stream") || msg.contains("deflate") {
         format!("corrupt gzip stream ({msg})")

@@ -227,7 +227,7 @@ impl BlobStore for DirStore {
 pub struct StreamStore {
     input: String,
     documents: HashMap<String, Vec<u8>>,
-    layers: Mutex<HashMap<String, LayerRead>>,
+    layers: Mutex<HashMap<String, Result<LayerRead>>>,
 }
 
 /// Members at most this big and not named like a layer are kept as documents.
@@ -263,7 +263,8 @@ impl StreamStore {
             entry
                 .read_exact(&mut head)
                 .map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
-            let looks_json = head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            let first = head.iter().find(|b| !b.is_ascii_whitespace());
+            let looks_json = matches!(first, Some(b'{') | Some(b'['));
             if looks_json || name == "oci-layout" || name == "repositories" || name.ends_with("/VERSION") || name.ends_with("/json") {
                 check_json_len(input, &name, size, opts.limits.max_json_bytes)?;
                 let mut doc = head;
@@ -274,7 +275,12 @@ impl StreamStore {
             } else {
                 let label = format!("{input}: {name}");
                 let chained = io::Cursor::new(head).chain(&mut entry);
-                let read = read_layer_stream(&label, chained, opts, true)?;
+                // A member that fails to parse only matters if a manifest names it as a layer.
+                let read = read_layer_stream(&label, chained, opts, true);
+                if read.is_err() {
+                    io::copy(&mut entry, &mut io::sink())
+                        .map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
+                }
                 layers.insert(name, read);
             }
         }
@@ -304,19 +310,24 @@ impl BlobStore for StreamStore {
             .ok_or_else(|| missing(&self.input, member))
     }
     fn read_layer(&self, member: &str, _opts: &ReadOptions, _hash: bool) -> Result<LayerRead> {
-        let layers = self
+        let mut layers = self
             .layers
             .lock()
             .map_err(|_| Error::corrupt(&self.input, "internal: layer table poisoned"))?;
+        if layers.get(member).is_some_and(|r| r.is_err()) {
+            if let Some(Err(e)) = layers.remove(member) {
+                return Err(e);
+            }
+        }
         match layers.get(member) {
             // The same blob may serve two layers of one image (identical diffs).
-            Some(read) => Ok(LayerRead {
+            Some(Ok(read)) => Ok(LayerRead {
                 compression: read.compression,
                 changes: read.changes.clone(),
                 blob_digest: read.blob_digest.clone(),
                 blob_bytes: read.blob_bytes,
             }),
-            None => Err(missing(&self.input, member)),
+            _ => Err(missing(&self.input, member)),
         }
     }
 }
