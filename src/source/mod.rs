@@ -67,7 +67,7 @@ pub fn open(reference: &str, opts: &OpenOptions) -> Result<Image> {
             if Path::new(target).exists() {
                 SourceChoice::Auto
             } else if looks_like_path(target) {
-                return Err(Error::io(target, std::io::Error::from(std::io::ErrorKind::NotFound)));
+                return Err(Error::Usage(format!("{target}: no such file or directory")));
             } else {
                 SourceChoice::Docker
             }
