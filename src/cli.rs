@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::source::{Limits, SourceChoice};
 
 #[derive(Parser, Debug)]
-#[command(name = "pyslim", version, about = "Explore Python container images and make them small and safe")]
+#[command(
+    name = "pyslim",
+    version,
+    about = "Explore Python container images and make them small and safe"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -4,7 +4,9 @@
 use serde::Deserialize;
 
 use crate::core::entry::{normalize_path, Entry, EntryKind, LayerChanges};
-use crate::core::image::{history_for_layers, Compression, HistoryEntry, Image, ImageConfig, Layer, SourceKind};
+use crate::core::image::{
+    history_for_layers, Compression, HistoryEntry, Image, ImageConfig, Layer, SourceKind,
+};
 use crate::error::{Error, Result};
 use crate::source::writer::{EmptyStep, ImageSpec, LayerSpec, SpecEntry, SpecKind};
 
@@ -40,8 +42,8 @@ struct DemoLayer {
 
 /// Parses an image description in the demo's format into a spec the writer can write.
 pub fn parse_spec(text: &str) -> Result<ImageSpec> {
-    let file: DemoFile =
-        toml::from_str(text).map_err(|e| Error::corrupt("demo image", format!("invalid description: {e}")))?;
+    let file: DemoFile = toml::from_str(text)
+        .map_err(|e| Error::corrupt("demo image", format!("invalid description: {e}")))?;
     let mut layers = Vec::new();
     for layer in &file.layer {
         let mut entries = Vec::new();
@@ -113,7 +115,11 @@ pub fn image_from_spec(spec: &ImageSpec, source: SourceKind) -> Result<Image> {
             ..Default::default()
         });
     }
-    for s in spec.empty_steps.iter().filter(|s| s.before_layer >= spec.layers.len()) {
+    for s in spec
+        .empty_steps
+        .iter()
+        .filter(|s| s.before_layer >= spec.layers.len())
+    {
         history.push(HistoryEntry {
             created_by: s.created_by.clone(),
             empty_layer: true,

@@ -3,6 +3,7 @@
 //!
 //! The library is a pure core (`core`) fed by thin sources (`source`), with reports on top.
 #![deny(clippy::unwrap_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod cli;
 pub mod core;

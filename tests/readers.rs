@@ -13,26 +13,56 @@ use pyslim::{Error, OpenOptions, SourceChoice};
 fn same_figures_from_every_format_and_compression() {
     let dir = tempfile::tempdir().unwrap();
     let spec = python_app_spec("fixture/app:1");
-    let legacy = open(&write_tar(dir.path(), "legacy.tar", &spec, ArchiveFormat::DockerLegacy)).unwrap();
+    let legacy = open(&write_tar(
+        dir.path(),
+        "legacy.tar",
+        &spec,
+        ArchiveFormat::DockerLegacy,
+    ))
+    .unwrap();
     let (_, reference) = analysis_of(&legacy);
     assert_eq!(legacy.source, SourceKind::DockerArchive);
 
     let mut others = vec![
-        ("docker-oci", open(&write_tar(dir.path(), "dockeroci.tar", &spec, ArchiveFormat::DockerOci)).unwrap()),
-        ("oci-dir", open(&write_dir(dir.path(), "ocidir", &spec)).unwrap()),
+        (
+            "docker-oci",
+            open(&write_tar(
+                dir.path(),
+                "dockeroci.tar",
+                &spec,
+                ArchiveFormat::DockerOci,
+            ))
+            .unwrap(),
+        ),
+        (
+            "oci-dir",
+            open(&write_dir(dir.path(), "ocidir", &spec)).unwrap(),
+        ),
     ];
     for (name, pattern) in [
         ("gzip", vec![Compression::Gzip]),
         ("zstd", vec![Compression::Zstd]),
-        ("mixed", vec![Compression::Gzip, Compression::None, Compression::Zstd]),
+        (
+            "mixed",
+            vec![Compression::Gzip, Compression::None, Compression::Zstd],
+        ),
     ] {
         let s = with_compression(spec.clone(), &pattern);
-        let tar = write_tar(dir.path(), &format!("oci-{name}.tar"), &s, ArchiveFormat::OciLayout);
+        let tar = write_tar(
+            dir.path(),
+            &format!("oci-{name}.tar"),
+            &s,
+            ArchiveFormat::OciLayout,
+        );
         others.push((name, open(&tar).unwrap()));
     }
     for (name, image) in &others {
         let (_, a) = analysis_of(image);
-        assert_eq!(source_independent(&a), source_independent(&reference), "{name} differs from the docker-archive");
+        assert_eq!(
+            source_independent(&a),
+            source_independent(&reference),
+            "{name} differs from the docker-archive"
+        );
     }
     // gzip really was read as gzip, and the OCI tar as an OCI layout.
     let gz = &others.iter().find(|(n, _)| *n == "gzip").unwrap().1;
@@ -43,7 +73,13 @@ fn same_figures_from_every_format_and_compression() {
 #[test]
 fn model_follows_whiteouts_opaque_dirs_and_history() {
     let dir = tempfile::tempdir().unwrap();
-    let image = open(&write_tar(dir.path(), "app.tar", &python_app_spec("fixture/app:1"), ArchiveFormat::DockerLegacy)).unwrap();
+    let image = open(&write_tar(
+        dir.path(),
+        "app.tar",
+        &python_app_spec("fixture/app:1"),
+        ArchiveFormat::DockerLegacy,
+    ))
+    .unwrap();
     assert_eq!(image.layers.len(), 4);
     // ENV and CMD made no layer; the instructions line up with the layers that exist.
     assert_eq!(image.history.len(), 6);
@@ -52,9 +88,16 @@ fn model_follows_whiteouts_opaque_dirs_and_history() {
     assert_eq!(image.config.cmd, vec!["python3"]);
 
     let (tree, a) = analysis_of(&image);
-    let gone = ["usr/lib/python3.11/test/test_os.py", "root/.cache/pip/http/abc.body", "var/cache/apt/archives/gcc.deb", "usr/bin/python3.11"];
+    let gone = [
+        "usr/lib/python3.11/test/test_os.py",
+        "root/.cache/pip/http/abc.body",
+        "var/cache/apt/archives/gcc.deb",
+        "usr/bin/python3.11",
+    ];
     for path in gone {
-        let id = tree.lookup(path).unwrap_or_else(|| panic!("{path} was seen"));
+        let id = tree
+            .lookup(path)
+            .unwrap_or_else(|| panic!("{path} was seen"));
         assert!(!tree.is_visible(id), "{path} must be deleted");
         assert_eq!(tree.node(id).events.last().unwrap().change, Change::Deleted);
         assert_eq!(tree.node(id).events.last().unwrap().layer, 3);
@@ -64,22 +107,50 @@ fn model_follows_whiteouts_opaque_dirs_and_history() {
     // os.py was changed by layer 1.
     let os = tree.lookup("usr/lib/python3.11/os.py").unwrap();
     let last = tree.final_state(os).unwrap();
-    assert_eq!((last.change, last.layer, last.size), (Change::Modified, 1, 3_500));
+    assert_eq!(
+        (last.change, last.layer, last.size),
+        (Change::Modified, 1, 3_500)
+    );
     // python3.11 was deleted but its hardlink keeps the 6,000 bytes in the image.
-    let hl = tree.final_state(tree.lookup("usr/bin/python3-hl").unwrap()).unwrap();
+    let hl = tree
+        .final_state(tree.lookup("usr/bin/python3-hl").unwrap())
+        .unwrap();
     assert_eq!(hl.size, 6_000);
 
-    let carried: u64 = 6_000 + 3_000 + 9_000 + 7_000 + 200 + 50_000 + 20_000 + 80_000 + 4_000 + 5_000 + 40_000 + 3_500;
+    let carried: u64 = 6_000
+        + 3_000
+        + 9_000
+        + 7_000
+        + 200
+        + 50_000
+        + 20_000
+        + 80_000
+        + 4_000
+        + 5_000
+        + 40_000
+        + 3_500;
     let wasted = 3_000 + 9_000 + 7_000 + 50_000 + 20_000 + 40_000;
     assert_eq!(a.totals.layer_bytes, carried);
     assert_eq!(a.totals.wasted_bytes, wasted);
     assert_eq!(a.totals.image_bytes, carried - wasted);
     assert_eq!(tree.final_bytes[0], carried - wasted);
-    assert_eq!(a.layers[0].wasted_bytes, 3_000 + 9_000 + 7_000 + 50_000 + 20_000);
-    assert_eq!(a.layers[3].hidden_bytes, 9_000 + 7_000 + 50_000 + 20_000 + 40_000);
+    assert_eq!(
+        a.layers[0].wasted_bytes,
+        3_000 + 9_000 + 7_000 + 50_000 + 20_000
+    );
+    assert_eq!(
+        a.layers[3].hidden_bytes,
+        9_000 + 7_000 + 50_000 + 20_000 + 40_000
+    );
     assert_eq!(a.layers[1].hidden_bytes, 3_000);
     assert_eq!(a.wasted_paths[0].path, "var/cache/apt/archives/gcc.deb");
-    assert_eq!((a.wasted_paths[0].written_by.clone(), a.wasted_paths[0].hidden_by.clone()), (vec![0], vec![3]));
+    assert_eq!(
+        (
+            a.wasted_paths[0].written_by.clone(),
+            a.wasted_paths[0].hidden_by.clone()
+        ),
+        (vec![0], vec![3])
+    );
 }
 
 #[test]
@@ -88,16 +159,37 @@ fn dive_figures_follow_dives_formulas() {
     let spec = ImageSpec::new(
         "fixture/dive:1",
         vec![
-            LayerSpec::new("base", vec![SpecEntry::file("a", 1000), SpecEntry::file("b", 500), SpecEntry::file("d/x", 300), SpecEntry::file("d/y", 200)]),
-            LayerSpec::new("change", vec![SpecEntry::file("a", 400), SpecEntry::whiteout("b"), SpecEntry::whiteout("d")]),
+            LayerSpec::new(
+                "base",
+                vec![
+                    SpecEntry::file("a", 1000),
+                    SpecEntry::file("b", 500),
+                    SpecEntry::file("d/x", 300),
+                    SpecEntry::file("d/y", 200),
+                ],
+            ),
+            LayerSpec::new(
+                "change",
+                vec![
+                    SpecEntry::file("a", 400),
+                    SpecEntry::whiteout("b"),
+                    SpecEntry::whiteout("d"),
+                ],
+            ),
         ],
     );
     let dir = tempfile::tempdir().unwrap();
-    let image = open(&write_tar(dir.path(), "d.tar", &spec, ArchiveFormat::DockerLegacy)).unwrap();
+    let image = open(&write_tar(
+        dir.path(),
+        "d.tar",
+        &spec,
+        ArchiveFormat::DockerLegacy,
+    ))
+    .unwrap();
     let (_, a) = analysis_of(&image);
     // Paths: a (1000, 400) min 400; b (500, whiteout of a file: 0) min 0;
     // d (whiteout of a dir: 300+200) seen once; d/x, d/y once each.
-    let min_sum = 400 + 0 + 500 + 300 + 200;
+    let min_sum = 400 + 500 + 300 + 200; // b's minimum is 0
     let all_sum = 1400 + 500 + 500 + 300 + 200;
     assert!((a.dive.efficiency - min_sum as f64 / all_sum as f64).abs() < 1e-12);
     assert_eq!(a.dive.wasted_bytes, 1400 + 500);
@@ -111,8 +203,10 @@ fn dive_figures_follow_dives_formulas() {
 fn empty_layer_blob_shared_by_several_layers() {
     // Docker 25+ saves every empty layer as one shared gzip blob (dive issues #495, #534).
     let mut spec = python_app_spec("fixture/empty:1");
-    spec.layers.insert(1, LayerSpec::new("ENV-made empty layer", vec![]));
-    spec.layers.insert(1, LayerSpec::new("another empty layer", vec![]));
+    spec.layers
+        .insert(1, LayerSpec::new("ENV-made empty layer", vec![]));
+    spec.layers
+        .insert(1, LayerSpec::new("another empty layer", vec![]));
     let dir = tempfile::tempdir().unwrap();
     let path = write_tar(dir.path(), "e.tar", &spec, ArchiveFormat::DockerOci);
     let layers = manifest_layers(&path);
@@ -120,7 +214,10 @@ fn empty_layer_blob_shared_by_several_layers() {
     let image = open(&path).unwrap();
     assert_eq!(image.layers.len(), 6);
     assert_eq!(image.layers[1].compression, Compression::Gzip);
-    assert_eq!(image.layers[1].diff_id, "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
+    assert_eq!(
+        image.layers[1].diff_id,
+        "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+    );
     assert!(image.layers[1].changes.entries.is_empty());
 }
 
@@ -130,7 +227,10 @@ fn gzipped_docker_save_is_read_as_a_stream() {
     let spec = python_app_spec("fixture/app:1");
     let plain = write_tar(dir.path(), "p.tar", &spec, ArchiveFormat::DockerLegacy);
     let gz_path = dir.path().join("p.tar.gz");
-    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz_path).unwrap(), flate2::Compression::fast());
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz_path).unwrap(),
+        flate2::Compression::fast(),
+    );
     std::io::copy(&mut std::fs::File::open(&plain).unwrap(), &mut enc).unwrap();
     enc.finish().unwrap();
     let (_, a) = analysis_of(&open(&plain).unwrap());
@@ -142,7 +242,13 @@ fn gzipped_docker_save_is_read_as_a_stream() {
 fn multi_platform_index_picks_the_host_or_the_asked_platform() {
     let dir = tempfile::tempdir().unwrap();
     let amd = python_app_spec("fixture/mp:1");
-    let mut arm = ImageSpec::new("fixture/mp:1", vec![LayerSpec::new("arm base", vec![SpecEntry::file("arm-only", 10)])]);
+    let mut arm = ImageSpec::new(
+        "fixture/mp:1",
+        vec![LayerSpec::new(
+            "arm base",
+            vec![SpecEntry::file("arm-only", 10)],
+        )],
+    );
     arm.architecture = "arm64".into();
     let amd_dir = write_dir(dir.path(), "amd", &amd);
     let arm_dir = write_dir(dir.path(), "arm", &arm);
@@ -153,63 +259,112 @@ fn multi_platform_index_picks_the_host_or_the_asked_platform() {
     for (src, arch) in [(&amd_dir, "amd64"), (&arm_dir, "arm64")] {
         for blob in std::fs::read_dir(src.join("blobs/sha256")).unwrap() {
             let blob = blob.unwrap();
-            std::fs::copy(blob.path(), root.join("blobs/sha256").join(blob.file_name())).unwrap();
+            std::fs::copy(
+                blob.path(),
+                root.join("blobs/sha256").join(blob.file_name()),
+            )
+            .unwrap();
         }
-        let index: serde_json::Value = serde_json::from_slice(&std::fs::read(src.join("index.json")).unwrap()).unwrap();
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(src.join("index.json")).unwrap()).unwrap();
         let mut m = index["manifests"][0].clone();
         m["platform"] = serde_json::json!({"os": "linux", "architecture": arch});
         manifests.push(m);
     }
-    std::fs::write(root.join("index.json"), serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": manifests})).unwrap()).unwrap();
-    std::fs::write(root.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        root.join("index.json"),
+        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": manifests}))
+            .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
 
     let reference = root.to_str().unwrap();
     let host = pyslim::open(reference, &OpenOptions::default()).unwrap();
     if std::env::consts::ARCH == "x86_64" {
         assert_eq!(host.layers.len(), 4);
     }
-    let opts = OpenOptions { platform: Some("linux/arm64".into()), ..Default::default() };
+    let opts = OpenOptions {
+        platform: Some("linux/arm64".into()),
+        ..Default::default()
+    };
     let arm_image = pyslim::open(reference, &opts).unwrap();
     assert_eq!(arm_image.config.architecture, "arm64");
-    let opts = OpenOptions { platform: Some("linux/s390x".into()), ..Default::default() };
+    let opts = OpenOptions {
+        platform: Some("linux/s390x".into()),
+        ..Default::default()
+    };
     let err = pyslim::open(reference, &opts).unwrap_err().to_string();
-    assert!(err.contains("no manifest for platform linux/s390x") && err.contains("linux/amd64, linux/arm64"), "{err}");
+    assert!(
+        err.contains("no manifest for platform linux/s390x")
+            && err.contains("linux/amd64, linux/arm64"),
+        "{err}"
+    );
 }
 
 #[test]
 fn odd_entries_give_the_right_result() {
     let spec = ImageSpec::new(
         "fixture/odd:1",
-        vec![
-            LayerSpec::new(
-                "odd",
-                vec![
-                    SpecEntry::file("/abs/file", 10),
-                    SpecEntry::file("../../escape", 20),
-                    SpecEntry::file("dup", 5),
-                    SpecEntry::file("dup", 7),
-                    SpecEntry::symlink("loop-a", "loop-b"),
-                    SpecEntry::symlink("loop-b", "loop-a"),
-                    SpecEntry::hardlink("dangling", "no/such/file"),
-                    SpecEntry::whiteout("never/existed"),
-                    pyslim::source::writer::SpecEntry {
-                        path: b"caf\xe9.txt".to_vec(),
-                        kind: pyslim::source::writer::SpecKind::File(pyslim::source::writer::Content::Bytes(b"x".to_vec())),
-                        mode: 0o644,
-                    },
-                ],
-            ),
-        ],
+        vec![LayerSpec::new(
+            "odd",
+            vec![
+                SpecEntry::file("/abs/file", 10),
+                SpecEntry::file("../../escape", 20),
+                SpecEntry::file("dup", 5),
+                SpecEntry::file("dup", 7),
+                SpecEntry::symlink("loop-a", "loop-b"),
+                SpecEntry::symlink("loop-b", "loop-a"),
+                SpecEntry::hardlink("dangling", "no/such/file"),
+                SpecEntry::whiteout("never/existed"),
+                pyslim::source::writer::SpecEntry {
+                    path: b"caf\xe9.txt".to_vec(),
+                    kind: pyslim::source::writer::SpecKind::File(
+                        pyslim::source::writer::Content::Bytes(b"x".to_vec()),
+                    ),
+                    mode: 0o644,
+                },
+            ],
+        )],
     );
     let dir = tempfile::tempdir().unwrap();
-    let image = open(&write_tar(dir.path(), "odd.tar", &spec, ArchiveFormat::DockerLegacy)).unwrap();
+    let image = open(&write_tar(
+        dir.path(),
+        "odd.tar",
+        &spec,
+        ArchiveFormat::DockerLegacy,
+    ))
+    .unwrap();
     let (tree, a) = analysis_of(&image);
-    assert!(tree.lookup("abs/file").is_some(), "absolute paths are taken relative to the root");
+    assert!(
+        tree.lookup("abs/file").is_some(),
+        "absolute paths are taken relative to the root"
+    );
     assert!(tree.lookup("escape").is_none());
-    assert!(image.warnings.iter().any(|w| w.contains("climbs above the image root")), "{:?}", image.warnings);
-    assert_eq!(tree.final_state(tree.lookup("dup").unwrap()).unwrap().size, 7);
-    assert!(tree.warnings.iter().any(|w| w.contains("dup appears twice")));
-    assert!(tree.warnings.iter().any(|w| w.contains("hardlink dangling")));
+    assert!(
+        image
+            .warnings
+            .iter()
+            .any(|w| w.contains("climbs above the image root")),
+        "{:?}",
+        image.warnings
+    );
+    assert_eq!(
+        tree.final_state(tree.lookup("dup").unwrap()).unwrap().size,
+        7
+    );
+    assert!(tree
+        .warnings
+        .iter()
+        .any(|w| w.contains("dup appears twice")));
+    assert!(tree
+        .warnings
+        .iter()
+        .any(|w| w.contains("hardlink dangling")));
     assert!(tree.lookup("caf\\xe9.txt").is_some());
     assert!(tree.is_visible(tree.lookup("loop-a").unwrap()));
     // The first copy of `dup` ships but is hidden.
@@ -256,10 +411,22 @@ fn corrupt_compressed_layers_are_refused() {
     for (name, c) in [("gzip", Compression::Gzip), ("zstd", Compression::Zstd)] {
         let spec = with_compression(python_app_spec("fixture/app:1"), &[c]);
         let layout = write_dir(dir.path(), name, &spec);
-        let index: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-        let manifest_digest = index["manifests"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_owned();
-        let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("blobs/sha256").join(&manifest_digest)).unwrap()).unwrap();
-        let layer = manifest["layers"][1]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_owned();
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+        let manifest_digest = index["manifests"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+            .to_owned();
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(layout.join("blobs/sha256").join(&manifest_digest)).unwrap(),
+        )
+        .unwrap();
+        let layer = manifest["layers"][1]["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+            .to_owned();
         let blob = layout.join("blobs/sha256").join(layer);
         let mut bytes = std::fs::read(&blob).unwrap();
         let mid = bytes.len() / 2;
@@ -268,7 +435,10 @@ fn corrupt_compressed_layers_are_refused() {
         }
         std::fs::write(&blob, &bytes).unwrap();
         let e = expect_err(&layout);
-        assert!(e.contains(&format!("corrupt {name} stream")) || e.contains("digest mismatch"), "{name}: {e}");
+        assert!(
+            e.contains(&format!("corrupt {name} stream")) || e.contains("digest mismatch"),
+            "{name}: {e}"
+        );
     }
 }
 
@@ -290,23 +460,53 @@ fn digests_that_do_not_match_are_refused() {
     assert!(e.contains("digest mismatch"), "{e}");
 
     // An uncompressed layer whose bytes changed is caught by --verify (diff_id).
-    let plain = write_tar(dir.path(), "plain.tar", &python_app_spec("fixture/app:1"), ArchiveFormat::DockerLegacy);
+    let plain = write_tar(
+        dir.path(),
+        "plain.tar",
+        &python_app_spec("fixture/app:1"),
+        ArchiveFormat::DockerLegacy,
+    );
     let layer = manifest_layers(&plain)[0].clone();
     edit_member(&plain, &layer, |data| {
         // Change one byte of usr/bin/python3.11's content (headers: usr/, usr/bin/, the file).
         data[1600] ^= 0x20;
     });
-    assert!(open(&plain).is_ok(), "without --verify the data is skipped, not hashed");
-    let opts = OpenOptions { read: pyslim::source::ReadOptions { verify_diff_ids: true, ..Default::default() }, ..Default::default() };
-    let e = pyslim::open(plain.to_str().unwrap(), &opts).unwrap_err().to_string();
-    assert!(e.contains("digest mismatch") && e.contains("diff_id"), "{e}");
+    assert!(
+        open(&plain).is_ok(),
+        "without --verify the data is skipped, not hashed"
+    );
+    let opts = OpenOptions {
+        read: pyslim::source::ReadOptions {
+            verify_diff_ids: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let e = pyslim::open(plain.to_str().unwrap(), &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("digest mismatch") && e.contains("diff_id"),
+        "{e}"
+    );
 }
 
 fn first_layer_blob(layout: &std::path::Path) -> std::path::PathBuf {
-    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    let m = index["manifests"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_owned();
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("blobs/sha256").join(m)).unwrap()).unwrap();
-    let l = manifest["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_owned();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let m = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_owned();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("blobs/sha256").join(m)).unwrap())
+            .unwrap();
+    let l = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_owned();
     layout.join("blobs/sha256").join(l)
 }
 
@@ -314,26 +514,51 @@ fn first_layer_blob(layout: &std::path::Path) -> std::path::PathBuf {
 fn manifests_naming_missing_or_outside_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let spec = python_app_spec("fixture/app:1");
-    for (case, replacement) in [("missing", "nope/layer.tar"), ("outside", "../../etc/passwd"), ("absolute", "/etc/passwd")] {
-        let path = write_tar(dir.path(), &format!("{case}.tar"), &spec, ArchiveFormat::DockerLegacy);
+    for (case, replacement) in [
+        ("missing", "nope/layer.tar"),
+        ("outside", "../../etc/passwd"),
+        ("absolute", "/etc/passwd"),
+    ] {
+        let path = write_tar(
+            dir.path(),
+            &format!("{case}.tar"),
+            &spec,
+            ArchiveFormat::DockerLegacy,
+        );
         let first = manifest_layers(&path)[0].clone();
         edit_member(&path, "manifest.json", |data| {
-            let text = String::from_utf8(data.clone()).unwrap().replace(&first, replacement);
+            let text = String::from_utf8(data.clone())
+                .unwrap()
+                .replace(&first, replacement);
             *data = text.into_bytes();
         });
         let e = expect_err(&path);
-        let expected = if case == "missing" { "which is not in the archive" } else { "a path outside the archive" };
-        assert!(e.contains(expected) && e.contains(replacement), "{case}: {e}");
+        let expected = if case == "missing" {
+            "which is not in the archive"
+        } else {
+            "a path outside the archive"
+        };
+        assert!(
+            e.contains(expected) && e.contains(replacement),
+            "{case}: {e}"
+        );
     }
     // A manifest.json that is not JSON at all.
-    let path = write_tar(dir.path(), "badjson.tar", &spec, ArchiveFormat::DockerLegacy);
+    let path = write_tar(
+        dir.path(),
+        "badjson.tar",
+        &spec,
+        ArchiveFormat::DockerLegacy,
+    );
     edit_member(&path, "manifest.json", |data| *data = b"{not json".to_vec());
     assert!(expect_err(&path).contains("manifest.json is not a docker-archive manifest"));
 }
 
 #[test]
 fn limits_stop_hostile_layers() {
-    let many: Vec<SpecEntry> = (0..500).map(|i| SpecEntry::file(&format!("f{i}"), 0)).collect();
+    let many: Vec<SpecEntry> = (0..500)
+        .map(|i| SpecEntry::file(&format!("f{i}"), 0))
+        .collect();
     let spec = ImageSpec::new("fixture/many:1", vec![LayerSpec::new("many", many)]);
     let dir = tempfile::tempdir().unwrap();
     let path = write_tar(dir.path(), "many.tar", &spec, ArchiveFormat::DockerLegacy);
@@ -347,10 +572,22 @@ fn limits_stop_hostile_layers() {
 #[test]
 fn forced_source_that_does_not_fit_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_tar(dir.path(), "l.tar", &python_app_spec("fixture/app:1"), ArchiveFormat::DockerLegacy);
-    let opts = OpenOptions { source: SourceChoice::Oci, ..Default::default() };
-    let e = pyslim::open(path.to_str().unwrap(), &opts).unwrap_err().to_string();
+    let path = write_tar(
+        dir.path(),
+        "l.tar",
+        &python_app_spec("fixture/app:1"),
+        ArchiveFormat::DockerLegacy,
+    );
+    let opts = OpenOptions {
+        source: SourceChoice::Oci,
+        ..Default::default()
+    };
+    let e = pyslim::open(path.to_str().unwrap(), &opts)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not an OCI image layout"), "{e}");
-    let missing = pyslim::open("/no/such/image.tar", &OpenOptions::default()).unwrap_err().to_string();
+    let missing = pyslim::open("/no/such/image.tar", &OpenOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(missing.contains("/no/such/image.tar"), "{missing}");
 }

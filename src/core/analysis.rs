@@ -141,14 +141,20 @@ pub fn analyze(image: &Image, tree: &Tree, top: usize) -> Analysis {
         .map(|(i, l)| LayerStats {
             index: i,
             instruction: l.instruction(),
-            created_by: l.history.as_ref().map(|h| h.created_by.clone()).unwrap_or_default(),
+            created_by: l
+                .history
+                .as_ref()
+                .map(|h| h.created_by.clone())
+                .unwrap_or_default(),
             digest: l.digest.clone(),
             diff_id: l.diff_id.clone(),
             compression: l.compression,
             blob_bytes: l.blob_bytes,
             tar_bytes: l.changes.tar_bytes,
             content_bytes: l.content_bytes(),
-            entries: l.changes.entries.len() + l.changes.whiteouts.len() + l.changes.opaque_dirs.len(),
+            entries: l.changes.entries.len()
+                + l.changes.whiteouts.len()
+                + l.changes.opaque_dirs.len(),
             added: added[i],
             modified: modified[i],
             deleted: deleted[i],
@@ -160,7 +166,9 @@ pub fn analyze(image: &Image, tree: &Tree, top: usize) -> Analysis {
     let (mut files, mut directories) = (0u64, 0u64);
     let mut largest: Vec<(u64, u32, EntryKind, u32)> = Vec::new();
     for id in tree.visible_nodes().skip(1) {
-        let Some(e) = tree.final_state(id) else { continue };
+        let Some(e) = tree.final_state(id) else {
+            continue;
+        };
         if e.kind == EntryKind::Dir {
             directories += 1;
         } else {
@@ -184,7 +192,11 @@ pub fn analyze(image: &Image, tree: &Tree, top: usize) -> Analysis {
     largest.truncate(top);
 
     let wasted_paths = wasted_paths(tree, top);
-    let blob_bytes = image.layers.iter().map(|l| l.blob_bytes).sum::<Option<u64>>();
+    let blob_bytes = image
+        .layers
+        .iter()
+        .map(|l| l.blob_bytes)
+        .sum::<Option<u64>>();
     let totals = Totals {
         layers: layer_count,
         files,

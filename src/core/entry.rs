@@ -121,9 +121,18 @@ mod tests {
 
     #[test]
     fn normalises_tar_paths() {
-        assert_eq!(normalize_path("./usr/bin/").unwrap().as_deref(), Some("usr/bin"));
-        assert_eq!(normalize_path("/etc//passwd").unwrap().as_deref(), Some("etc/passwd"));
-        assert_eq!(normalize_path("a/./b/../c").unwrap().as_deref(), Some("a/c"));
+        assert_eq!(
+            normalize_path("./usr/bin/").unwrap().as_deref(),
+            Some("usr/bin")
+        );
+        assert_eq!(
+            normalize_path("/etc//passwd").unwrap().as_deref(),
+            Some("etc/passwd")
+        );
+        assert_eq!(
+            normalize_path("a/./b/../c").unwrap().as_deref(),
+            Some("a/c")
+        );
         assert_eq!(normalize_path("./").unwrap(), None);
         assert!(normalize_path("../etc/passwd").is_err());
         assert!(normalize_path("a/../../b").is_err());

@@ -136,7 +136,10 @@ pub struct Image {
 
 /// Pairs layers with the history entries that made them: entries marked `empty_layer` made
 /// none. Returns one slot per layer; a layer with no matching entry gets `None`.
-pub fn history_for_layers(history: &[HistoryEntry], layer_count: usize) -> Vec<Option<HistoryEntry>> {
+pub fn history_for_layers(
+    history: &[HistoryEntry],
+    layer_count: usize,
+) -> Vec<Option<HistoryEntry>> {
     let mut made: Vec<Option<HistoryEntry>> = history
         .iter()
         .filter(|h| !h.empty_layer)
@@ -162,19 +165,33 @@ mod tests {
 
     #[test]
     fn instructions_read_like_a_dockerfile() {
-        assert_eq!(h("/bin/sh -c #(nop)  CMD [\"python\"]", true).instruction(), "CMD [\"python\"]");
-        assert_eq!(h("/bin/sh -c apt-get update", false).instruction(), "RUN apt-get update");
+        assert_eq!(
+            h("/bin/sh -c #(nop)  CMD [\"python\"]", true).instruction(),
+            "CMD [\"python\"]"
+        );
+        assert_eq!(
+            h("/bin/sh -c apt-get update", false).instruction(),
+            "RUN apt-get update"
+        );
         assert_eq!(
             h("RUN /bin/sh -c pip install x # buildkit", false).instruction(),
             "RUN /bin/sh -c pip install x"
         );
         assert_eq!(h("|1 V=2 /bin/sh -c make", false).instruction(), "RUN make");
-        assert_eq!(h("COPY app /app # buildkit", false).instruction(), "COPY app /app");
+        assert_eq!(
+            h("COPY app /app # buildkit", false).instruction(),
+            "COPY app /app"
+        );
     }
 
     #[test]
     fn history_skips_entries_that_made_no_layer() {
-        let hist = vec![h("ADD rootfs", false), h("ENV A=1", true), h("RUN x", false), h("CMD y", true)];
+        let hist = vec![
+            h("ADD rootfs", false),
+            h("ENV A=1", true),
+            h("RUN x", false),
+            h("CMD y", true),
+        ];
         let per_layer = history_for_layers(&hist, 2);
         assert_eq!(per_layer[0].as_ref().unwrap().created_by, "ADD rootfs");
         assert_eq!(per_layer[1].as_ref().unwrap().created_by, "RUN x");

@@ -118,7 +118,10 @@ impl Tree {
         if id == ROOT {
             return None;
         }
-        self.node(id).events.last().filter(|e| e.change != Change::Deleted)
+        self.node(id)
+            .events
+            .last()
+            .filter(|e| e.change != Change::Deleted)
     }
 
     pub fn is_visible(&self, id: NodeId) -> bool {
@@ -244,7 +247,9 @@ impl Builder {
                 }
                 _ => None,
             };
-            let size = inode.map(|i| self.tree.inodes[i as usize].size).unwrap_or(0);
+            let size = inode
+                .map(|i| self.tree.inodes[i as usize].size)
+                .unwrap_or(0);
             if entry.kind != EntryKind::Dir {
                 self.dive_record(id, entry.size);
             }
@@ -356,7 +361,8 @@ impl Builder {
         let prev = self.last(id).cloned();
         match prev {
             Some(p) if p.change != Change::Deleted => {
-                let replacing_dir_with_other = p.kind == EntryKind::Dir && event.kind != EntryKind::Dir;
+                let replacing_dir_with_other =
+                    p.kind == EntryKind::Dir && event.kind != EntryKind::Dir;
                 if replacing_dir_with_other {
                     let children = self.tree.nodes[id as usize].children.clone();
                     for c in children {
@@ -368,13 +374,16 @@ impl Builder {
                 self.release(p.inode);
                 if p.layer == layer {
                     if !(p.implicit || (p.kind == EntryKind::Dir && event.kind == EntryKind::Dir)) {
-                        self.tree
-                            .warnings
-                            .push(format!("layer {layer}: {path} appears twice; the later entry wins"));
+                        self.tree.warnings.push(format!(
+                            "layer {layer}: {path} appears twice; the later entry wins"
+                        ));
                     }
                     event.change = p.change;
                     self.acquire(event.inode);
-                    *self.tree.nodes[id as usize].events.last_mut().expect("prev exists") = event; // ok: prev is Some
+                    *self.tree.nodes[id as usize]
+                        .events
+                        .last_mut()
+                        .expect("prev exists") = event; // ok: prev is Some
                     return;
                 }
                 event.change = Change::Modified;
@@ -383,7 +392,10 @@ impl Builder {
                 // Deleted by this layer's whiteout, then written again by this layer: changed.
                 event.change = Change::Modified;
                 self.acquire(event.inode);
-                *self.tree.nodes[id as usize].events.last_mut().expect("prev exists") = event; // ok: prev is Some
+                *self.tree.nodes[id as usize]
+                    .events
+                    .last_mut()
+                    .expect("prev exists") = event; // ok: prev is Some
                 return;
             }
             _ => event.change = Change::Added,
@@ -399,7 +411,9 @@ impl Builder {
                 self.delete_subtree(c);
             }
         }
-        let Some(prev) = self.last(id).cloned() else { return };
+        let Some(prev) = self.last(id).cloned() else {
+            return;
+        };
         self.release(prev.inode);
         let event = Event {
             layer: self.layer,
@@ -460,7 +474,8 @@ impl Builder {
     fn finish(mut self) -> Tree {
         let names: Vec<Box<str>> = self.tree.nodes.iter().map(|n| n.name.clone()).collect();
         for node in &mut self.tree.nodes {
-            node.children.sort_unstable_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
+            node.children
+                .sort_unstable_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
         }
         let mut tree = self.tree;
         tree.final_bytes = final_bytes(&tree);

@@ -30,8 +30,18 @@ fn clip(s: &str, width: usize) -> String {
 pub fn render(image: &Image, a: &Analysis, warnings: &[String]) -> String {
     let mut out = String::new();
     let t = &a.totals;
-    let _ = writeln!(out, "Image    {} ({}, {})", image.reference, image.source.as_str(), short_id(&image.id));
-    let user = if image.config.user.is_empty() { "root (unset)" } else { &image.config.user };
+    let _ = writeln!(
+        out,
+        "Image    {} ({}, {})",
+        image.reference,
+        image.source.as_str(),
+        short_id(&image.id)
+    );
+    let user = if image.config.user.is_empty() {
+        "root (unset)"
+    } else {
+        &image.config.user
+    };
     let _ = writeln!(out, "Runs as  {user}");
     let _ = writeln!(
         out,
@@ -51,14 +61,18 @@ pub fn render(image: &Image, a: &Analysis, warnings: &[String]) -> String {
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "Layers");
-    let _ = writeln!(out, "  {:>3}  {:>10}  {:>10}  {:>6}  {}", "#", "size", "wasted", "files", "instruction");
+    let _ = writeln!(out, "    #        size      wasted   files  instruction");
     for l in &a.layers {
         let _ = writeln!(
             out,
             "  {:>3}  {:>10}  {:>10}  {:>6}  {}",
             l.index,
             size(l.content_bytes),
-            if l.wasted_bytes > 0 { size(l.wasted_bytes) } else { "-".into() },
+            if l.wasted_bytes > 0 {
+                size(l.wasted_bytes)
+            } else {
+                "-".into()
+            },
             l.entries,
             clip(&l.instruction, 90)
         );
@@ -67,7 +81,13 @@ pub fn render(image: &Image, a: &Analysis, warnings: &[String]) -> String {
         let _ = writeln!(out);
         let _ = writeln!(out, "Largest files");
         for p in &a.largest_files {
-            let _ = writeln!(out, "  {:>10}  layer {:>2}  /{}", size(p.bytes), p.layer, p.path);
+            let _ = writeln!(
+                out,
+                "  {:>10}  layer {:>2}  /{}",
+                size(p.bytes),
+                p.layer,
+                p.path
+            );
         }
     }
     if !a.wasted_paths.is_empty() {
@@ -103,7 +123,11 @@ pub fn render(image: &Image, a: &Analysis, warnings: &[String]) -> String {
 }
 
 fn join(layers: &[u32]) -> String {
-    layers.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+    layers
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn short_id(id: &str) -> &str {

@@ -51,7 +51,10 @@ pub fn assemble(
         if !store.contains(&layer.member) {
             return Err(Error::corrupt(
                 &input,
-                format!("manifest names {:?}, which is not in the archive", layer.member),
+                format!(
+                    "manifest names {:?}, which is not in the archive",
+                    layer.member
+                ),
             ));
         }
     }
@@ -85,7 +88,10 @@ pub fn assemble(
             if expected != read.blob_bytes {
                 return Err(Error::corrupt(
                     &label,
-                    format!("size mismatch: the manifest says {expected} bytes, the blob has {}", read.blob_bytes),
+                    format!(
+                        "size mismatch: the manifest says {expected} bytes, the blob has {}",
+                        read.blob_bytes
+                    ),
                 ));
             }
         }

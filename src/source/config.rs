@@ -70,7 +70,11 @@ pub fn parse_config(input: &str, bytes: &[u8]) -> Result<ParsedConfig> {
             entrypoint: runtime.entrypoint.unwrap_or_default(),
             cmd: runtime.cmd.unwrap_or_default(),
             workdir: runtime.working_dir.unwrap_or_default(),
-            exposed_ports: runtime.exposed_ports.unwrap_or_default().into_keys().collect(),
+            exposed_ports: runtime
+                .exposed_ports
+                .unwrap_or_default()
+                .into_keys()
+                .collect(),
             labels: runtime.labels.unwrap_or_default(),
             architecture: raw.architecture,
             os: raw.os,
@@ -86,7 +90,9 @@ pub fn check_digest(input: &str, digest: &str) -> Result<()> {
     let ok = match digest.split_once(':') {
         Some((alg, hex)) => {
             !alg.is_empty()
-                && alg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
+                && alg
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
                 && !hex.is_empty()
                 && hex.bytes().all(|b| b.is_ascii_hexdigit())
         }

@@ -46,11 +46,20 @@ fn connect_timeout() -> Duration {
 /// Words for a failed call to the daemon, by what went wrong underneath.
 fn describe(err: &bollard::errors::Error, reference: &str) -> Error {
     use bollard::errors::Error as B;
-    if let B::DockerResponseServerError { status_code, message } = err {
+    if let B::DockerResponseServerError {
+        status_code,
+        message,
+    } = err
+    {
         if *status_code == 404 {
-            return Error::ImageNotFound(format!("{reference} (the Docker daemon at {} has no such image)", docker_host()));
+            return Error::ImageNotFound(format!(
+                "{reference} (the Docker daemon at {} has no such image)",
+                docker_host()
+            ));
         }
-        return Error::Daemon(format!("the Docker daemon refused: {message} (HTTP {status_code})"));
+        return Error::Daemon(format!(
+            "the Docker daemon refused: {message} (HTTP {status_code})"
+        ));
     }
     let mut text = err.to_string();
     let mut source = std::error::Error::source(err);
@@ -65,8 +74,13 @@ fn describe(err: &bollard::errors::Error, reference: &str) -> Error {
         Error::Daemon(format!(
             "permission denied on the Docker socket {host}: run as a member of the docker group, or set DOCKER_HOST"
         ))
-    } else if lower.contains("no such file") || lower.contains("connection refused") || lower.contains("socket not found") {
-        Error::Daemon(format!("cannot connect to the Docker daemon at {host}: is it running?"))
+    } else if lower.contains("no such file")
+        || lower.contains("connection refused")
+        || lower.contains("socket not found")
+    {
+        Error::Daemon(format!(
+            "cannot connect to the Docker daemon at {host}: is it running?"
+        ))
     } else if lower.contains("timed out") || lower.contains("timeout") {
         Error::Daemon(format!(
             "the Docker daemon at {host} did not answer within {}s (set PYSLIM_DOCKER_TIMEOUT to wait longer)",
@@ -147,7 +161,11 @@ pub trait ExportProgress: Send {
 }
 
 /// Reads the whole image through the daemon.
-pub fn read_image(reference: &str, opts: &ReadOptions, mut progress: Box<dyn ExportProgress>) -> Result<Image> {
+pub fn read_image(
+    reference: &str,
+    opts: &ReadOptions,
+    mut progress: Box<dyn ExportProgress>,
+) -> Result<Image> {
     let rt = runtime()?;
     rt.block_on(async {
         let docker = connect().await?;
@@ -159,7 +177,8 @@ pub fn read_image(reference: &str, opts: &ReadOptions, mut progress: Box<dyn Exp
         let pump = tokio::spawn(async move {
             let mut stream = exporter.export_image(&name);
             while let Some(chunk) = stream.next().await {
-                let item = chunk.map_err(|e| io::Error::other(format!("the export stream broke off: {e}")));
+                let item = chunk
+                    .map_err(|e| io::Error::other(format!("the export stream broke off: {e}")));
                 let failed = item.is_err();
                 if tx.send(item).await.is_err() || failed {
                     break;
@@ -186,7 +205,8 @@ pub fn read_image(reference: &str, opts: &ReadOptions, mut progress: Box<dyn Exp
                 p.finish();
             }
             let store = store?;
-            let resolved = docker_archive::resolve(&store, Some(&wanted), opts.limits.max_json_bytes)?;
+            let resolved =
+                docker_archive::resolve(&store, Some(&wanted), opts.limits.max_json_bytes)?;
             let mut image = assemble(&store, resolved, &wanted, SourceKind::Docker, &opts)?;
             if image.id.is_empty() {
                 image.id = summary.id.clone();

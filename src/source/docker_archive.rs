@@ -26,16 +26,26 @@ struct ManifestItem {
 pub fn resolve(store: &dyn BlobStore, wanted: Option<&str>, max_json: u64) -> Result<Resolved> {
     let input = store.input();
     let bytes = store.read_json(MANIFEST, max_json)?;
-    let items: Vec<ManifestItem> = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::corrupt(input, format!("manifest.json is not a docker-archive manifest: {e}")))?;
+    let items: Vec<ManifestItem> = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::corrupt(
+            input,
+            format!("manifest.json is not a docker-archive manifest: {e}"),
+        )
+    })?;
     if items.is_empty() {
         return Err(Error::corrupt(input, "manifest.json lists no images"));
     }
     let mut warnings = Vec::new();
     let tags = |i: &ManifestItem| i.repo_tags.clone().unwrap_or_default();
     let chosen = match wanted.and_then(|w| {
-        let full = if w.contains(':') { w.to_owned() } else { format!("{w}:latest") };
-        items.iter().position(|i| tags(i).iter().any(|t| *t == full || *t == w))
+        let full = if w.contains(':') {
+            w.to_owned()
+        } else {
+            format!("{w}:latest")
+        };
+        items
+            .iter()
+            .position(|i| tags(i).iter().any(|t| *t == full || *t == w))
     }) {
         Some(pos) => pos,
         None => {
@@ -43,7 +53,10 @@ pub fn resolve(store: &dyn BlobStore, wanted: Option<&str>, max_json: u64) -> Re
                 warnings.push(format!(
                     "{input}: the archive holds {} images; reading the first ({})",
                     items.len(),
-                    tags(&items[0]).first().map(String::as_str).unwrap_or("untagged")
+                    tags(&items[0])
+                        .first()
+                        .map(String::as_str)
+                        .unwrap_or("untagged")
                 ));
             }
             0
@@ -53,11 +66,11 @@ pub fn resolve(store: &dyn BlobStore, wanted: Option<&str>, max_json: u64) -> Re
     let config_member = member_path(input, &item.config)?;
     // In OCI-style archives the config member is `blobs/sha256/<hex>`: its name is its digest.
     let config_digest = digest_of_blob_member(&config_member).or_else(|| {
-            config_member
-                .strip_suffix(".json")
-                .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-                .map(|h| format!("sha256:{h}"))
-        });
+        config_member
+            .strip_suffix(".json")
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(|h| format!("sha256:{h}"))
+    });
     let layers = item
         .layers
         .iter()

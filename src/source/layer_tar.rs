@@ -82,7 +82,8 @@ pub fn read_layer_stream<R: Read>(
     let mut buffered = BufReader::with_capacity(256 * 1024, HashingReader::new(reader, true));
     let head = buffered.fill_buf().map_err(|e| io_corrupt(input, e))?;
     let compression = sniff_compression(head);
-    let hash_blob = opts.verify_diff_ids || (hash_compressed_blob && compression != Compression::None);
+    let hash_blob =
+        opts.verify_diff_ids || (hash_compressed_blob && compression != Compression::None);
     if !hash_blob {
         buffered.get_mut().stop_hashing();
     }
@@ -93,15 +94,15 @@ pub fn read_layer_stream<R: Read>(
         }
         Compression::Gzip => {
             let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
-            let (changes, rest) =
-                read_tar(input, decoder, opts, opts.verify_diff_ids).map_err(|e| in_compressed(e, "gzip"))?;
+            let (changes, rest) = read_tar(input, decoder, opts, opts.verify_diff_ids)
+                .map_err(|e| in_compressed(e, "gzip"))?;
             (changes, rest.into_inner().into_inner())
         }
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| io_corrupt(input, e))?;
-            let (changes, rest) =
-                read_tar(input, decoder, opts, opts.verify_diff_ids).map_err(|e| in_compressed(e, "zstd"))?;
+            let (changes, rest) = read_tar(input, decoder, opts, opts.verify_diff_ids)
+                .map_err(|e| in_compressed(e, "zstd"))?;
             (changes, rest.finish().into_inner())
         }
     };
@@ -236,9 +237,9 @@ fn collect_entries<'a, R: 'a + Read>(
             Ok(Some(p)) => p,
             Ok(None) => continue, // the root directory itself
             Err(reason) => {
-                changes
-                    .warnings
-                    .push(format!("{input}: entry ignored: {reason} (docker refuses to load it)"));
+                changes.warnings.push(format!(
+                    "{input}: entry ignored: {reason} (docker refuses to load it)"
+                ));
                 continue;
             }
         };
@@ -282,7 +283,11 @@ fn collect_entries<'a, R: 'a + Read>(
             }
             _ => None,
         };
-        let size = if kind == EntryKind::File { entry.size() } else { 0 };
+        let size = if kind == EntryKind::File {
+            entry.size()
+        } else {
+            0
+        };
         changes.entries.push(Entry {
             path,
             kind,
@@ -299,10 +304,14 @@ fn collect_entries<'a, R: 'a + Read>(
 /// A tar that fails inside a compressed stream is most often a damaged stream: say so.
 fn in_compressed(err: Error, format: &str) -> Error {
     match err {
-        Error::Corrupt { input, reason } if !reason.starts_with("corrupt ") || reason.starts_with("corrupt tar") => Error::Corrupt {
-            input,
-            reason: format!("corrupt {format} stream ({reason})"),
-        },
+        Error::Corrupt { input, reason }
+            if !reason.starts_with("corrupt ") || reason.starts_with("corrupt tar") =>
+        {
+            Error::Corrupt {
+                input,
+                reason: format!("corrupt {format} stream ({reason})"),
+            }
+        }
         other => other,
     }
 }
@@ -314,13 +323,22 @@ fn io_corrupt(input: &str, err: io::Error) -> Error {
 /// Names the usual read failures in words a user recognises.
 pub(crate) fn describe_io(err: &io::Error) -> String {
     let msg = err.to_string();
-    if err.kind() == io::ErrorKind::UnexpectedEof || msg.contains("unexpected EOF") || msg.contains("failed to read entire block") {
+    if err.kind() == io::ErrorKind::UnexpectedEof
+        || msg.contains("unexpected EOF")
+        || msg.contains("failed to read entire block")
+    {
         "truncated: the archive ends in the middle of an entry".into()
     } else if msg.contains("checksum mismatch") || msg.contains("numeric field") {
         "corrupt tar: a header's checksum does not match".into()
-    } else if msg.contains("invalid gzip header") || msg.contains("corrupt deflate stream") || msg.contains("deflate") {
+    } else if msg.contains("invalid gzip header")
+        || msg.contains("corrupt deflate stream")
+        || msg.contains("deflate")
+    {
         format!("corrupt gzip stream ({msg})")
-    } else if msg.contains("Unknown frame descriptor") || msg.contains("zstd") || msg.contains("Data corruption") {
+    } else if msg.contains("Unknown frame descriptor")
+        || msg.contains("zstd")
+        || msg.contains("Data corruption")
+    {
         format!("corrupt zstd stream ({msg})")
     } else {
         format!("unreadable: {msg}")

@@ -88,7 +88,9 @@ fn looks_like_path(s: &str) -> bool {
     s.starts_with('/')
         || s.starts_with("./")
         || s.starts_with("../")
-        || [".tar", ".tar.gz", ".tgz", ".tar.zst"].iter().any(|ext| s.ends_with(ext))
+        || [".tar", ".tar.gz", ".tgz", ".tar.zst"]
+            .iter()
+            .any(|ext| s.ends_with(ext))
 }
 
 fn open_path(path: &Path, choice: SourceChoice, opts: &OpenOptions) -> Result<Image> {
@@ -97,7 +99,10 @@ fn open_path(path: &Path, choice: SourceChoice, opts: &OpenOptions) -> Result<Im
     if meta.is_dir() {
         let store = DirStore::open(path);
         if !store.contains(oci_layout::INDEX) {
-            return Err(Error::unsupported(&reference, "a directory that is not an OCI image layout (no index.json)"));
+            return Err(Error::unsupported(
+                &reference,
+                "a directory that is not an OCI image layout (no index.json)",
+            ));
         }
         return from_store(&store, &reference, SourceChoice::Oci, opts);
     }
@@ -114,10 +119,9 @@ fn open_path(path: &Path, choice: SourceChoice, opts: &OpenOptions) -> Result<Im
             let file = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
             let reader: Box<dyn Read> = match compression {
                 Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
-                _ => Box::new(
-                    zstd::stream::read::Decoder::new(file)
-                        .map_err(|e| Error::corrupt(&reference, format!("corrupt zstd stream ({e})")))?,
-                ),
+                _ => Box::new(zstd::stream::read::Decoder::new(file).map_err(|e| {
+                    Error::corrupt(&reference, format!("corrupt zstd stream ({e})"))
+                })?),
             };
             let store = StreamStore::collect(&reference, reader, &opts.read, |_, _| {})?;
             from_store(&store, &reference, choice, opts)
@@ -125,7 +129,12 @@ fn open_path(path: &Path, choice: SourceChoice, opts: &OpenOptions) -> Result<Im
     }
 }
 
-fn from_store(store: &dyn BlobStore, reference: &str, choice: SourceChoice, opts: &OpenOptions) -> Result<Image> {
+fn from_store(
+    store: &dyn BlobStore,
+    reference: &str,
+    choice: SourceChoice,
+    opts: &OpenOptions,
+) -> Result<Image> {
     let max_json = opts.read.limits.max_json_bytes;
     let has_manifest = store.contains(docker_archive::MANIFEST);
     let has_index = store.contains(oci_layout::INDEX);
@@ -145,12 +154,21 @@ fn from_store(store: &dyn BlobStore, reference: &str, choice: SourceChoice, opts
                 },
             ));
         }
-        (docker_archive::resolve(store, None, max_json)?, SourceKind::DockerArchive)
+        (
+            docker_archive::resolve(store, None, max_json)?,
+            SourceKind::DockerArchive,
+        )
     } else {
         if !has_index {
-            return Err(Error::unsupported(reference, "not an OCI image layout: no index.json"));
+            return Err(Error::unsupported(
+                reference,
+                "not an OCI image layout: no index.json",
+            ));
         }
-        (oci_layout::resolve(store, opts.platform.as_deref(), max_json)?, SourceKind::Oci)
+        (
+            oci_layout::resolve(store, opts.platform.as_deref(), max_json)?,
+            SourceKind::Oci,
+        )
     };
     assemble::assemble(store, resolved, reference, kind, &opts.read)
 }

@@ -104,7 +104,12 @@ pub fn resolve(store: &dyn BlobStore, platform: Option<&str>, max_json: u64) -> 
         }
     }
     let chosen = match candidates.len() {
-        0 => return Err(Error::corrupt(&input, "the OCI index lists no image manifest")),
+        0 => {
+            return Err(Error::corrupt(
+                &input,
+                "the OCI index lists no image manifest",
+            ))
+        }
         1 if candidates[0].platform.is_none() || platform.is_none() => candidates.remove(0),
         _ => {
             let matches = |d: &Descriptor| {
@@ -115,11 +120,18 @@ pub fn resolve(store: &dyn BlobStore, platform: Option<&str>, max_json: u64) -> 
             };
             match candidates.iter().position(matches) {
                 Some(pos) => candidates.remove(pos),
-                None if candidates.iter().all(|d| d.platform.is_none()) && platform.is_none() => candidates.remove(0),
+                None if candidates.iter().all(|d| d.platform.is_none()) && platform.is_none() => {
+                    candidates.remove(0)
+                }
                 None => {
                     let available: Vec<String> = candidates
                         .iter()
-                        .map(|d| d.platform.as_ref().map(Platform::label).unwrap_or_else(|| "unspecified".into()))
+                        .map(|d| {
+                            d.platform
+                                .as_ref()
+                                .map(Platform::label)
+                                .unwrap_or_else(|| "unspecified".into())
+                        })
                         .collect();
                     return Err(Error::unsupported(
                         &input,
@@ -135,12 +147,19 @@ pub fn resolve(store: &dyn BlobStore, platform: Option<&str>, max_json: u64) -> 
         if size != bytes.len() as u64 {
             return Err(Error::corrupt(
                 &input,
-                format!("size mismatch: the index says the manifest has {size} bytes, it has {}", bytes.len()),
+                format!(
+                    "size mismatch: the index says the manifest has {size} bytes, it has {}",
+                    bytes.len()
+                ),
             ));
         }
     }
-    let manifest: Manifest = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::corrupt(&input, format!("{manifest_member} is not an image manifest: {e}")))?;
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::corrupt(
+            &input,
+            format!("{manifest_member} is not an image manifest: {e}"),
+        )
+    })?;
     let layers = manifest
         .layers
         .iter()

@@ -26,8 +26,11 @@ impl ExportProgress for Bar {
     fn member(&mut self, name: &str) {
         if name.ends_with("layer.tar") || name.starts_with("blobs/") {
             self.layers_seen += 1;
-            self.bar
-                .set_message(format!("{}/{} layers", self.layers_seen.min(self.layers_total), self.layers_total));
+            self.bar.set_message(format!(
+                "{}/{} layers",
+                self.layers_seen.min(self.layers_total),
+                self.layers_total
+            ));
         }
     }
     fn finish(&mut self) {

@@ -21,23 +21,40 @@ pub trait BlobStore: Sync {
     /// Reads a small member (JSON) whole, refusing more than `limit` bytes.
     fn read_json(&self, member: &str, limit: u64) -> Result<Vec<u8>>;
     /// Reads a layer blob into its changeset.
-    fn read_layer(&self, member: &str, opts: &ReadOptions, hash_compressed: bool) -> Result<LayerRead>;
+    fn read_layer(
+        &self,
+        member: &str,
+        opts: &ReadOptions,
+        hash_compressed: bool,
+    ) -> Result<LayerRead>;
 }
 
 /// Checks a member name taken from a manifest: relative, inside the container.
 pub fn member_path(input: &str, raw: &str) -> Result<String> {
     if raw.starts_with('/') {
-        return Err(Error::corrupt(input, format!("manifest names {raw:?}, a path outside the archive")));
+        return Err(Error::corrupt(
+            input,
+            format!("manifest names {raw:?}, a path outside the archive"),
+        ));
     }
     match normalize_path(raw) {
         Ok(Some(p)) => Ok(p),
-        Ok(None) => Err(Error::corrupt(input, format!("manifest names an empty path {raw:?}"))),
-        Err(_) => Err(Error::corrupt(input, format!("manifest names {raw:?}, a path outside the archive"))),
+        Ok(None) => Err(Error::corrupt(
+            input,
+            format!("manifest names an empty path {raw:?}"),
+        )),
+        Err(_) => Err(Error::corrupt(
+            input,
+            format!("manifest names {raw:?}, a path outside the archive"),
+        )),
     }
 }
 
 fn missing(input: &str, member: &str) -> Error {
-    Error::corrupt(input, format!("manifest names {member:?}, which is not in the archive"))
+    Error::corrupt(
+        input,
+        format!("manifest names {member:?}, which is not in the archive"),
+    )
 }
 
 /// A window onto part of a file, with its own cursor, so layers of one tar can be read in
@@ -53,7 +70,12 @@ pub struct FileSlice {
 impl FileSlice {
     pub fn new(mut file: File, start: u64, len: u64) -> io::Result<Self> {
         file.seek(SeekFrom::Start(start))?;
-        Ok(FileSlice { file, start, len, pos: 0 })
+        Ok(FileSlice {
+            file,
+            start,
+            len,
+            pos: 0,
+        })
     }
 }
 
@@ -66,7 +88,10 @@ impl Read for FileSlice {
         let want = buf.len().min(left as usize);
         let n = self.file.read(&mut buf[..want])?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "unexpected EOF"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "unexpected EOF",
+            ));
         }
         self.pos += n as u64;
         Ok(n)
@@ -81,7 +106,10 @@ impl Seek for FileSlice {
             SeekFrom::Current(n) => self.pos as i128 + n as i128,
         };
         if target < 0 || target > self.len as i128 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "unexpected EOF"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "unexpected EOF",
+            ));
         }
         self.pos = target as u64;
         self.file.seek(SeekFrom::Start(self.start + self.pos))?;
@@ -106,7 +134,8 @@ impl TarFileStore {
             .entries_with_seek()
             .map_err(|e| Error::corrupt(&input, super::layer_tar::describe_io(&e)))?;
         for entry in entries {
-            let entry = entry.map_err(|e| Error::corrupt(&input, super::layer_tar::describe_io(&e)))?;
+            let entry =
+                entry.map_err(|e| Error::corrupt(&input, super::layer_tar::describe_io(&e)))?;
             let kind = entry.header().entry_type();
             if !(kind.is_file() || kind == tar::EntryType::Continuous) {
                 continue;
@@ -116,15 +145,24 @@ impl TarFileStore {
                 members.insert(name, (entry.raw_file_position(), entry.size()));
             }
         }
-        let file_len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        let file_len = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
         if let Some((name, (start, len))) = members.iter().find(|(_, (s, l))| s + l > file_len) {
             return Err(Error::corrupt(
                 &input,
-                format!("truncated: member {name} needs {} bytes but the file ends at {}", start + len, file_len),
+                format!(
+                    "truncated: member {name} needs {} bytes but the file ends at {}",
+                    start + len,
+                    file_len
+                ),
             ));
         }
         if members.is_empty() {
-            return Err(Error::corrupt(&input, "not an image archive: the tar holds no files"));
+            return Err(Error::corrupt(
+                &input,
+                "not an image archive: the tar holds no files",
+            ));
         }
         Ok(TarFileStore {
             input,
@@ -134,7 +172,10 @@ impl TarFileStore {
     }
 
     fn slice(&self, member: &str) -> Result<FileSlice> {
-        let (start, len) = *self.members.get(member).ok_or_else(|| missing(&self.input, member))?;
+        let (start, len) = *self
+            .members
+            .get(member)
+            .ok_or_else(|| missing(&self.input, member))?;
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         FileSlice::new(file, start, len).map_err(|e| Error::io(&self.path, e))
     }
@@ -148,7 +189,10 @@ impl BlobStore for TarFileStore {
         self.members.contains_key(member)
     }
     fn read_json(&self, member: &str, limit: u64) -> Result<Vec<u8>> {
-        let (_, len) = *self.members.get(member).ok_or_else(|| missing(&self.input, member))?;
+        let (_, len) = *self
+            .members
+            .get(member)
+            .ok_or_else(|| missing(&self.input, member))?;
         check_json_len(&self.input, member, len, limit)?;
         let mut buf = Vec::with_capacity(len as usize);
         self.slice(member)?
@@ -156,7 +200,12 @@ impl BlobStore for TarFileStore {
             .map_err(|e| Error::io(&self.path, e))?;
         Ok(buf)
     }
-    fn read_layer(&self, member: &str, opts: &ReadOptions, hash_compressed: bool) -> Result<LayerRead> {
+    fn read_layer(
+        &self,
+        member: &str,
+        opts: &ReadOptions,
+        hash_compressed: bool,
+    ) -> Result<LayerRead> {
         let label = format!("{}: {member}", self.input);
         read_layer_seekable(&label, self.slice(member)?, opts, hash_compressed)
     }
@@ -214,9 +263,15 @@ impl BlobStore for DirStore {
             .map_err(|e| Error::io(self.root.join(member), e))?;
         Ok(buf)
     }
-    fn read_layer(&self, member: &str, opts: &ReadOptions, hash_compressed: bool) -> Result<LayerRead> {
+    fn read_layer(
+        &self,
+        member: &str,
+        opts: &ReadOptions,
+        hash_compressed: bool,
+    ) -> Result<LayerRead> {
         let (file, len) = self.file(member)?;
-        let slice = FileSlice::new(file, 0, len).map_err(|e| Error::io(self.root.join(member), e))?;
+        let slice =
+            FileSlice::new(file, 0, len).map_err(|e| Error::io(self.root.join(member), e))?;
         let label = format!("{}: {member}", self.input);
         read_layer_seekable(&label, slice, opts, hash_compressed)
     }
@@ -249,7 +304,8 @@ impl StreamStore {
             .entries()
             .map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
+            let mut entry =
+                entry.map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
             if !entry.header().entry_type().is_file() {
                 continue;
             }
@@ -265,7 +321,12 @@ impl StreamStore {
                 .map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
             let first = head.iter().find(|b| !b.is_ascii_whitespace());
             let looks_json = matches!(first, Some(b'{') | Some(b'['));
-            if looks_json || name == "oci-layout" || name == "repositories" || name.ends_with("/VERSION") || name.ends_with("/json") {
+            if looks_json
+                || name == "oci-layout"
+                || name == "repositories"
+                || name.ends_with("/VERSION")
+                || name.ends_with("/json")
+            {
                 check_json_len(input, &name, size, opts.limits.max_json_bytes)?;
                 let mut doc = head;
                 entry
@@ -285,7 +346,10 @@ impl StreamStore {
             }
         }
         if documents.is_empty() && layers.is_empty() {
-            return Err(Error::corrupt(input, "not an image archive: the tar holds no files"));
+            return Err(Error::corrupt(
+                input,
+                "not an image archive: the tar holds no files",
+            ));
         }
         Ok(StreamStore {
             input: input.to_owned(),
@@ -301,7 +365,11 @@ impl BlobStore for StreamStore {
     }
     fn contains(&self, member: &str) -> bool {
         self.documents.contains_key(member)
-            || self.layers.lock().map(|l| l.contains_key(member)).unwrap_or(false)
+            || self
+                .layers
+                .lock()
+                .map(|l| l.contains_key(member))
+                .unwrap_or(false)
     }
     fn read_json(&self, member: &str, _limit: u64) -> Result<Vec<u8>> {
         self.documents

@@ -15,9 +15,15 @@ use crate::core::image::Compression;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Content {
     /// `size` bytes of a repeating pattern derived from the seed (compresses like text).
-    Pattern { size: u64, seed: u64 },
+    Pattern {
+        size: u64,
+        seed: u64,
+    },
     /// `size` bytes of pseudo-random data (does not compress).
-    Noise { size: u64, seed: u64 },
+    Noise {
+        size: u64,
+        seed: u64,
+    },
     Bytes(Vec<u8>),
 }
 
@@ -100,7 +106,10 @@ impl SpecEntry {
         Self::new(path, SpecKind::File(Content::Pattern { size, seed: size }))
     }
     pub fn text(path: &str, text: &str) -> Self {
-        Self::new(path, SpecKind::File(Content::Bytes(text.as_bytes().to_vec())))
+        Self::new(
+            path,
+            SpecKind::File(Content::Bytes(text.as_bytes().to_vec())),
+        )
     }
     pub fn dir(path: &str) -> Self {
         Self::new(path, SpecKind::Dir)
@@ -249,11 +258,18 @@ pub fn layer_tar(layer: &LayerSpec) -> io::Result<Vec<u8>> {
 
 /// Writes an entry under exactly `name`, even names the tar crate would refuse (`../x`,
 /// absolute, non-UTF-8), so tests can build hostile archives. Long names use a GNU longname.
-fn append_raw_name<W: Write>(builder: &mut tar::Builder<W>, header: &mut tar::Header, name: &[u8], data: &[u8]) -> io::Result<()> {
+fn append_raw_name<W: Write>(
+    builder: &mut tar::Builder<W>,
+    header: &mut tar::Header,
+    name: &[u8],
+    data: &[u8],
+) -> io::Result<()> {
     if name.len() >= 100 {
         let mut long = tar::Header::new_gnu();
         long.set_entry_type(tar::EntryType::GNULongName);
-        long.as_gnu_mut().map(|g| g.name[..13].copy_from_slice(b"././@LongLink"));
+        if let Some(g) = long.as_gnu_mut() {
+            g.name[..13].copy_from_slice(b"././@LongLink");
+        }
         long.set_mode(0o644);
         long.set_size(name.len() as u64 + 1);
         long.set_cksum();
@@ -303,7 +319,11 @@ fn config_json(spec: &ImageSpec, diff_ids: &[String]) -> Vec<u8> {
         }
         history.push(json!({"created": "2024-01-01T00:00:00Z", "created_by": layer.created_by}));
     }
-    for step in spec.empty_steps.iter().filter(|s| s.before_layer >= spec.layers.len()) {
+    for step in spec
+        .empty_steps
+        .iter()
+        .filter(|s| s.before_layer >= spec.layers.len())
+    {
         history.push(json!({"created": "2024-01-01T00:00:00Z", "created_by": step.created_by, "empty_layer": true}));
     }
     let mut config = serde_json::Map::new();
@@ -400,19 +420,27 @@ fn write_members(spec: &ImageSpec, format: ArchiveFormat, sink: &mut dyn Sink) -
         let diff_id = format!("sha256:{}", sha256_hex(&tar));
         let (blob, compression) = match format {
             ArchiveFormat::DockerLegacy => (tar, Compression::None),
-            ArchiveFormat::DockerOci if layer.entries.is_empty() => (empty_layer_blob()?, Compression::Gzip),
+            ArchiveFormat::DockerOci if layer.entries.is_empty() => {
+                (empty_layer_blob()?, Compression::Gzip)
+            }
             ArchiveFormat::DockerOci => (tar, Compression::None),
             ArchiveFormat::OciLayout => (compress(&tar, layer.compression)?, layer.compression),
         };
         let digest_hex = sha256_hex(&blob);
         let name = match format {
-            ArchiveFormat::DockerLegacy => format!("{}/layer.tar", sha256_hex(format!("{i}{diff_id}").as_bytes())),
+            ArchiveFormat::DockerLegacy => format!(
+                "{}/layer.tar",
+                sha256_hex(format!("{i}{diff_id}").as_bytes())
+            ),
             _ => format!("blobs/sha256/{digest_hex}"),
         };
         descriptors.push(json!({"mediaType": media_type(compression), "digest": format!("sha256:{digest_hex}"), "size": blob.len()}));
         diff_ids.push(diff_id);
         if written_blobs.insert(name.clone()) {
-            sink.put(Member { name: name.clone(), data: blob })?;
+            sink.put(Member {
+                name: name.clone(),
+                data: blob,
+            })?;
         }
         layer_names.push(name);
     }
@@ -423,7 +451,10 @@ fn write_members(spec: &ImageSpec, format: ArchiveFormat, sink: &mut dyn Sink) -
         _ => format!("blobs/sha256/{config_hex}"),
     };
     let config_size = config.len();
-    sink.put(Member { name: config_name.clone(), data: config })?;
+    sink.put(Member {
+        name: config_name.clone(),
+        data: config,
+    })?;
     if format != ArchiveFormat::DockerLegacy {
         let manifest = serde_json::to_vec(&json!({
             "schemaVersion": 2,
@@ -433,7 +464,10 @@ fn write_members(spec: &ImageSpec, format: ArchiveFormat, sink: &mut dyn Sink) -
         }))?;
         let manifest_hex = sha256_hex(&manifest);
         let manifest_size = manifest.len();
-        sink.put(Member { name: format!("blobs/sha256/{manifest_hex}"), data: manifest })?;
+        sink.put(Member {
+            name: format!("blobs/sha256/{manifest_hex}"),
+            data: manifest,
+        })?;
         let index = serde_json::to_vec(&json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.index.v1+json",
@@ -444,8 +478,14 @@ fn write_members(spec: &ImageSpec, format: ArchiveFormat, sink: &mut dyn Sink) -
                 "annotations": {"io.containerd.image.name": spec.tag, "org.opencontainers.image.ref.name": spec.tag.rsplit(':').next().unwrap_or("latest")},
             }],
         }))?;
-        sink.put(Member { name: "index.json".into(), data: index })?;
-        sink.put(Member { name: "oci-layout".into(), data: br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec() })?;
+        sink.put(Member {
+            name: "index.json".into(),
+            data: index,
+        })?;
+        sink.put(Member {
+            name: "oci-layout".into(),
+            data: br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+        })?;
     }
     if format != ArchiveFormat::OciLayout {
         let manifest = serde_json::to_vec(&json!([{
@@ -453,7 +493,10 @@ fn write_members(spec: &ImageSpec, format: ArchiveFormat, sink: &mut dyn Sink) -
             "RepoTags": [spec.tag],
             "Layers": layer_names,
         }]))?;
-        sink.put(Member { name: "manifest.json".into(), data: manifest })?;
+        sink.put(Member {
+            name: "manifest.json".into(),
+            data: manifest,
+        })?;
     }
     Ok(())
 }
