@@ -20,8 +20,17 @@ impl Drop for Loaded {
 }
 
 fn docker_load(path: &std::path::Path, tag: &str) -> Loaded {
-    let out = Command::new("docker").arg("load").arg("-i").arg(path).output().expect("docker runs");
-    assert!(out.status.success(), "docker load: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("docker")
+        .arg("load")
+        .arg("-i")
+        .arg(path)
+        .output()
+        .expect("docker runs");
+    assert!(
+        out.status.success(),
+        "docker load: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Loaded(tag.to_owned())
 }
 
@@ -31,7 +40,10 @@ fn daemon_and_tarball_give_the_same_analysis() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for (format, tag) in [(ArchiveFormat::DockerLegacy, "pyslim-test/legacy:e2e"), (ArchiveFormat::DockerOci, "pyslim-test/ocisave:e2e")] {
+    for (format, tag) in [
+        (ArchiveFormat::DockerLegacy, "pyslim-test/legacy:e2e"),
+        (ArchiveFormat::DockerOci, "pyslim-test/ocisave:e2e"),
+    ] {
         let spec = python_app_spec(tag);
         let tar = write_tar(dir.path(), "img.tar", &spec, format);
         let _loaded = docker_load(&tar, tag);
@@ -43,8 +55,16 @@ fn daemon_and_tarball_give_the_same_analysis() {
         assert_eq!(source_independent(&a), source_independent(&b), "{tag}");
         assert_eq!(from_daemon.config, from_file.config);
         assert_eq!(
-            from_daemon.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>(),
-            from_file.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()
+            from_daemon
+                .layers
+                .iter()
+                .map(|l| l.diff_id.clone())
+                .collect::<Vec<_>>(),
+            from_file
+                .layers
+                .iter()
+                .map(|l| l.diff_id.clone())
+                .collect::<Vec<_>>()
         );
     }
 }
@@ -56,7 +76,11 @@ fn an_image_the_daemon_does_not_know_is_named_in_the_error() {
     }
     let err = pyslim::open("pyslim-test/never-built:nope", &OpenOptions::default()).unwrap_err();
     assert!(matches!(err, Error::ImageNotFound(_)), "{err}");
-    assert!(err.to_string().starts_with("image not found: pyslim-test/never-built:nope"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("image not found: pyslim-test/never-built:nope"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -70,5 +94,8 @@ fn daemon_source_via_tcp_docker_host_that_refuses() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim_end(), "pyslim: cannot connect to the Docker daemon at tcp://127.0.0.1:1: is it running?");
+    assert_eq!(
+        err.trim_end(),
+        "pyslim: cannot connect to the Docker daemon at tcp://127.0.0.1:1: is it running?"
+    );
 }

@@ -6,7 +6,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use pyslim::core::image::Compression;
-use pyslim::source::writer::{write_archive, write_oci_dir, ArchiveFormat, EmptyStep, ImageSpec, LayerSpec, SpecEntry};
+use pyslim::source::writer::{
+    write_archive, write_oci_dir, ArchiveFormat, EmptyStep, ImageSpec, LayerSpec, SpecEntry,
+};
 use pyslim::{analyze, Analysis, Image, OpenOptions, Tree};
 
 /// A small Python app image with every kind of change the engine must get right: overwrites,
@@ -31,9 +33,18 @@ pub fn python_app_spec(tag: &str) -> ImageSpec {
     let deps = LayerSpec::new(
         "/bin/sh -c pip install numpy",
         vec![
-            SpecEntry::file("opt/venv/lib/python3.11/site-packages/numpy/core/_multiarray.so", 80_000),
-            SpecEntry::file("opt/venv/lib/python3.11/site-packages/numpy/testing/utils.py", 4_000),
-            SpecEntry::file("opt/venv/lib/python3.11/site-packages/numpy/tests/test_a.py", 5_000),
+            SpecEntry::file(
+                "opt/venv/lib/python3.11/site-packages/numpy/core/_multiarray.so",
+                80_000,
+            ),
+            SpecEntry::file(
+                "opt/venv/lib/python3.11/site-packages/numpy/testing/utils.py",
+                4_000,
+            ),
+            SpecEntry::file(
+                "opt/venv/lib/python3.11/site-packages/numpy/tests/test_a.py",
+                5_000,
+            ),
             SpecEntry::file("root/.cache/pip/http/abc.body", 40_000),
             SpecEntry::file("usr/lib/python3.11/os.py", 3_500),
         ],
@@ -51,8 +62,14 @@ pub fn python_app_spec(tag: &str) -> ImageSpec {
     );
     let mut spec = ImageSpec::new(tag, vec![base, deps, empty, cleanup]);
     spec.empty_steps = vec![
-        EmptyStep { before_layer: 1, created_by: "/bin/sh -c #(nop)  ENV PYTHONUNBUFFERED=1".into() },
-        EmptyStep { before_layer: 4, created_by: "/bin/sh -c #(nop)  CMD [\"python3\"]".into() },
+        EmptyStep {
+            before_layer: 1,
+            created_by: "/bin/sh -c #(nop)  ENV PYTHONUNBUFFERED=1".into(),
+        },
+        EmptyStep {
+            before_layer: 4,
+            created_by: "/bin/sh -c #(nop)  CMD [\"python3\"]".into(),
+        },
     ];
     spec.cmd = vec!["python3".into()];
     spec
@@ -134,7 +151,10 @@ pub fn tar_from_members(members: &[(String, Vec<u8>)]) -> Vec<u8> {
 pub fn edit_member(path: &Path, member: &str, edit: impl FnOnce(&mut Vec<u8>)) {
     let bytes = std::fs::read(path).expect("read fixture");
     let mut members = tar_members(&bytes);
-    let slot = members.iter_mut().find(|(n, _)| n == member).expect("member exists");
+    let slot = members
+        .iter_mut()
+        .find(|(n, _)| n == member)
+        .expect("member exists");
     edit(&mut slot.1);
     std::fs::write(path, tar_from_members(&members)).expect("write fixture");
 }
@@ -143,9 +163,18 @@ pub fn edit_member(path: &Path, member: &str, edit: impl FnOnce(&mut Vec<u8>)) {
 pub fn manifest_layers(path: &Path) -> Vec<String> {
     let bytes = std::fs::read(path).expect("read fixture");
     let members = tar_members(&bytes);
-    let manifest = &members.iter().find(|(n, _)| n == "manifest.json").expect("manifest").1;
+    let manifest = &members
+        .iter()
+        .find(|(n, _)| n == "manifest.json")
+        .expect("manifest")
+        .1;
     let v: serde_json::Value = serde_json::from_slice(manifest).expect("json");
-    v[0]["Layers"].as_array().expect("layers").iter().map(|l| l.as_str().unwrap_or("").to_owned()).collect()
+    v[0]["Layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| l.as_str().unwrap_or("").to_owned())
+        .collect()
 }
 
 /// Whether a Docker daemon answers. Tests that need one skip with a printed reason when none
