@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use super::content::Captured;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
@@ -61,6 +63,8 @@ pub struct LayerChanges {
     pub diff_id: Option<String>,
     /// Odd but survivable things found while reading (paths escaping the root, …).
     pub warnings: Vec<String>,
+    /// Content read for findings and inventories, by index into `entries`.
+    pub captures: Vec<(u32, Captured)>,
 }
 
 /// Prefix of a whiteout file name.

@@ -114,6 +114,14 @@ impl Layer {
             .unwrap_or_default()
     }
 
+    /// Content captured for entry `index` of this layer, if the reader kept any.
+    pub fn capture(&self, index: u32) -> Option<&super::content::Captured> {
+        let caps = &self.changes.captures;
+        caps.binary_search_by_key(&index, |(i, _)| *i)
+            .ok()
+            .map(|pos| &caps[pos].1)
+    }
+
     /// Bytes of file content the layer carries (what dive calls the layer's size).
     pub fn content_bytes(&self) -> u64 {
         self.changes.entries.iter().map(|e| e.size).sum()

@@ -58,6 +58,8 @@ pub struct Node {
 pub struct Inode {
     pub size: u64,
     pub layer: u32,
+    /// Index of the tar entry that wrote these bytes, in its layer's `entries`.
+    pub entry: u32,
     /// The path the bytes were written at.
     pub node: NodeId,
     /// The layer whose change left no visible path referencing these bytes.
@@ -223,12 +225,12 @@ impl Builder {
                 self.delete_subtree(child);
             }
         }
-        for entry in &changes.entries {
+        for (index, entry) in changes.entries.iter().enumerate() {
             let (parent_path, name) = split_parent(&entry.path);
             let parent = self.ensure_dir(parent_path);
             let id = self.child(parent, &entry.path, name);
             let inode = match entry.kind {
-                EntryKind::File => Some(self.new_inode(entry.size, id)),
+                EntryKind::File => Some(self.new_inode(entry.size, id, index as u32)),
                 EntryKind::Hardlink => {
                     let target = entry.link_target.as_deref().unwrap_or("");
                     let found = self
@@ -277,10 +279,11 @@ impl Builder {
         id == ROOT || self.last(id).is_some_and(|e| e.change != Change::Deleted)
     }
 
-    fn new_inode(&mut self, size: u64, node: NodeId) -> InodeId {
+    fn new_inode(&mut self, size: u64, node: NodeId, entry: u32) -> InodeId {
         self.tree.inodes.push(Inode {
             size,
             layer: self.layer,
+            entry,
             node,
             hidden_by: None,
             refs: 0,

@@ -9,6 +9,9 @@ use std::io::{self, BufRead, BufReader, Read, Seek};
 
 use sha2::{Digest, Sha256};
 
+use crate::core::content::{
+    capture_for, probe_elf, CaptureKind, Captured, ElfInfo, HeadTail, ReadAt,
+};
 use crate::core::entry::{
     normalize_path, path_from_bytes, split_parent, Entry, EntryKind, LayerChanges, OPAQUE_MARKER,
     WHITEOUT_PREFIX,
@@ -148,9 +151,21 @@ pub fn read_layer_seekable<R: Read + Seek>(
     let entries = archive
         .entries_with_seek()
         .map_err(|e| io_corrupt(input, e))?;
-    let mut changes = collect_entries(input, entries, opts)?;
-    let blob_bytes = archive
-        .into_inner()
+    let mut deferred = Vec::new();
+    let mut changes = collect_entries(input, entries, opts, Some(&mut deferred))?;
+    let mut inner = archive.into_inner();
+    // ELF section tables sit at the end of files: read them with seeks, after the header pass.
+    for probe in deferred {
+        let mut at = SeekRead {
+            reader: &mut inner,
+            base: probe.data_start,
+        };
+        if let Some(info) = probe_elf(&mut at, probe.size) {
+            changes.captures.push((probe.entry, Captured::Elf(info)));
+        }
+    }
+    changes.captures.sort_by_key(|(i, _)| *i);
+    let blob_bytes = inner
         .seek(io::SeekFrom::End(0))
         .map_err(|e| io_corrupt(input, e))?;
     changes.tar_bytes = blob_bytes;
@@ -182,7 +197,7 @@ fn read_tar<R: Read>(
 ) -> Result<(LayerChanges, R)> {
     let mut archive = tar::Archive::new(HashingReader::new(reader, hash));
     let entries = archive.entries().map_err(|e| io_corrupt(input, e))?;
-    let mut changes = collect_entries(input, entries, opts)?;
+    let mut changes = collect_entries(input, entries, opts, None)?;
     let mut rest = archive.into_inner();
     io::copy(&mut rest, &mut io::sink()).map_err(|e| io_corrupt(input, e))?;
     changes.tar_bytes = rest.bytes_read;
@@ -191,15 +206,25 @@ fn read_tar<R: Read>(
     Ok((changes, inner))
 }
 
+/// An ELF file whose section table is read after the header pass (seekable inputs only).
+struct DeferredProbe {
+    entry: u32,
+    data_start: u64,
+    size: u64,
+}
+
+/// Reads entries; `deferred` is given for seekable inputs, where ELF probes wait for seeks.
+/// On streams, the contents pyslim needs are read as the data passes.
 fn collect_entries<'a, R: 'a + Read>(
     input: &str,
     entries: tar::Entries<'a, R>,
     opts: &ReadOptions,
+    mut deferred: Option<&mut Vec<DeferredProbe>>,
 ) -> Result<LayerChanges> {
     let mut changes = LayerChanges::default();
     let mut count: u64 = 0;
     for entry in entries {
-        let entry = entry.map_err(|e| io_corrupt(input, e))?;
+        let mut entry = entry.map_err(|e| io_corrupt(input, e))?;
         count += 1;
         if count > opts.limits.max_entries_per_layer {
             return Err(Error::Limit {
@@ -288,13 +313,43 @@ fn collect_entries<'a, R: 'a + Read>(
         } else {
             0
         };
+        let mode = header.mode().unwrap_or(0o644);
+        let (uid, gid) = (header.uid().unwrap_or(0), header.gid().unwrap_or(0));
+        let index = changes.entries.len() as u32;
+        if kind == EntryKind::File {
+            match capture_for(&path, mode, size) {
+                Some(CaptureKind::Head(limit)) => {
+                    let mut data = Vec::with_capacity(limit.min(size as usize));
+                    (&mut entry)
+                        .take(limit as u64)
+                        .read_to_end(&mut data)
+                        .map_err(|e| io_corrupt(input, e))?;
+                    changes.captures.push((index, Captured::Text(data)));
+                }
+                Some(CaptureKind::Elf) => match deferred.as_deref_mut() {
+                    Some(list) => list.push(DeferredProbe {
+                        entry: index,
+                        data_start: entry.raw_file_position(),
+                        size,
+                    }),
+                    None => {
+                        if let Some(info) = probe_streamed_elf(&mut entry, size)
+                            .map_err(|e| io_corrupt(input, e))?
+                        {
+                            changes.captures.push((index, Captured::Elf(info)));
+                        }
+                    }
+                },
+                None => {}
+            }
+        }
         changes.entries.push(Entry {
             path,
             kind,
             size,
-            mode: header.mode().unwrap_or(0o644),
-            uid: header.uid().unwrap_or(0),
-            gid: header.gid().unwrap_or(0),
+            mode,
+            uid,
+            gid,
             link_target,
         });
     }
@@ -342,6 +397,60 @@ pub(crate) fn describe_io(err: &io::Error) -> String {
         format!("corrupt zstd stream ({msg})")
     } else {
         format!("unreadable: {msg}")
+    }
+}
+
+/// Bytes of a streamed file kept for its ELF section table: the table and the section names
+/// sit at the end of the file in what linkers write.
+const ELF_TAIL: usize = 64 * 1024;
+
+/// Reads a streamed file through, keeping its head and tail, and probes them as ELF.
+fn probe_streamed_elf<R: Read>(entry: &mut R, size: u64) -> io::Result<Option<ElfInfo>> {
+    let mut head = [0u8; 64];
+    let got = read_up_to(entry, &mut head)?;
+    if got < 4 || &head[..4] != b"\x7fELF" {
+        return Ok(None);
+    }
+    let mut tail: Vec<u8> = Vec::with_capacity(ELF_TAIL * 2);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = entry.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        tail.extend_from_slice(&buf[..n]);
+        if tail.len() > 2 * ELF_TAIL {
+            tail.drain(..tail.len() - ELF_TAIL);
+        }
+    }
+    // The head bytes also count as tail when the file is small.
+    let mut whole_tail = Vec::new();
+    if (got as u64 + tail.len() as u64) == size {
+        whole_tail.extend_from_slice(&head[..got]);
+    }
+    whole_tail.extend_from_slice(&tail);
+    let mut at = HeadTail {
+        head: &head[..got],
+        tail: &whole_tail,
+        size,
+    };
+    Ok(probe_elf(&mut at, size))
+}
+
+/// `ReadAt` over a seekable layer: offsets are relative to one file's data.
+struct SeekRead<'a, R> {
+    reader: &'a mut R,
+    base: u64,
+}
+
+impl<R: Read + Seek> ReadAt for SeekRead<'_, R> {
+    fn read_at(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        self.reader
+            .seek(io::SeekFrom::Start(self.base.checked_add(offset)?))
+            .ok()?;
+        let mut buf = vec![0u8; len];
+        self.reader.read_exact(&mut buf).ok()?;
+        Some(buf)
     }
 }
 

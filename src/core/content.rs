@@ -1,0 +1,385 @@
+//! What pyslim reads of file contents, and what it makes of it. Contents are read only where
+//! a finding or an inventory needs them: package metadata, secret candidates (first bytes),
+//! and ELF headers and section tables. Everything here is a pure function of bytes.
+
+use serde::Serialize;
+
+/// How much of an entry's content the reader should capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureKind {
+    /// Up to this many bytes from the start (metadata, secret candidates).
+    Head(usize),
+    /// ELF header and section table, to see symbols and debug info.
+    Elf,
+}
+
+/// Captured content of one entry of a layer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Captured {
+    Text(Vec<u8>),
+    Elf(ElfInfo),
+}
+
+/// Bytes kept for small metadata files.
+pub const METADATA_HEAD: usize = 64 * 1024;
+/// dpkg's status and apk's installed database can be several MiB.
+pub const DATABASE_HEAD: usize = 32 << 20;
+/// Smallest file worth probing as ELF: a 64-bit ELF header is 64 bytes.
+const ELF_MIN: u64 = 64;
+
+/// File names whose content may hold a credential.
+const SECRET_NAMES: &[&str] = &[
+    ".netrc",
+    "_netrc",
+    ".pypirc",
+    "pip.conf",
+    "pip.ini",
+    ".npmrc",
+    ".yarnrc",
+    ".env",
+    ".git-credentials",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "credentials",
+    "credentials.json",
+    ".boto",
+    "application_default_credentials.json",
+    ".dockercfg",
+    ".htpasswd",
+    ".pgpass",
+    ".my.cnf",
+];
+const SECRET_SUFFIXES: &[&str] = &[".pem", ".key", ".env", ".p12", ".pfx", ".keystore", ".jks"];
+
+/// Decides what to capture of an entry, from its path, mode and size alone.
+pub fn capture_for(path: &str, mode: u32, size: u64) -> Option<CaptureKind> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if path == "var/lib/dpkg/status" || path == "lib/apk/db/installed" {
+        return Some(CaptureKind::Head(DATABASE_HEAD));
+    }
+    if is_dist_record(path) {
+        return Some(CaptureKind::Head(RECORD_HEAD));
+    }
+    if path.starts_with("var/lib/dpkg/status.d/")
+        || (path.starts_with("var/lib/dpkg/info/") && name.ends_with(".list"))
+        || path == "etc/os-release"
+        || path == "usr/lib/os-release"
+        || name == "pyvenv.cfg"
+        || is_dist_metadata(path)
+    {
+        return Some(CaptureKind::Head(METADATA_HEAD));
+    }
+    if is_secret_candidate(path, name) {
+        return Some(CaptureKind::Head(METADATA_HEAD));
+    }
+    let so = name.ends_with(".so") || name.contains(".so.");
+    if size >= ELF_MIN && (so || mode & 0o111 != 0) {
+        return Some(CaptureKind::Elf);
+    }
+    None
+}
+
+/// A wheel's RECORD lists every file it installed; big distributions list thousands.
+pub const RECORD_HEAD: usize = 4 << 20;
+
+fn is_dist_record(path: &str) -> bool {
+    path.ends_with("/RECORD")
+        && path
+            .rsplit('/')
+            .nth(1)
+            .is_some_and(|d| d.ends_with(".dist-info"))
+}
+
+fn is_dist_metadata(path: &str) -> bool {
+    let mut parts = path.rsplitn(3, '/');
+    let (Some(file), Some(dir)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    (dir.ends_with(".dist-info") && matches!(file, "METADATA" | "INSTALLER" | "direct_url.json"))
+        || (dir.ends_with(".egg-info") && matches!(file, "PKG-INFO" | "installed-files.txt"))
+}
+
+fn is_secret_candidate(path: &str, name: &str) -> bool {
+    SECRET_NAMES.contains(&name)
+        || name.starts_with(".env.")
+        || SECRET_SUFFIXES.iter().any(|s| name.ends_with(s))
+        || path.ends_with(".docker/config.json")
+        || path.ends_with(".kube/config")
+        || path.ends_with(".aws/config")
+}
+
+/// What an ELF file says about itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ElfInfo {
+    /// `exec`, `dyn` (shared object or PIE), `rel` (object file), or `other`.
+    pub kind: &'static str,
+    pub has_symtab: bool,
+    /// Bytes of `.symtab` and `.strtab`.
+    pub symtab_bytes: u64,
+    /// Bytes of `.debug_*` and `.zdebug_*` sections.
+    pub debug_bytes: u64,
+    /// False when the section names could not be read (a stream that passed them by).
+    pub names_known: bool,
+}
+
+impl ElfInfo {
+    /// Bytes `strip` would remove.
+    pub fn strippable_bytes(&self) -> u64 {
+        self.symtab_bytes + self.debug_bytes
+    }
+
+    pub fn unstripped(&self) -> bool {
+        self.has_symtab || self.debug_bytes > 0
+    }
+}
+
+/// Random access to parts of a file, which may fail for parts not at hand (a stream keeps
+/// only the head and the tail).
+pub trait ReadAt {
+    fn read_at(&mut self, offset: u64, len: usize) -> Option<Vec<u8>>;
+}
+
+/// Head and tail of a file seen once, as a stream passed by.
+pub struct HeadTail<'a> {
+    pub head: &'a [u8],
+    pub tail: &'a [u8],
+    pub size: u64,
+}
+
+impl ReadAt for HeadTail<'_> {
+    fn read_at(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        let end = offset.checked_add(len as u64)?;
+        if end <= self.head.len() as u64 {
+            return Some(self.head[offset as usize..end as usize].to_vec());
+        }
+        let tail_start = self.size.checked_sub(self.tail.len() as u64)?;
+        if offset >= tail_start && end <= self.size {
+            let from = (offset - tail_start) as usize;
+            return Some(self.tail[from..from + len].to_vec());
+        }
+        None
+    }
+}
+
+const SHT_SYMTAB: u32 = 2;
+const SHT_NOBITS: u32 = 8;
+/// Most section headers pyslim will read from one file.
+const MAX_SECTIONS: u64 = 4096;
+
+/// Reads the ELF header and section table. `None` when the file is not ELF (or too damaged to
+/// say anything).
+pub fn probe_elf(file: &mut dyn ReadAt, size: u64) -> Option<ElfInfo> {
+    let ident = file.read_at(0, 64.min(size as usize))?;
+    if ident.len() < 52 || &ident[..4] != b"\x7fELF" {
+        return None;
+    }
+    let wide = ident[4] == 2;
+    let little = ident[5] != 2;
+    let rd = Reader { little };
+    let kind = match rd.u16(&ident, 16) {
+        1 => "rel",
+        2 => "exec",
+        3 => "dyn",
+        _ => "other",
+    };
+    let (shoff, shentsize, shnum, shstrndx) = if wide {
+        if ident.len() < 64 {
+            return None;
+        }
+        (
+            rd.u64(&ident, 40),
+            rd.u16(&ident, 58) as u64,
+            rd.u16(&ident, 60) as u64,
+            rd.u16(&ident, 62) as u64,
+        )
+    } else {
+        (
+            rd.u32(&ident, 32) as u64,
+            rd.u16(&ident, 46) as u64,
+            rd.u16(&ident, 48) as u64,
+            rd.u16(&ident, 50) as u64,
+        )
+    };
+    let mut info = ElfInfo {
+        kind,
+        ..Default::default()
+    };
+    let min_entsize = if wide { 64 } else { 40 };
+    if shoff == 0 || shnum == 0 || shnum > MAX_SECTIONS || shentsize < min_entsize {
+        // No section table: fully stripped (sstrip) or damaged. Nothing to strip either way.
+        info.names_known = true;
+        return Some(info);
+    }
+    let table = file.read_at(shoff, (shnum * shentsize) as usize)?;
+    let section = |i: u64| -> (u32, u32, u64, u64) {
+        let at = (i * shentsize) as usize;
+        if wide {
+            (
+                rd.u32(&table, at),
+                rd.u32(&table, at + 4),
+                rd.u64(&table, at + 24),
+                rd.u64(&table, at + 32),
+            )
+        } else {
+            (
+                rd.u32(&table, at),
+                rd.u32(&table, at + 4),
+                rd.u32(&table, at + 16) as u64,
+                rd.u32(&table, at + 20) as u64,
+            )
+        }
+    };
+    let names = (shstrndx < shnum)
+        .then(|| {
+            let (_, _, off, len) = section(shstrndx);
+            file.read_at(off, len.min(1 << 20) as usize)
+        })
+        .flatten();
+    info.names_known = names.is_some();
+    for i in 0..shnum {
+        let (name_off, sh_type, _, sh_size) = section(i);
+        let name = names
+            .as_deref()
+            .map(|n| c_str(n, name_off as usize))
+            .unwrap_or("");
+        let stored = if sh_type == SHT_NOBITS { 0 } else { sh_size };
+        if sh_type == SHT_SYMTAB {
+            info.has_symtab = true;
+            info.symtab_bytes += stored;
+        } else if name == ".strtab" {
+            info.symtab_bytes += stored;
+        } else if name.starts_with(".debug") || name.starts_with(".zdebug") {
+            info.debug_bytes += stored;
+        }
+    }
+    Some(info)
+}
+
+fn c_str(table: &[u8], at: usize) -> &str {
+    let Some(rest) = table.get(at..) else {
+        return "";
+    };
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    std::str::from_utf8(&rest[..end]).unwrap_or("")
+}
+
+struct Reader {
+    little: bool,
+}
+
+impl Reader {
+    fn bytes<const N: usize>(&self, b: &[u8], at: usize) -> [u8; N] {
+        let mut out = [0u8; N];
+        if let Some(s) = b.get(at..at + N) {
+            out.copy_from_slice(s);
+        }
+        out
+    }
+    fn u16(&self, b: &[u8], at: usize) -> u16 {
+        let a = self.bytes::<2>(b, at);
+        if self.little {
+            u16::from_le_bytes(a)
+        } else {
+            u16::from_be_bytes(a)
+        }
+    }
+    fn u32(&self, b: &[u8], at: usize) -> u32 {
+        let a = self.bytes::<4>(b, at);
+        if self.little {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    }
+    fn u64(&self, b: &[u8], at: usize) -> u64 {
+        let a = self.bytes::<8>(b, at);
+        if self.little {
+            u64::from_le_bytes(a)
+        } else {
+            u64::from_be_bytes(a)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Whole(Vec<u8>);
+    impl ReadAt for Whole {
+        fn read_at(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
+            self.0
+                .get(offset as usize..offset as usize + len)
+                .map(<[u8]>::to_vec)
+        }
+    }
+
+    #[test]
+    fn capture_policy_picks_metadata_secrets_and_binaries() {
+        assert_eq!(
+            capture_for("var/lib/dpkg/status", 0o644, 100),
+            Some(CaptureKind::Head(DATABASE_HEAD))
+        );
+        assert!(capture_for(
+            "usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA",
+            0o644,
+            10
+        )
+        .is_some());
+        assert!(capture_for("root/.ssh/id_rsa", 0o600, 1600).is_some());
+        assert!(capture_for("app/.env", 0o644, 10).is_some());
+        assert_eq!(
+            capture_for("usr/bin/python3.11", 0o755, 6_000_000),
+            Some(CaptureKind::Elf)
+        );
+        assert_eq!(
+            capture_for("usr/lib/x86_64-linux-gnu/libssl.so.3", 0o644, 600_000),
+            Some(CaptureKind::Elf)
+        );
+        assert_eq!(capture_for("usr/share/doc/bash/README", 0o644, 4000), None);
+        assert_eq!(
+            capture_for("etc/ssl/certs/ca-certificates.crt", 0o644, 200_000),
+            None
+        );
+    }
+
+    #[test]
+    fn this_test_binary_is_elf_and_names_its_sections() {
+        // The test executable itself: real ELF from this toolchain, with symbols.
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let size = exe.len() as u64;
+        let info = probe_elf(&mut Whole(exe), size).unwrap();
+        assert!(matches!(info.kind, "dyn" | "exec"));
+        assert!(info.names_known);
+        assert!(info.has_symtab && info.symtab_bytes > 0);
+    }
+
+    #[test]
+    fn head_and_tail_serve_the_section_table_of_a_stream() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let size = exe.len() as u64;
+        let whole = probe_elf(&mut Whole(exe.clone()), size).unwrap();
+        let tail_len = (size as usize).min(4 << 20);
+        let mut ht = HeadTail {
+            head: &exe[..4096],
+            tail: &exe[exe.len() - tail_len..],
+            size,
+        };
+        let streamed = probe_elf(&mut ht, size).unwrap();
+        assert_eq!(streamed.has_symtab, whole.has_symtab);
+        assert_eq!(streamed.symtab_bytes, whole.symtab_bytes);
+    }
+
+    #[test]
+    fn not_elf_and_truncated_elf_are_not_misread() {
+        assert!(probe_elf(&mut Whole(b"#!/bin/sh\necho hi\n".repeat(10)), 190).is_none());
+        let mut fake = b"\x7fELF\x02\x01\x01".to_vec();
+        fake.resize(64, 0);
+        fake[40] = 0xff; // section table far past the end
+        fake[60] = 3;
+        fake[58] = 64;
+        assert!(probe_elf(&mut Whole(fake), 64).is_none());
+    }
+}
