@@ -4,4 +4,5 @@ pub mod analysis;
 pub mod content;
 pub mod entry;
 pub mod image;
+pub mod inventory;
 pub mod tree;

@@ -200,6 +200,8 @@ impl Builder {
         let changes = &layer.changes;
         // Whiteouts hide lower layers only, so they go before this layer's own entries.
         for path in &changes.whiteouts {
+            // The marker's directory exists after the layer, as extracting the marker makes it.
+            self.ensure_dir(split_parent(path).0);
             match self.by_path.get(path.as_str()).copied() {
                 Some(id) if self.visible(id) => {
                     let size = self.dive_subtree_bytes(id);
