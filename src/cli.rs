@@ -17,8 +17,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Sizes, layers, largest files, wasted bytes and efficiency of an image.
+    /// Sizes, layers, largest files, wasted bytes, contents and findings of an image.
     Analyze(AnalyzeArgs),
+    /// CI gate: exit 0 when the image passes every threshold, 1 when one fails, 2 on error.
+    Check(CheckArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -66,6 +68,10 @@ pub struct AnalyzeArgs {
     #[command(flatten)]
     pub image: ImageArgs,
 
+    /// Configuration file (rules, check thresholds); default: .pyslim.toml here, if present.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+
     /// Print JSON (schema pyslim.analysis/v1, see README) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -73,4 +79,39 @@ pub struct AnalyzeArgs {
     /// Rows in the largest-files and wasted-paths lists.
     #[arg(long, default_value_t = crate::core::analysis::DEFAULT_TOP)]
     pub top: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+
+    /// Configuration file (rules, [check] thresholds); default: .pyslim.toml here, if present.
+    /// dive's .dive-ci here is read too.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Lowest efficiency, dive's formula (0-1, or "disabled").
+    #[arg(long)]
+    pub lowest_efficiency: Option<String>,
+
+    /// Highest wasted bytes, dive's formula (20MB, 20MiB, bytes, or "disabled").
+    #[arg(long)]
+    pub highest_wasted_bytes: Option<String>,
+
+    /// Highest user wasted percent, dive's formula (0-1, 10%, or "disabled").
+    #[arg(long)]
+    pub highest_user_wasted_percent: Option<String>,
+
+    /// Highest bytes the findings could reclaim (20MB, or "disabled").
+    #[arg(long)]
+    pub highest_bloat_bytes: Option<String>,
+
+    /// Categories that fail the check when present (comma-separated; "none" for none).
+    #[arg(long, value_delimiter = ',')]
+    pub fail_on: Option<Vec<String>>,
+
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -178,9 +178,13 @@ pub fn analyze(image: &Image, tree: &Tree, top: usize) -> Analysis {
             }
         }
     }
-    // Largest first; ties in path order so every source lists the same rows.
+    // Largest first; ties in path order so every source lists the same rows. Paths are
+    // built only for the rows that can make the list.
+    largest.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let cutoff = largest.get(top.saturating_sub(1)).map(|r| r.0).unwrap_or(0);
     let mut largest: Vec<PathBytes> = largest
         .into_iter()
+        .take_while(|r| top > 0 && r.0 >= cutoff)
         .map(|(bytes, id, kind, layer)| PathBytes {
             path: tree.path(id),
             bytes,

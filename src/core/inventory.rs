@@ -59,6 +59,9 @@ pub struct PythonPackage {
     pub files: u64,
     /// Names from Requires-Dist, lower-case, without versions or markers.
     pub requires: Vec<String>,
+    /// The final-image files its RECORD lists.
+    #[serde(skip)]
+    pub files_nodes: Vec<NodeId>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -406,6 +409,7 @@ fn python_packages(image: &Image, tree: &Tree) -> Vec<PythonPackage> {
                     if let Some(fid) = tree.lookup(&path).filter(|&f| tree.is_visible(f)) {
                         pkg.files += 1;
                         pkg.bytes += tree.final_bytes[fid as usize];
+                        pkg.files_nodes.push(fid);
                     }
                 }
             }

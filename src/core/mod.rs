@@ -3,6 +3,46 @@
 pub mod analysis;
 pub mod content;
 pub mod entry;
+pub mod findings;
 pub mod image;
 pub mod inventory;
 pub mod tree;
+
+use self::analysis::Analysis;
+use self::findings::{Findings, RuleSet};
+use self::image::Image;
+use self::inventory::Inventory;
+use self::tree::Tree;
+
+/// Everything pyslim computes about one image, in the order data flows.
+pub struct Examination {
+    pub tree: Tree,
+    pub analysis: Analysis,
+    pub inventory: Inventory,
+    pub findings: Findings,
+    /// The image's warnings and the tree's, together.
+    pub warnings: Vec<String>,
+}
+
+pub fn examine(image: &Image, rules: &RuleSet, top: usize) -> Examination {
+    let tree = Tree::build(&image.layers);
+    let analysis = analysis::analyze(image, &tree, top);
+    let inventory = inventory::build(image, &tree);
+    let findings = findings::evaluate(
+        &findings::Context {
+            image,
+            tree: &tree,
+            inventory: &inventory,
+        },
+        rules,
+    );
+    let mut warnings = image.warnings.clone();
+    warnings.extend(tree.warnings.iter().cloned());
+    Examination {
+        tree,
+        analysis,
+        inventory,
+        findings,
+        warnings,
+    }
+}

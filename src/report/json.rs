@@ -4,7 +4,10 @@
 use serde::Serialize;
 
 use crate::core::analysis::Analysis;
+use crate::core::findings::Findings;
 use crate::core::image::{Image, ImageConfig};
+use crate::core::inventory::Inventory;
+use crate::core::Examination;
 
 pub const SCHEMA: &str = "pyslim.analysis/v1";
 
@@ -22,10 +25,13 @@ struct Document<'a> {
     image: ImageInfo<'a>,
     #[serde(flatten)]
     analysis: &'a Analysis,
+    inventory: &'a Inventory,
+    #[serde(flatten)]
+    findings: &'a Findings,
     warnings: &'a [String],
 }
 
-pub fn render(image: &Image, analysis: &Analysis, warnings: &[String]) -> String {
+pub fn render(image: &Image, ex: &Examination) -> String {
     let doc = Document {
         schema: SCHEMA,
         image: ImageInfo {
@@ -34,8 +40,10 @@ pub fn render(image: &Image, analysis: &Analysis, warnings: &[String]) -> String
             id: &image.id,
             config: &image.config,
         },
-        analysis,
-        warnings,
+        analysis: &ex.analysis,
+        inventory: &ex.inventory,
+        findings: &ex.findings,
+        warnings: &ex.warnings,
     };
     // Serialising plain data with string keys cannot fail.
     serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))

@@ -1,4 +1,5 @@
 //! Non-interactive outputs: text for people, JSON for scripts.
 
+pub mod check;
 pub mod json;
 pub mod text;

@@ -5,7 +5,10 @@ use std::fmt::Write;
 use humansize::{format_size, BINARY};
 
 use crate::core::analysis::Analysis;
+use crate::core::findings::Findings;
 use crate::core::image::Image;
+use crate::core::inventory::Inventory;
+use crate::core::Examination;
 
 pub fn size(bytes: u64) -> String {
     format_size(bytes, BINARY)
@@ -27,7 +30,118 @@ fn clip(s: &str, width: usize) -> String {
     }
 }
 
-pub fn render(image: &Image, a: &Analysis, warnings: &[String]) -> String {
+pub fn render(image: &Image, ex: &Examination) -> String {
+    let mut out = render_analysis(image, &ex.analysis);
+    render_inventory(&mut out, &ex.inventory);
+    render_findings(&mut out, &ex.findings);
+    if !ex.warnings.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Warnings");
+        for w in &ex.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
+    }
+    out
+}
+
+fn render_inventory(out: &mut String, inv: &Inventory) {
+    let _ = writeln!(out);
+    let os = inv
+        .os
+        .as_ref()
+        .map(|o| o.pretty_name.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown OS".into());
+    let _ = writeln!(
+        out,
+        "Contents  {os}, libc {}, {} OS packages ({}), {} Python packages",
+        inv.libc,
+        inv.os_packages.len(),
+        inv.package_manager_db,
+        inv.python_packages.len()
+    );
+    for i in &inv.interpreters {
+        let from = i
+            .package
+            .as_deref()
+            .map(|p| format!(" (package {p})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  Python {} at /{}{from}", i.version, i.path);
+    }
+    for v in &inv.venvs {
+        let _ = writeln!(
+            out,
+            "  venv /{} → home {} (Python {})",
+            v.path, v.home, v.version
+        );
+    }
+}
+
+fn render_findings(out: &mut String, f: &Findings) {
+    let _ = writeln!(out);
+    if f.findings.is_empty() {
+        let _ = writeln!(out, "Findings  none");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Findings  {} reclaimable (each byte counted once)",
+        size(f.reclaimable_bytes)
+    );
+    for c in &f.categories {
+        let _ = writeln!(
+            out,
+            "  {:<22} {:>10}  {} finding{}",
+            c.category,
+            size(c.bytes),
+            c.findings,
+            if c.findings == 1 { "" } else { "s" }
+        );
+    }
+    for x in &f.findings {
+        let _ = writeln!(out);
+        let bytes = if x.bytes > 0 {
+            format!("  {}", size(x.bytes))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "[{}] {} ({}){bytes}",
+            x.severity.as_str(),
+            x.title,
+            x.rule
+        );
+        let _ = writeln!(out, "  {}", x.summary);
+        for l in x.layers.iter().take(2) {
+            let _ = writeln!(
+                out,
+                "  layer {} ({}): {}",
+                l.layer,
+                size(l.bytes),
+                clip(&l.instruction, 80)
+            );
+        }
+        for i in x.items.iter().take(5) {
+            let b = if i.bytes > 0 {
+                format!("{:>10}  ", size(i.bytes))
+            } else {
+                String::new()
+            };
+            let note = if i.note.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", i.note)
+            };
+            let _ = writeln!(out, "    {b}{}{note}", i.name);
+        }
+        let _ = writeln!(out, "  why: {}", x.why);
+        let _ = writeln!(out, "  fix: {}", x.fix);
+    }
+}
+
+/// Sizes, layers, largest files and wasted bytes.
+pub fn render_analysis(image: &Image, a: &Analysis) -> String {
     let mut out = String::new();
     let t = &a.totals;
     let _ = writeln!(
@@ -112,13 +226,6 @@ pub fn render(image: &Image, a: &Analysis, warnings: &[String]) -> String {
         size(a.dive.wasted_bytes),
         pct(a.dive.user_wasted_percent)
     );
-    if !warnings.is_empty() {
-        let _ = writeln!(out);
-        let _ = writeln!(out, "Warnings");
-        for w in warnings {
-            let _ = writeln!(out, "  {w}");
-        }
-    }
     out
 }
 

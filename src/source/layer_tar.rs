@@ -147,13 +147,14 @@ pub fn read_layer_seekable<R: Read + Seek>(
     if opts.verify_diff_ids {
         return read_layer_stream(input, reader, opts, true);
     }
-    let mut archive = tar::Archive::new(BufReader::with_capacity(64 * 1024, reader));
+    let mut archive = tar::Archive::new(SkippingReader::new(reader));
     let entries = archive
         .entries_with_seek()
         .map_err(|e| io_corrupt(input, e))?;
     let mut deferred = Vec::new();
     let mut changes = collect_entries(input, entries, opts, Some(&mut deferred))?;
-    let mut inner = archive.into_inner();
+    // Unbuffered from here: each probe reads a few exact ranges.
+    let mut inner = archive.into_inner().into_inner();
     // ELF section tables sit at the end of files: read them with seeks, after the header pass.
     for probe in deferred {
         let mut at = SeekRead {
@@ -435,6 +436,55 @@ fn probe_streamed_elf<R: Read>(entry: &mut R, size: u64) -> io::Result<Option<El
         size,
     };
     Ok(probe_elf(&mut at, size))
+}
+
+/// Bytes read ahead when reading headers: small files and the headers after them usually
+/// arrive in one read; a seek past a large file wastes at most this much.
+const HEADER_READ_AHEAD: usize = 16 * 1024;
+
+/// A buffered reader whose relative seeks stay inside the buffer when they can. The tar
+/// crate skips each entry's data with `SeekFrom::Current`; std's `BufReader` would drop its
+/// buffer on every one of them and read again.
+struct SkippingReader<R> {
+    inner: BufReader<R>,
+    pos: u64,
+}
+
+impl<R: Read + Seek> SkippingReader<R> {
+    fn new(inner: R) -> Self {
+        SkippingReader {
+            inner: BufReader::with_capacity(HEADER_READ_AHEAD, inner),
+            pos: 0,
+        }
+    }
+
+    fn into_inner(self) -> R {
+        self.inner.into_inner()
+    }
+}
+
+impl<R: Read> Read for SkippingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read + Seek> Seek for SkippingReader<R> {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        match to {
+            io::SeekFrom::Current(delta) => {
+                self.inner.seek_relative(delta)?;
+                self.pos = self
+                    .pos
+                    .checked_add_signed(delta)
+                    .ok_or_else(|| io::Error::other("seek before the start"))?;
+            }
+            other => self.pos = self.inner.seek(other)?,
+        }
+        Ok(self.pos)
+    }
 }
 
 /// `ReadAt` over a seekable layer: offsets are relative to one file's data.

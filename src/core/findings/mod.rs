@@ -1,0 +1,233 @@
+//! Findings: what is wrong with an image, where (paths, bytes, the layer and the instruction
+//! that made it), why it matters, and the Dockerfile change that fixes it. Rules are data
+//! (rules.rs); matching paths and packages is generic (paths.rs); the checks that need code
+//! are detectors (detectors.rs, secrets.rs).
+
+mod detectors;
+mod paths;
+pub mod rules;
+pub mod secrets;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::image::Image;
+use super::inventory::Inventory;
+use super::tree::{NodeId, Tree};
+pub use rules::{Rule, RuleSet, Severity};
+
+/// Most items listed per finding.
+pub const ITEMS_PER_FINDING: usize = 12;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Finding {
+    pub rule: String,
+    pub category: String,
+    pub severity: Severity,
+    pub title: String,
+    /// What was found, specifically (counts, names).
+    pub summary: String,
+    pub why: String,
+    pub fix: String,
+    /// Counted in the reclaimable total (false for posture and secrets).
+    pub bloat: bool,
+    /// Bytes the final image would lose by the fix (for unstripped files: the strippable
+    /// part; for wasted bytes: bytes hidden in lower layers).
+    pub bytes: u64,
+    /// Paths, packages or entries behind the finding.
+    pub count: u64,
+    /// The largest of them.
+    pub items: Vec<Item>,
+    /// The layers that brought the bytes, largest share first.
+    pub layers: Vec<LayerShare>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Item {
+    /// A path (no leading `/`), a package name, or a config key.
+    pub name: String,
+    pub bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<u32>,
+    /// Extra words: the OS package that owns a path, a secret's kind, …
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LayerShare {
+    pub layer: u32,
+    pub instruction: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CategoryTotal {
+    pub category: String,
+    /// Reclaimable bytes in the category, each byte counted once.
+    pub bytes: u64,
+    pub findings: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Findings {
+    pub findings: Vec<Finding>,
+    pub categories: Vec<CategoryTotal>,
+    /// Reclaimable bytes across every bloat finding, each byte counted once.
+    pub reclaimable_bytes: u64,
+}
+
+/// What detectors may read.
+pub struct Context<'a> {
+    pub image: &'a Image,
+    pub tree: &'a Tree,
+    pub inventory: &'a Inventory,
+}
+
+/// A finding before layer shares and byte totals are worked out: the final-image files it
+/// claims (counted whole), plus bytes that are not whole files (strippable, wasted).
+pub(crate) struct Draft {
+    pub finding: Finding,
+    pub files: Vec<NodeId>,
+    pub extra_bytes: u64,
+    pub extra_layers: Vec<(u32, u64)>,
+}
+
+impl Draft {
+    pub fn new(rule: &Rule, summary: String) -> Self {
+        Draft {
+            finding: Finding {
+                rule: rule.id.clone(),
+                category: rule.category.clone(),
+                severity: rule.severity,
+                title: rule.title.clone(),
+                summary,
+                why: rule.why.clone(),
+                fix: rule.fix.clone(),
+                bloat: rule.bloat,
+                bytes: 0,
+                count: 0,
+                items: Vec::new(),
+                layers: Vec::new(),
+            },
+            files: Vec::new(),
+            extra_bytes: 0,
+            extra_layers: Vec::new(),
+        }
+    }
+}
+
+pub fn evaluate(ctx: &Context, rules: &RuleSet) -> Findings {
+    let mut drafts: Vec<Draft> = Vec::new();
+    let enabled: Vec<&Rule> = rules.enabled().collect();
+    drafts.extend(paths::match_paths_and_packages(ctx, &enabled));
+    for rule in &enabled {
+        if let Some(d) = &rule.detector {
+            drafts.extend(detectors::run(ctx, rule, d));
+        }
+    }
+    finish(ctx, drafts)
+}
+
+/// Bytes a final-image file takes (hardlinked content charged to one path).
+pub(crate) fn own_bytes(tree: &Tree, id: NodeId) -> u64 {
+    match tree.final_state(id) {
+        Some(e) if e.kind != super::entry::EntryKind::Dir => tree.final_bytes[id as usize],
+        _ => 0,
+    }
+}
+
+fn finish(ctx: &Context, drafts: Vec<Draft>) -> Findings {
+    let tree = ctx.tree;
+    let mut claimed = vec![false; tree.nodes.len()];
+    let mut category_claimed: FxHashMap<String, Vec<bool>> = FxHashMap::default();
+    let mut category_extra: FxHashMap<String, u64> = FxHashMap::default();
+    let mut category_count: FxHashMap<String, usize> = FxHashMap::default();
+    let mut reclaimable = 0u64;
+    let mut out = Vec::new();
+    for mut d in drafts {
+        d.files.sort_unstable();
+        d.files.dedup();
+        let mut per_layer: FxHashMap<u32, u64> = FxHashMap::default();
+        let mut bytes = 0u64;
+        for &f in &d.files {
+            let b = own_bytes(tree, f);
+            bytes += b;
+            if let Some(e) = tree.final_state(f) {
+                *per_layer.entry(e.layer).or_default() += b;
+            }
+        }
+        for &(l, b) in &d.extra_layers {
+            *per_layer.entry(l).or_default() += b;
+        }
+        let mut f = d.finding;
+        if f.bytes == 0 {
+            f.bytes = bytes + d.extra_bytes;
+        }
+        let mut layers: Vec<LayerShare> = per_layer
+            .into_iter()
+            .filter(|(_, b)| *b > 0)
+            .map(|(layer, bytes)| LayerShare {
+                layer,
+                instruction: ctx
+                    .image
+                    .layers
+                    .get(layer as usize)
+                    .map(|l| l.instruction())
+                    .unwrap_or_default(),
+                bytes,
+            })
+            .collect();
+        layers.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.layer.cmp(&b.layer)));
+        f.layers = layers;
+        *category_count.entry(f.category.clone()).or_default() += 1;
+        if f.bloat {
+            let cat = category_claimed
+                .entry(f.category.clone())
+                .or_insert_with(|| vec![false; tree.nodes.len()]);
+            for &n in &d.files {
+                cat[n as usize] = true;
+                if !claimed[n as usize] {
+                    claimed[n as usize] = true;
+                    reclaimable += own_bytes(tree, n);
+                }
+            }
+            *category_extra.entry(f.category.clone()).or_default() += d.extra_bytes;
+            reclaimable += d.extra_bytes;
+        }
+        out.push(f);
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.bytes.cmp(&a.bytes))
+            .then(a.rule.cmp(&b.rule))
+    });
+    let mut categories: Vec<CategoryTotal> = category_count
+        .into_iter()
+        .map(|(category, findings)| {
+            let files = category_claimed
+                .get(&category)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .filter(|(_, on)| **on)
+                        .map(|(i, _)| own_bytes(tree, i as NodeId))
+                        .sum::<u64>()
+                })
+                .unwrap_or(0);
+            let extra = category_extra.get(&category).copied().unwrap_or(0);
+            CategoryTotal {
+                category,
+                bytes: files + extra,
+                findings,
+            }
+        })
+        .collect();
+    categories.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.category.cmp(&b.category)));
+    Findings {
+        findings: out,
+        categories,
+        reclaimable_bytes: reclaimable,
+    }
+}
