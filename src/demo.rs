@@ -3,12 +3,13 @@
 
 use serde::Deserialize;
 
+use crate::core::content::{capture_for, CaptureKind, Captured};
 use crate::core::entry::{normalize_path, Entry, EntryKind, LayerChanges};
 use crate::core::image::{
     history_for_layers, Compression, HistoryEntry, Image, ImageConfig, Layer, SourceKind,
 };
 use crate::error::{Error, Result};
-use crate::source::writer::{EmptyStep, ImageSpec, LayerSpec, SpecEntry, SpecKind};
+use crate::source::writer::{Content, EmptyStep, ImageSpec, LayerSpec, SpecEntry, SpecKind};
 
 pub const DEMO_TOML: &str = include_str!("../assets/demo-image.toml");
 
@@ -152,6 +153,14 @@ pub fn image_from_spec(spec: &ImageSpec, source: SourceKind) -> Result<Image> {
                     continue;
                 }
             };
+            if let SpecKind::File(Content::Bytes(bytes)) = &e.kind {
+                // Text entries carry real content: capture it as a reader would.
+                if let Some(CaptureKind::Head(limit)) = capture_for(&path, e.mode, size) {
+                    let index = changes.entries.len() as u32;
+                    let head = bytes[..bytes.len().min(limit)].to_vec();
+                    changes.captures.push((index, Captured::Text(head)));
+                }
+            }
             changes.tar_bytes += 512 + size.div_ceil(512) * 512;
             changes.entries.push(Entry {
                 path,

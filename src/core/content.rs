@@ -118,20 +118,30 @@ pub struct ElfInfo {
     pub has_symtab: bool,
     /// Bytes of `.symtab` and `.strtab`.
     pub symtab_bytes: u64,
-    /// Bytes of `.debug_*` and `.zdebug_*` sections.
+    /// Bytes of debug sections (non-allocated PROGBITS: `.debug_*`, `.zdebug_*`).
     pub debug_bytes: u64,
-    /// False when the section names could not be read (a stream that passed them by).
-    pub names_known: bool,
 }
 
+/// Stripped files keep a few tiny non-allocated sections (.gnu_debuglink, .comment): below
+/// this, debug bytes are not debug info.
+const DEBUG_INFO_MIN: u64 = 4096;
+
 impl ElfInfo {
+    fn real_debug_bytes(&self) -> u64 {
+        if self.debug_bytes >= DEBUG_INFO_MIN {
+            self.debug_bytes
+        } else {
+            0
+        }
+    }
+
     /// Bytes `strip` would remove.
     pub fn strippable_bytes(&self) -> u64 {
-        self.symtab_bytes + self.debug_bytes
+        self.symtab_bytes + self.real_debug_bytes()
     }
 
     pub fn unstripped(&self) -> bool {
-        self.has_symtab || self.debug_bytes > 0
+        self.has_symtab || self.real_debug_bytes() > 0
     }
 }
 
@@ -163,8 +173,10 @@ impl ReadAt for HeadTail<'_> {
     }
 }
 
+const SHT_PROGBITS: u32 = 1;
 const SHT_SYMTAB: u32 = 2;
-const SHT_NOBITS: u32 = 8;
+const SHT_STRTAB: u32 = 3;
+const SHF_ALLOC: u64 = 0x2;
 /// Most section headers pyslim will read from one file.
 const MAX_SECTIONS: u64 = 4096;
 
@@ -209,49 +221,37 @@ pub fn probe_elf(file: &mut dyn ReadAt, size: u64) -> Option<ElfInfo> {
     let min_entsize = if wide { 64 } else { 40 };
     if shoff == 0 || shnum == 0 || shnum > MAX_SECTIONS || shentsize < min_entsize {
         // No section table: fully stripped (sstrip) or damaged. Nothing to strip either way.
-        info.names_known = true;
         return Some(info);
     }
     let table = file.read_at(shoff, (shnum * shentsize) as usize)?;
-    let section = |i: u64| -> (u32, u32, u64, u64) {
+    // Sections are told apart by type and flags, not by name: names live in a section a
+    // stream may already have passed, and the loader cares only about allocated sections.
+    // Non-allocated PROGBITS are debug info (.debug_*, .zdebug_*; .comment is a few bytes);
+    // a non-allocated string table other than the section names is .strtab.
+    for i in 0..shnum {
         let at = (i * shentsize) as usize;
-        if wide {
+        let (sh_type, flags, size) = if wide {
             (
-                rd.u32(&table, at),
                 rd.u32(&table, at + 4),
-                rd.u64(&table, at + 24),
+                rd.u64(&table, at + 8),
                 rd.u64(&table, at + 32),
             )
         } else {
             (
-                rd.u32(&table, at),
                 rd.u32(&table, at + 4),
-                rd.u32(&table, at + 16) as u64,
+                rd.u32(&table, at + 8) as u64,
                 rd.u32(&table, at + 20) as u64,
             )
-        }
-    };
-    let names = (shstrndx < shnum)
-        .then(|| {
-            let (_, _, off, len) = section(shstrndx);
-            file.read_at(off, len.min(1 << 20) as usize)
-        })
-        .flatten();
-    info.names_known = names.is_some();
-    for i in 0..shnum {
-        let (name_off, sh_type, _, sh_size) = section(i);
-        let name = names
-            .as_deref()
-            .map(|n| c_str(n, name_off as usize))
-            .unwrap_or("");
-        let stored = if sh_type == SHT_NOBITS { 0 } else { sh_size };
-        if sh_type == SHT_SYMTAB {
-            info.has_symtab = true;
-            info.symtab_bytes += stored;
-        } else if name == ".strtab" {
-            info.symtab_bytes += stored;
-        } else if name.starts_with(".debug") || name.starts_with(".zdebug") {
-            info.debug_bytes += stored;
+        };
+        let allocated = flags & SHF_ALLOC != 0;
+        match sh_type {
+            SHT_SYMTAB => {
+                info.has_symtab = true;
+                info.symtab_bytes += size;
+            }
+            SHT_STRTAB if !allocated && i != shstrndx => info.symtab_bytes += size,
+            SHT_PROGBITS if !allocated => info.debug_bytes += size,
+            _ => {}
         }
     }
     Some(info)
@@ -352,8 +352,9 @@ mod tests {
         let size = exe.len() as u64;
         let info = probe_elf(&mut Whole(exe), size).unwrap();
         assert!(matches!(info.kind, "dyn" | "exec"));
-        assert!(info.names_known);
         assert!(info.has_symtab && info.symtab_bytes > 0);
+        // A test binary is built with debug info.
+        assert!(info.debug_bytes > 0);
     }
 
     #[test]
@@ -361,7 +362,8 @@ mod tests {
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let size = exe.len() as u64;
         let whole = probe_elf(&mut Whole(exe.clone()), size).unwrap();
-        let tail_len = (size as usize).min(4 << 20);
+        // Only the section table is needed from the end.
+        let tail_len = (size as usize).min(64 << 10);
         let mut ht = HeadTail {
             head: &exe[..4096],
             tail: &exe[exe.len() - tail_len..],
@@ -369,7 +371,7 @@ mod tests {
         };
         let streamed = probe_elf(&mut ht, size).unwrap();
         assert_eq!(streamed.has_symtab, whole.has_symtab);
-        assert_eq!(streamed.symtab_bytes, whole.symtab_bytes);
+        assert_eq!(streamed, whole);
     }
 
     #[test]

@@ -121,12 +121,17 @@ pub fn build(image: &Image, tree: &Tree) -> Inventory {
             }
         }
     }
-    let mut apk_files: Vec<(usize, String)> = Vec::new();
+    // apk's database lists files per package: keep them by package name until the list is
+    // sorted, since indexes change.
+    let mut apk_files: Vec<(String, String)> = Vec::new();
     if let Some(db) = lookup_text("lib/apk/db/installed") {
         inv.package_manager_db = "apk".into();
         let (pkgs, files) = parse_apk_installed(&String::from_utf8_lossy(db));
+        apk_files = files
+            .into_iter()
+            .map(|(i, f)| (pkgs[i].name.clone(), f))
+            .collect();
         inv.os_packages = pkgs;
-        apk_files = files;
     }
     if inv.package_manager_db.is_empty() {
         inv.package_manager_db = "none".into();
@@ -157,8 +162,10 @@ pub fn build(image: &Image, tree: &Tree) -> Inventory {
             }
         }
     }
-    for (i, path) in apk_files {
-        inv.owner.insert(path, i);
+    for (name, path) in apk_files {
+        if let Some(&i) = index.get(&name) {
+            inv.owner.insert(path, i);
+        }
     }
     // Sizes of what each package's files really take in the final image.
     for (path, &i) in &inv.owner {

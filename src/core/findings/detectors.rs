@@ -261,7 +261,6 @@ fn unstripped(ctx: &Context, rule: &Rule) -> Vec<Draft> {
     let mut items = Vec::new();
     let mut total = 0u64;
     let mut per_layer: FxHashMap<u32, u64> = FxHashMap::default();
-    let mut unknown_names = 0u64;
     for id in tree.visible_nodes() {
         if id == ROOT {
             continue;
@@ -275,9 +274,6 @@ fn unstripped(ctx: &Context, rule: &Rule) -> Vec<Draft> {
         // A hardlink shows the same bytes as its target: count them once.
         if own_bytes(tree, id) == 0 {
             continue;
-        }
-        if !info.names_known {
-            unknown_names += 1;
         }
         let b = info.strippable_bytes();
         total += b;
@@ -303,10 +299,7 @@ fn unstripped(ctx: &Context, rule: &Rule) -> Vec<Draft> {
         return Vec::new();
     }
     let count = items.len() as u64;
-    let mut summary = format!("{count} ELF files carry symbol tables or debug sections");
-    if unknown_names > 0 {
-        summary.push_str(&format!(" ({unknown_names} sized from symbol tables only)"));
-    }
+    let summary = format!("{count} ELF files carry symbol tables or debug sections");
     let mut d = draft(rule, summary, count, items);
     d.extra_bytes = total;
     d.extra_layers = per_layer.into_iter().collect();

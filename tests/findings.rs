@@ -1,0 +1,474 @@
+//! Findings on generated images shaped like real ones: each rule finds what it should, with
+//! exact bytes, and stays away from what would break an app.
+
+mod common;
+
+use pyslim::core::findings::{Finding, RuleSet};
+use pyslim::core::{examine, Examination};
+use pyslim::source::writer::{ArchiveFormat, Content, ImageSpec, LayerSpec, SpecEntry, SpecKind};
+use pyslim::Image;
+
+fn examine_spec(spec: &ImageSpec) -> (Image, Examination) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::write_tar(dir.path(), "img.tar", spec, ArchiveFormat::DockerLegacy);
+    let image = common::open(&path).unwrap();
+    let ex = examine(&image, &RuleSet::builtin().unwrap(), 20);
+    (image, ex)
+}
+
+fn finding<'a>(ex: &'a Examination, rule: &str) -> Option<&'a Finding> {
+    ex.findings.findings.iter().find(|f| f.rule == rule)
+}
+
+fn names(f: &Finding) -> Vec<&str> {
+    f.items.iter().map(|i| i.name.as_str()).collect()
+}
+
+fn bytes_entry(path: &str, bytes: Vec<u8>) -> SpecEntry {
+    SpecEntry::new(path, SpecKind::File(Content::Bytes(bytes)))
+}
+
+const SP: &str = "usr/local/lib/python3.12/site-packages";
+
+#[test]
+fn package_tests_are_found_and_runtime_testing_modules_are_not() {
+    let spec = ImageSpec::new(
+        "t/tests:1",
+        vec![LayerSpec::new(
+            "RUN pip install numpy pandas",
+            vec![
+                SpecEntry::file(&format!("{SP}/numpy/core/tests/test_a.py"), 30_000),
+                SpecEntry::file(&format!("{SP}/numpy/core/tests/data/x.npy"), 5_000),
+                SpecEntry::file(&format!("{SP}/numpy/testing/_private/utils.py"), 90_000),
+                SpecEntry::file(&format!("{SP}/numpy/testing/__init__.py"), 1_000),
+                SpecEntry::file(&format!("{SP}/pandas/tests/frame/test_api.py"), 40_000),
+                SpecEntry::file(&format!("{SP}/pandas/_testing/asserters.py"), 50_000),
+                SpecEntry::file(&format!("{SP}/pandas/core/frame.py"), 400_000),
+                SpecEntry::file("usr/local/lib/python3.12/test/test_os.py", 70_000),
+                SpecEntry::file("usr/local/lib/python3.12/unittest/case.py", 60_000),
+                SpecEntry::file("usr/local/lib/python3.12/idlelib/idle.py", 8_000),
+                SpecEntry::file(
+                    "usr/local/lib/python3.12/ensurepip/_bundled/pip.whl",
+                    1_800_000,
+                ),
+            ],
+        )],
+    );
+    let (_, ex) = examine_spec(&spec);
+    let pkg = finding(&ex, "python-package-tests").expect("package tests found");
+    assert_eq!(pkg.bytes, 30_000 + 5_000 + 40_000);
+    assert_eq!(pkg.count, 2);
+    assert!(
+        names(pkg).iter().all(|n| !n.contains("testing")),
+        "{:?}",
+        names(pkg)
+    );
+    assert_eq!(pkg.layers[0].instruction, "RUN pip install numpy pandas");
+
+    let stdlib = finding(&ex, "python-stdlib-tests").expect("stdlib tests found");
+    assert_eq!(stdlib.bytes, 70_000 + 8_000 + 1_800_000);
+    assert!(names(stdlib).iter().all(|n| !n.contains("unittest")));
+}
+
+#[test]
+fn compilers_are_sized_by_package_and_path_and_counted_once() {
+    let status = "Package: gcc-12\nStatus: install ok installed\nVersion: 12.2.0-14\nInstalled-Size: 70000\n\nPackage: cpp-12\nStatus: install ok installed\nVersion: 12.2.0-14\nInstalled-Size: 35000\n\nPackage: libc6-dev\nStatus: install ok installed\nVersion: 2.36-9\nInstalled-Size: 12000\n\nPackage: libc6\nStatus: install ok installed\nVersion: 2.36-9\nInstalled-Size: 13000\n";
+    let spec = ImageSpec::new(
+        "t/cc:1",
+        vec![
+            LayerSpec::new("base", vec![SpecEntry::file("usr/lib/x86_64-linux-gnu/libc.so.6", 2_000_000)]),
+            LayerSpec::new(
+                "RUN apt-get install -y build-essential",
+                vec![
+                    SpecEntry::file("usr/bin/gcc-12", 1_000_000),
+                    SpecEntry::symlink("usr/bin/gcc", "gcc-12"),
+                    SpecEntry::file("usr/lib/gcc/x86_64-linux-gnu/12/cc1", 36_000_000),
+                    SpecEntry::file("usr/lib/gcc/x86_64-linux-gnu/12/cc1plus", 39_000_000),
+                    SpecEntry::file("usr/lib/gcc/x86_64-linux-gnu/12/lto1", 34_000_000),
+                    SpecEntry::file("usr/include/stdio.h", 30_000),
+                    SpecEntry::file("usr/lib/x86_64-linux-gnu/libc.a", 6_000_000),
+                    SpecEntry::text("var/lib/dpkg/status", status),
+                    SpecEntry::text("var/lib/dpkg/info/gcc-12.list", "/usr/bin/gcc-12\n/usr/lib/gcc/x86_64-linux-gnu/12/lto1\n"),
+                    SpecEntry::text("var/lib/dpkg/info/cpp-12.list", "/usr/lib/gcc/x86_64-linux-gnu/12/cc1\n/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus\n"),
+                    SpecEntry::text("var/lib/dpkg/info/libc6-dev.list", "/usr/include\n/usr/include/stdio.h\n/usr/lib/x86_64-linux-gnu/libc.a\n"),
+                    SpecEntry::text("var/lib/dpkg/info/libc6.list", "/usr/lib/x86_64-linux-gnu/libc.so.6\n"),
+                ],
+            ),
+        ],
+    );
+    let (_, ex) = examine_spec(&spec);
+    assert_eq!(ex.inventory.os_packages.len(), 4);
+    let cc = finding(&ex, "compilers").expect("compilers found");
+    // Package files and matching paths overlap: each byte once.
+    assert_eq!(cc.bytes, 1_000_000 + 36_000_000 + 39_000_000 + 34_000_000);
+    assert!(names(cc).contains(&"gcc-12") && names(cc).contains(&"cpp-12"));
+    let cc1 = cc
+        .items
+        .iter()
+        .find(|i| i.name == "usr/lib/gcc/x86_64-linux-gnu/12/cc1")
+        .expect("cc1 listed");
+    assert_eq!(cc1.note, "cpp-12");
+    assert_eq!(cc.layers[0].layer, 1);
+
+    let dev = finding(&ex, "dev-packages").expect("-dev packages found");
+    assert_eq!(dev.bytes, 30_000 + 6_000_000);
+    let headers = finding(&ex, "c-headers").expect("headers found");
+    assert_eq!(headers.bytes, 30_000);
+    // Headers, static libraries and dev packages overlap; the total does not double count.
+    let union = ex.findings.reclaimable_bytes;
+    assert_eq!(union, cc.bytes + 30_000 + 6_000_000);
+}
+
+#[test]
+fn secrets_in_any_layer_are_named_never_printed() {
+    let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretkeymaterial\n-----END OPENSSH PRIVATE KEY-----\n";
+    let cert = "-----BEGIN CERTIFICATE-----\nMIIBpublic\n-----END CERTIFICATE-----\n";
+    let mut spec = ImageSpec::new(
+        "t/secrets:1",
+        vec![
+            LayerSpec::new(
+                "COPY . /app",
+                vec![
+                    bytes_entry("root/.ssh/id_ed25519", key.as_bytes().to_vec()),
+                    bytes_entry("app/certs/ca.pem", cert.as_bytes().to_vec()),
+                    bytes_entry(
+                        "etc/pip.conf",
+                        b"[global]\nindex-url = https://deploy:hunter2@pypi.corp/simple\n".to_vec(),
+                    ),
+                    bytes_entry("app/.env", b"SECRET_KEY=abcdef\n".to_vec()),
+                    bytes_entry(
+                        "etc/ssl/certs/ca-certificates.crt",
+                        cert.as_bytes().to_vec(),
+                    ),
+                ],
+            ),
+            LayerSpec::new(
+                "|1 NPM_TOKEN=npm_abc /bin/sh -c rm -rf /root/.ssh",
+                vec![SpecEntry::whiteout("root/.ssh")],
+            ),
+        ],
+    );
+    spec.env.push("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI".into());
+    let (image, ex) = examine_spec(&spec);
+    let s = finding(&ex, "secrets").expect("secrets found");
+    let listed = names(s);
+    assert!(listed.contains(&"root/.ssh/id_ed25519"));
+    assert!(listed.contains(&"etc/pip.conf"));
+    assert!(listed.contains(&"app/.env"));
+    assert!(listed.contains(&"history of layer 1: NPM_TOKEN"));
+    assert!(listed.contains(&"ENV AWS_SECRET_ACCESS_KEY"));
+    assert!(
+        !listed
+            .iter()
+            .any(|n| n.contains("ca.pem") || n.contains("ca-certificates")),
+        "{listed:?}"
+    );
+    let key_item = s
+        .items
+        .iter()
+        .find(|i| i.name == "root/.ssh/id_ed25519")
+        .unwrap();
+    assert!(
+        key_item
+            .note
+            .contains("hidden by a later layer but still shipped in layer 0"),
+        "{}",
+        key_item.note
+    );
+    // Nothing pyslim prints carries a secret's value.
+    let json = pyslim::report::json::render(&image, &ex);
+    let text = pyslim::report::text::render(&image, &ex);
+    for value in [
+        "secretkeymaterial",
+        "hunter2",
+        "abcdef",
+        "npm_abc",
+        "wJalrXUtnFEMI",
+    ] {
+        assert!(!text.contains(value), "text shows {value}");
+        // The config's ENV list is part of the JSON image description, by design: only
+        // findings must not repeat it.
+        let findings_json = serde_json::to_string(&ex.findings).unwrap();
+        assert!(!findings_json.contains(value), "findings show {value}");
+    }
+    assert!(json.contains("\"secrets\""));
+}
+
+#[test]
+fn unstripped_binaries_are_measured_from_their_section_tables() {
+    // A small program built with -g has a symbol table and debug info; Debian's /bin/true is
+    // stripped. Without a C compiler, this test's own (large) executable stands in.
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("hello.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n",
+    )
+    .unwrap();
+    let out = work.path().join("hello");
+    let built = std::process::Command::new("cc")
+        .arg("-g")
+        .arg("-o")
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .is_ok_and(|s| s.success());
+    let exe = if built {
+        std::fs::read(&out).unwrap()
+    } else {
+        std::fs::read(std::env::current_exe().unwrap()).unwrap()
+    };
+    let stripped = std::fs::read("/bin/true").unwrap();
+    let spec = ImageSpec::new(
+        "t/elf:1",
+        vec![LayerSpec::new(
+            "COPY bin",
+            vec![
+                bytes_entry("usr/local/bin/app", exe.clone()).with_mode(0o755),
+                bytes_entry("usr/bin/true", stripped).with_mode(0o755),
+                bytes_entry(
+                    "usr/lib/libfake.so.1",
+                    b"not an ELF at all, just text".repeat(10),
+                ),
+            ],
+        )],
+    );
+    let (_, ex) = examine_spec(&spec);
+    let f = finding(&ex, "unstripped-binaries").expect("unstripped found");
+    assert_eq!(names(f), vec!["usr/local/bin/app"]);
+    assert!(f.bytes > 0 && f.bytes < exe.len() as u64);
+
+    // The same image through a compressed OCI layout is read as a stream: same answer.
+    let dir = tempfile::tempdir().unwrap();
+    let gz = common::write_tar(
+        dir.path(),
+        "gz.tar",
+        &common::with_compression(spec, &[pyslim::core::image::Compression::Gzip]),
+        ArchiveFormat::OciLayout,
+    );
+    let image = common::open(&gz).unwrap();
+    let ex2 = examine(&image, &RuleSet::builtin().unwrap(), 20);
+    assert_eq!(finding(&ex2, "unstripped-binaries").unwrap().bytes, f.bytes);
+}
+
+#[test]
+fn interpreters_venvs_and_python_inventory() {
+    let spec = ImageSpec::new(
+        "t/py:1",
+        vec![
+            LayerSpec::new(
+                "base",
+                vec![
+                    SpecEntry::file("usr/bin/python3.11", 6_000_000).with_mode(0o755),
+                    SpecEntry::file("usr/lib/python3.11/os.py", 40_000),
+                    SpecEntry::file("usr/local/bin/python3.12", 20_000).with_mode(0o755),
+                    SpecEntry::symlink("usr/local/bin/python3", "python3.12"),
+                    SpecEntry::file("usr/local/lib/python3.12/os.py", 41_000),
+                ],
+            ),
+            LayerSpec::new(
+                "RUN python3 -m venv /opt/venv && pip install flask",
+                vec![
+                    SpecEntry::text("opt/venv/pyvenv.cfg", "home = /usr/local/bin\ninclude-system-site-packages = false\nversion = 3.12.7\n"),
+                    SpecEntry::text("opt/venv/lib/python3.12/site-packages/flask-3.0.3.dist-info/METADATA", "Metadata-Version: 2.1\nName: Flask\nVersion: 3.0.3\nRequires-Dist: Werkzeug>=3.0.0\nRequires-Dist: asgiref>=3.2 ; extra == \"async\"\n\nFlask is a web framework.\n"),
+                    SpecEntry::text("opt/venv/lib/python3.12/site-packages/flask-3.0.3.dist-info/INSTALLER", "pip\n"),
+                    SpecEntry::text("opt/venv/lib/python3.12/site-packages/flask-3.0.3.dist-info/RECORD", "flask/__init__.py,sha256=x,2000\nflask/app.py,sha256=y,60000\nflask-3.0.3.dist-info/METADATA,,\n"),
+                    SpecEntry::file("opt/venv/lib/python3.12/site-packages/flask/__init__.py", 2_000),
+                    SpecEntry::file("opt/venv/lib/python3.12/site-packages/flask/app.py", 60_000),
+                ],
+            ),
+        ],
+    );
+    let (_, ex) = examine_spec(&spec);
+    let flask = &ex.inventory.python_packages[0];
+    assert_eq!(
+        (
+            flask.name.as_str(),
+            flask.version.as_str(),
+            flask.installer.as_str()
+        ),
+        ("Flask", "3.0.3", "pip")
+    );
+    assert_eq!(flask.requires, vec!["werkzeug"]);
+    assert_eq!(flask.files, 3);
+    assert!(flask.bytes >= 62_000);
+    assert_eq!(ex.inventory.venvs[0].home, "/usr/local/bin");
+    let two = finding(&ex, "python-interpreters").expect("two interpreters");
+    assert_eq!(two.count, 2);
+    // The venv uses /usr/local's 3.12: the distro 3.11 is the extra one.
+    assert_eq!(two.bytes, 6_000_000 + 40_000);
+    let venv = finding(&ex, "python-venvs").unwrap();
+    assert!(
+        venv.items[0]
+            .note
+            .starts_with("home /usr/local/bin, Python 3.12.7"),
+        "{}",
+        venv.items[0].note
+    );
+}
+
+#[test]
+fn posture_and_env_hygiene() {
+    let mut careless = ImageSpec::new(
+        "t/posture:1",
+        vec![LayerSpec::new(
+            "base",
+            vec![
+                SpecEntry::file("bin/dash", 120_000).with_mode(0o755),
+                SpecEntry::symlink("bin/sh", "dash"),
+                SpecEntry::file("usr/bin/passwd", 60_000).with_mode(0o4755),
+                SpecEntry::file("usr/bin/apt-get", 50_000).with_mode(0o755),
+                SpecEntry::dir("tmp").with_mode(0o1777),
+                SpecEntry::dir("app").with_mode(0o777),
+            ],
+        )],
+    );
+    careless.env.push("PYTHONHASHSEED=0".into());
+    let (_, ex) = examine_spec(&careless);
+    for rule in [
+        "runs-as-root",
+        "shell-present",
+        "package-manager-present",
+        "env-dontwritebytecode",
+        "env-unbuffered",
+        "env-locale",
+        "env-hashseed",
+    ] {
+        assert!(finding(&ex, rule).is_some(), "{rule} expected");
+    }
+    assert_eq!(
+        names(finding(&ex, "setuid-files").unwrap()),
+        vec!["usr/bin/passwd"]
+    );
+    assert_eq!(
+        names(finding(&ex, "world-writable-dirs").unwrap()),
+        vec!["app"]
+    );
+
+    let mut tidy = careless.clone();
+    tidy.layers[0]
+        .entries
+        .retain(|e| !e.path.starts_with(b"usr/bin") && e.path != b"app");
+    tidy.user = "10001".into();
+    tidy.env = vec![
+        "PATH=/usr/bin".into(),
+        "PYTHONDONTWRITEBYTECODE=1".into(),
+        "PYTHONUNBUFFERED=1".into(),
+        "LANG=C.UTF-8".into(),
+    ];
+    let (_, ex) = examine_spec(&tidy);
+    for rule in [
+        "runs-as-root",
+        "setuid-files",
+        "world-writable-dirs",
+        "env-dontwritebytecode",
+        "env-unbuffered",
+        "env-locale",
+        "env-hashseed",
+        "package-manager-present",
+    ] {
+        assert!(finding(&ex, rule).is_none(), "{rule} not expected");
+    }
+}
+
+#[test]
+fn locales_keep_the_configured_language() {
+    let mut spec = ImageSpec::new(
+        "t/locale:1",
+        vec![LayerSpec::new(
+            "base",
+            vec![
+                SpecEntry::file("usr/share/locale/de/LC_MESSAGES/coreutils.mo", 50_000),
+                SpecEntry::file("usr/share/locale/fr/LC_MESSAGES/coreutils.mo", 40_000),
+                SpecEntry::file("usr/share/locale/en_GB/LC_MESSAGES/coreutils.mo", 30_000),
+                SpecEntry::file("usr/share/locale/locale.alias", 3_000),
+            ],
+        )],
+    );
+    spec.env.push("LANG=en_US.UTF-8".into());
+    let (_, ex) = examine_spec(&spec);
+    let f = finding(&ex, "locales").unwrap();
+    assert_eq!(f.bytes, 90_000);
+    let mut n = names(f);
+    n.sort();
+    assert_eq!(n, vec!["usr/share/locale/de", "usr/share/locale/fr"]);
+}
+
+#[test]
+fn caches_docs_and_wasted_bytes_name_the_instructions() {
+    let spec = ImageSpec::new(
+        "t/caches:1",
+        vec![
+            LayerSpec::new(
+                "RUN apt-get update && apt-get install -y curl",
+                vec![
+                    SpecEntry::file("var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages", 9_000_000),
+                    SpecEntry::file("var/lib/apt/lists/lock", 0),
+                    SpecEntry::file("usr/share/doc/curl/changelog.gz", 20_000),
+                    SpecEntry::file("usr/share/doc/curl/copyright", 2_000),
+                    SpecEntry::file("usr/share/man/man1/curl.1.gz", 30_000),
+                ],
+            ),
+            LayerSpec::new("RUN pip install requests", vec![SpecEntry::file("root/.cache/pip/http-v2/a/b.body", 700_000), SpecEntry::file("app/.git/objects/pack/p.pack", 400_000)]),
+            LayerSpec::new("RUN rm -rf /root/.cache", vec![SpecEntry::whiteout("root/.cache")]),
+        ],
+    );
+    let (_, ex) = examine_spec(&spec);
+    assert_eq!(finding(&ex, "apt-lists").unwrap().bytes, 9_000_000);
+    assert_eq!(
+        finding(&ex, "docs").unwrap().bytes,
+        50_000,
+        "copyright files are kept"
+    );
+    assert_eq!(finding(&ex, "vcs-folders").unwrap().bytes, 400_000);
+    assert!(
+        finding(&ex, "pip-cache").is_none(),
+        "deleted cache is not in the final image"
+    );
+    let wasted = finding(&ex, "wasted-bytes").unwrap();
+    assert_eq!(wasted.bytes, 700_000);
+    assert!(
+        wasted
+            .summary
+            .contains("written by layer 1 (RUN pip install requests)")
+            && wasted
+                .summary
+                .contains("hidden by layer 2 (RUN rm -rf /root/.cache)"),
+        "{}",
+        wasted.summary
+    );
+    let caches = ex
+        .findings
+        .categories
+        .iter()
+        .find(|c| c.category == "caches")
+        .unwrap();
+    assert_eq!(caches.bytes, 9_000_000);
+}
+
+#[test]
+fn alpine_apk_database_names_packages() {
+    let db = "P:musl\nV:1.2.4-r2\nI:622592\nF:lib\nR:ld-musl-x86_64.so.1\n\nP:gcc\nV:13.2.1-r0\nI:100000000\nF:usr/libexec/gcc/x86_64-alpine-linux-musl/13.2.1\nR:cc1\n\nP:build-base\nV:0.5-r3\nI:4096\n";
+    let spec = ImageSpec::new(
+        "t/alpine:1",
+        vec![LayerSpec::new(
+            "apk add build-base",
+            vec![
+                SpecEntry::file("lib/ld-musl-x86_64.so.1", 600_000),
+                SpecEntry::file(
+                    "usr/libexec/gcc/x86_64-alpine-linux-musl/13.2.1/cc1",
+                    30_000_000,
+                ),
+                SpecEntry::text("lib/apk/db/installed", db),
+                SpecEntry::file("var/cache/apk/APKINDEX.tar.gz", 1_000_000),
+            ],
+        )],
+    );
+    let (_, ex) = examine_spec(&spec);
+    assert_eq!(ex.inventory.libc, "musl");
+    assert_eq!(ex.inventory.package_manager_db, "apk");
+    let cc = finding(&ex, "compilers").unwrap();
+    assert_eq!(cc.bytes, 30_000_000);
+    assert!(names(cc).contains(&"gcc") && names(cc).contains(&"build-base"));
+    assert_eq!(finding(&ex, "apk-cache").unwrap().bytes, 1_000_000);
+}
