@@ -1,0 +1,230 @@
+//! `pyslim check`, the CI gate, through the real binary: exit 0 pass, 1 fail, 2 error.
+
+mod common;
+
+use assert_cmd::Command;
+use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
+
+fn careless() -> ImageSpec {
+    ImageSpec::new(
+        "t/careless:1",
+        vec![
+            LayerSpec::new(
+                "base",
+                vec![
+                    SpecEntry::file("usr/lib/x86_64-linux-gnu/libc.so.6", 2_000_000),
+                    SpecEntry::file("usr/local/bin/python3.12", 20_000),
+                ],
+            ),
+            LayerSpec::new(
+                "RUN apt-get install -y gcc",
+                vec![
+                    SpecEntry::file("usr/lib/gcc/x86_64-linux-gnu/12/cc1", 3_000_000),
+                    SpecEntry::file("tmp/build.o", 1_000_000),
+                ],
+            ),
+            LayerSpec::new(
+                "RUN rm /tmp/build.o",
+                vec![SpecEntry::whiteout("tmp/build.o")],
+            ),
+        ],
+    )
+}
+
+fn slim() -> ImageSpec {
+    let mut spec = ImageSpec::new(
+        "t/slim:1",
+        vec![
+            LayerSpec::new(
+                "base",
+                vec![
+                    SpecEntry::file("usr/lib/x86_64-linux-gnu/libc.so.6", 2_000_000),
+                    SpecEntry::file("usr/local/bin/python3.12", 20_000),
+                ],
+            ),
+            LayerSpec::new(
+                "COPY --from=builder /opt/venv /opt/venv",
+                vec![SpecEntry::file(
+                    "opt/venv/lib/python3.12/site-packages/app/main.py",
+                    9_000,
+                )],
+            ),
+        ],
+    );
+    spec.user = "10001".into();
+    spec.env.extend([
+        "PYTHONDONTWRITEBYTECODE=1".to_owned(),
+        "PYTHONUNBUFFERED=1".to_owned(),
+        "LANG=C.UTF-8".to_owned(),
+    ]);
+    spec
+}
+
+fn check(dir: &std::path::Path, image: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    Command::cargo_bin("pyslim")
+        .unwrap()
+        .current_dir(dir)
+        .arg("check")
+        .arg(image)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_careless_image_fails_out_of_the_box_and_a_slim_one_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = common::write_tar(
+        dir.path(),
+        "bad.tar",
+        &careless(),
+        ArchiveFormat::DockerLegacy,
+    );
+    let out = check(dir.path(), &bad, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("(thresholds from defaults)"), "{text}");
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap_or_else(|| panic!("{key} row: {text}"))
+            .to_owned()
+    };
+    assert!(line("fail-on").contains("compilers (1)") && line("fail-on").ends_with("FAIL"));
+    assert!(line("lowest-efficiency").contains("90.0%"));
+    assert!(
+        line("highest-user-wasted-percent").ends_with("FAIL"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("FAIL"));
+
+    let good = common::write_tar(dir.path(), "good.tar", &slim(), ArchiveFormat::DockerLegacy);
+    let out = check(dir.path(), &good, &[]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.trim_end().ends_with("PASS"));
+}
+
+#[test]
+fn flags_and_files_set_thresholds() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = common::write_tar(
+        dir.path(),
+        "bad.tar",
+        &careless(),
+        ArchiveFormat::DockerLegacy,
+    );
+    let relaxed = [
+        "--fail-on",
+        "none",
+        "--lowest-efficiency",
+        "disabled",
+        "--highest-user-wasted-percent",
+        "disabled",
+    ];
+    assert_eq!(check(dir.path(), &bad, &relaxed).status.code(), Some(0));
+    let out = check(
+        dir.path(),
+        &bad,
+        &[
+            "--fail-on",
+            "none",
+            "--lowest-efficiency",
+            "0",
+            "--highest-user-wasted-percent",
+            "100%",
+            "--highest-bloat-bytes",
+            "1MB",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("highest-bloat-bytes"));
+
+    // dive's .dive-ci is honoured, and .pyslim.toml's [check] overrides it.
+    std::fs::write(
+        dir.path().join(".dive-ci"),
+        "rules:\n  lowestEfficiency: 0.1\n  highestUserWastedPercent: disabled\n",
+    )
+    .unwrap();
+    let out = check(dir.path(), &bad, &["--fail-on", "none"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("thresholds from .dive-ci and flags"));
+    std::fs::write(
+        dir.path().join(".pyslim.toml"),
+        "[check]\nfail-on = [\"compilers\"]\n",
+    )
+    .unwrap();
+    assert_eq!(check(dir.path(), &bad, &[]).status.code(), Some(1));
+    std::fs::write(
+        dir.path().join(".pyslim.toml"),
+        "[rules.compilers]\nenabled = false\n[check]\nfail-on = [\"compilers\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        check(dir.path(), &bad, &[]).status.code(),
+        Some(0),
+        "a switched-off rule finds nothing"
+    );
+}
+
+#[test]
+fn bad_configuration_is_an_error_not_a_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = common::write_tar(
+        dir.path(),
+        "bad.tar",
+        &careless(),
+        ArchiveFormat::DockerLegacy,
+    );
+    std::fs::write(
+        dir.path().join(".pyslim.toml"),
+        "[check]\nlowest-efficiency = \"high\"\n",
+    )
+    .unwrap();
+    let out = check(dir.path(), &bad, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1);
+    assert!(
+        err.contains(".pyslim.toml: lowest-efficiency = \"high\": expected a ratio"),
+        "{err}"
+    );
+    let out = check(
+        dir.path(),
+        &dir.path().join("missing.tar"),
+        &["--config", "/dev/null"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn json_verdict_for_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = common::write_tar(
+        dir.path(),
+        "bad.tar",
+        &careless(),
+        ArchiveFormat::DockerLegacy,
+    );
+    let out = check(dir.path(), &bad, &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["passed"], false);
+    let keys: Vec<&str> = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            "lowest-efficiency",
+            "highest-user-wasted-percent",
+            "highest-wasted-bytes",
+            "highest-bloat-bytes",
+            "fail-on"
+        ]
+    );
+}
