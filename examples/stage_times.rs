@@ -5,7 +5,20 @@ use std::time::Instant;
 fn main() {
     let reference = std::env::args().nth(1).expect("usage: stage_times IMAGE");
     let t = Instant::now();
-    let image = pyslim::open(&reference, &pyslim::OpenOptions::default()).expect("open");
+    let mut opts = pyslim::OpenOptions::default();
+    opts.read.skip_contents = std::env::var("SKIP_CONTENTS").is_ok();
+    let image = pyslim::open(&reference, &opts).expect("open");
+    let captures: usize = image.layers.iter().map(|l| l.changes.captures.len()).sum();
+    let captured_bytes: usize = image
+        .layers
+        .iter()
+        .flat_map(|l| &l.changes.captures)
+        .map(|(_, c)| match c {
+            pyslim::core::content::Captured::Text(t) => t.len(),
+            pyslim::core::content::Captured::Elf(_) => 0,
+        })
+        .sum();
+    println!("{captures} captures, {captured_bytes} bytes of text");
     let read = t.elapsed();
     let t = Instant::now();
     let tree = pyslim::Tree::build(&image.layers);

@@ -76,6 +76,10 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Sizes and wasted bytes only: read no file contents, run no rules.
+    #[arg(long)]
+    pub no_findings: bool,
+
     /// Rows in the largest-files and wasted-paths lists.
     #[arg(long, default_value_t = crate::core::analysis::DEFAULT_TOP)]
     pub top: usize,

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn open_image(args: &ImageArgs) -> Result<Image> {
+fn open_image(args: &ImageArgs, skip_contents: bool) -> Result<Image> {
     let Some(reference) = args.image.as_deref().filter(|_| !args.demo) else {
         return demo::image();
     };
@@ -36,6 +36,7 @@ fn open_image(args: &ImageArgs) -> Result<Image> {
         platform: args.platform.clone(),
         read: ReadOptions {
             verify_diff_ids: args.verify,
+            skip_contents,
             limits: Limits {
                 max_entries_per_layer: args.max_entries,
                 max_path_bytes: args.max_path_bytes,
@@ -55,8 +56,9 @@ fn load_config(explicit: Option<&std::path::Path>) -> Result<config::UserConfig>
 
 fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let cfg = load_config(args.config.as_deref())?;
-    let image = open_image(&args.image)?;
-    let ex = examine(&image, &cfg.rules, args.top);
+    let image = open_image(&args.image, args.no_findings)?;
+    let rules = (!args.no_findings).then_some(&cfg.rules);
+    let ex = examine(&image, rules, args.top);
     let out = if args.json {
         report::json::render(&image, &ex)
     } else {
@@ -102,8 +104,12 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
     if flagged {
         check.origin = format!("{} and flags", check.origin);
     }
-    let image = open_image(&args.image)?;
-    let ex = examine(&image, &cfg.rules, pyslim::core::analysis::DEFAULT_TOP);
+    let image = open_image(&args.image, false)?;
+    let ex = examine(
+        &image,
+        Some(&cfg.rules),
+        pyslim::core::analysis::DEFAULT_TOP,
+    );
     let verdict = report::check::evaluate(&check, &ex.analysis, &ex.findings);
     let out = if args.json {
         serde_json::to_string_pretty(&verdict).unwrap_or_default()

@@ -257,14 +257,6 @@ pub fn probe_elf(file: &mut dyn ReadAt, size: u64) -> Option<ElfInfo> {
     Some(info)
 }
 
-fn c_str(table: &[u8], at: usize) -> &str {
-    let Some(rest) = table.get(at..) else {
-        return "";
-    };
-    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-    std::str::from_utf8(&rest[..end]).unwrap_or("")
-}
-
 struct Reader {
     little: bool,
 }

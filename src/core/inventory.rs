@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::content::Captured;
 use super::entry::EntryKind;
 use super::image::Image;
+use super::markers::{applies, MarkerEnv};
 use super::tree::{NodeId, Tree};
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -156,8 +157,18 @@ pub fn build(image: &Image, tree: &Tree) -> Inventory {
             };
             for line in String::from_utf8_lossy(text).lines() {
                 let path = line.trim_start_matches('/');
-                if !path.is_empty() {
-                    inv.owner.insert(path.to_owned(), i);
+                if path.is_empty() {
+                    continue;
+                }
+                // Debian 12's lists still say /bin and /lib, which are symlinks into /usr.
+                let visible = tree.lookup(path).is_some_and(|id| tree.is_visible(id));
+                match tree.resolve(path).filter(|_| !visible) {
+                    Some(id) if id != super::tree::ROOT => {
+                        inv.owner.entry(tree.path(id)).or_insert(i);
+                    }
+                    _ => {
+                        inv.owner.insert(path.to_owned(), i);
+                    }
                 }
             }
         }
@@ -304,7 +315,7 @@ fn detect_libc(tree: &Tree) -> String {
 }
 
 /// Reads the `Key: value` header of METADATA / PKG-INFO (it ends at the first blank line).
-fn parse_metadata(text: &str) -> (String, String, Vec<String>) {
+fn parse_metadata(text: &str, env: &MarkerEnv) -> (String, String, Vec<String>) {
     let (mut name, mut version, mut requires) = (String::new(), String::new(), Vec::new());
     for line in text.lines() {
         if line.is_empty() {
@@ -318,9 +329,11 @@ fn parse_metadata(text: &str) -> (String, String, Vec<String>) {
             "Name" => name = v.to_owned(),
             "Version" => version = v.to_owned(),
             "Requires-Dist" => {
-                // `pkg (>=1) ; extra == "x"`: extras are optional, only hard requirements count.
-                if v.contains("extra ==") {
-                    continue;
+                // `pkg (>=1) ; python_version < "3.10"`: only requirements that apply here.
+                if let Some((_, marker)) = v.split_once(';') {
+                    if !applies(marker, env) {
+                        continue;
+                    }
                 }
                 let end = v
                     .find(|c: char| {
@@ -335,6 +348,26 @@ fn parse_metadata(text: &str) -> (String, String, Vec<String>) {
         }
     }
     (name, version, requires)
+}
+
+/// `3.11` from `…/lib/python3.11/site-packages`; Debian's `dist-packages` under
+/// `lib/python3/` says nothing more than 3.
+fn python_version_of(location: &str) -> Option<&str> {
+    location
+        .split('/')
+        .find_map(|part| part.strip_prefix("python").filter(|v| v.starts_with('3')))
+}
+
+/// The `platform_machine` of an OCI architecture.
+fn machine(arch: &str) -> &'static str {
+    match arch {
+        "arm64" => "aarch64",
+        "arm" => "armv7l",
+        "386" => "i686",
+        "ppc64le" => "ppc64le",
+        "s390x" => "s390x",
+        _ => "x86_64",
+    }
 }
 
 /// PEP 503 normalisation: lower-case, runs of `-_.` become `-`.
@@ -364,6 +397,12 @@ fn python_packages(image: &Image, tree: &Tree) -> Vec<PythonPackage> {
         if !(is_dist || is_egg) {
             continue;
         }
+        // Only distributions on a sys.path directory are installed; copies vendored inside
+        // another package (setuptools/_vendor/wheel-*.dist-info) are not.
+        let parent_name = &*tree.node(node.parent).name;
+        if !(parent_name == "site-packages" || parent_name == "dist-packages") {
+            continue;
+        }
         let child = |name: &str| {
             node.children
                 .iter()
@@ -374,11 +413,16 @@ fn python_packages(image: &Image, tree: &Tree) -> Vec<PythonPackage> {
         let meta = child(if is_dist { "METADATA" } else { "PKG-INFO" })
             .and_then(|c| final_text(image, tree, c));
         let Some(meta) = meta else { continue };
-        let (name, version, requires) = parse_metadata(&String::from_utf8_lossy(meta));
+        let location = tree.path(node.parent);
+        let python_version = python_version_of(&location).unwrap_or("3");
+        let env = MarkerEnv {
+            python_version,
+            machine: machine(&image.config.architecture),
+        };
+        let (name, version, requires) = parse_metadata(&String::from_utf8_lossy(meta), &env);
         if name.is_empty() {
             continue;
         }
-        let location = tree.path(node.parent);
         let installer = child("INSTALLER")
             .and_then(|c| final_text(image, tree, c))
             .map(|t| String::from_utf8_lossy(t).trim().to_owned())
@@ -525,7 +569,11 @@ mod tests {
     #[test]
     fn metadata_reads_name_version_and_hard_requirements() {
         let text = "Metadata-Version: 2.1\nName: Flask\nVersion: 3.0.3\nRequires-Dist: Werkzeug>=3.0.0\nRequires-Dist: click (>=8.1.3)\nRequires-Dist: asgiref>=3.2 ; extra == \"async\"\n\nbody: not a header";
-        let (name, version, req) = parse_metadata(text);
+        let env = MarkerEnv {
+            python_version: "3.11",
+            machine: "x86_64",
+        };
+        let (name, version, req) = parse_metadata(text, &env);
         assert_eq!((name.as_str(), version.as_str()), ("Flask", "3.0.3"));
         assert_eq!(req, vec!["werkzeug", "click"]);
         assert_eq!(

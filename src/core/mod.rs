@@ -6,6 +6,7 @@ pub mod entry;
 pub mod findings;
 pub mod image;
 pub mod inventory;
+pub mod markers;
 pub mod tree;
 
 use self::analysis::Analysis;
@@ -24,18 +25,25 @@ pub struct Examination {
     pub warnings: Vec<String>,
 }
 
-pub fn examine(image: &Image, rules: &RuleSet, top: usize) -> Examination {
+/// Runs the engine, then (given rules) the inventory and the findings.
+pub fn examine(image: &Image, rules: Option<&RuleSet>, top: usize) -> Examination {
     let tree = Tree::build(&image.layers);
     let analysis = analysis::analyze(image, &tree, top);
-    let inventory = inventory::build(image, &tree);
-    let findings = findings::evaluate(
-        &findings::Context {
-            image,
-            tree: &tree,
-            inventory: &inventory,
-        },
-        rules,
-    );
+    let (inventory, findings) = match rules {
+        Some(rules) => {
+            let inventory = inventory::build(image, &tree);
+            let findings = findings::evaluate(
+                &findings::Context {
+                    image,
+                    tree: &tree,
+                    inventory: &inventory,
+                },
+                rules,
+            );
+            (inventory, findings)
+        }
+        None => (Inventory::default(), Findings::default()),
+    };
     let mut warnings = image.warnings.clone();
     warnings.extend(tree.warnings.iter().cloned());
     Examination {

@@ -155,6 +155,56 @@ impl Tree {
         Some(cur)
     }
 
+    /// Finds a final-image path, following symlinked directories on the way as the kernel
+    /// would (`bin/dash` is `usr/bin/dash` where `bin -> usr/bin`). The last component is not
+    /// followed.
+    pub fn resolve(&self, path: &str) -> Option<NodeId> {
+        let mut pending: Vec<String> = path
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .rev()
+            .map(str::to_owned)
+            .collect();
+        let mut cur = ROOT;
+        let mut hops = 0;
+        while let Some(part) = pending.pop() {
+            match part.as_str() {
+                "." => continue,
+                ".." => {
+                    cur = self.node(cur).parent;
+                    continue;
+                }
+                _ => {}
+            }
+            let children = &self.node(cur).children;
+            let pos = children
+                .binary_search_by(|c| (*self.node(*c).name).cmp(&part))
+                .ok()?;
+            let next = children[pos];
+            let state = self.final_state(next)?;
+            if state.kind == EntryKind::Symlink && !pending.is_empty() {
+                hops += 1;
+                if hops > 40 {
+                    return None; // a loop
+                }
+                let target = state.link_target.as_deref().unwrap_or("");
+                if target.starts_with('/') {
+                    cur = ROOT;
+                }
+                pending.extend(
+                    target
+                        .split('/')
+                        .filter(|p| !p.is_empty())
+                        .rev()
+                        .map(str::to_owned),
+                );
+                continue;
+            }
+            cur = next;
+        }
+        Some(cur)
+    }
+
     /// Visits every node visible in the final image, parents before children.
     pub fn visible_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
         let mut stack = vec![ROOT];
@@ -170,13 +220,14 @@ impl Tree {
     }
 }
 
-struct Builder {
+/// Builds the tree; paths are keyed by slices of the layers' own strings, never copied.
+struct Builder<'a> {
     tree: Tree,
-    by_path: FxHashMap<Box<str>, NodeId>,
+    by_path: FxHashMap<&'a str, NodeId>,
     layer: u32,
 }
 
-impl Builder {
+impl<'a> Builder<'a> {
     fn new(layer_count: u32) -> Self {
         let root = Node {
             name: "".into(),
@@ -195,7 +246,7 @@ impl Builder {
         }
     }
 
-    fn apply_layer(&mut self, layer: &Layer) {
+    fn apply_layer(&mut self, layer: &'a Layer) {
         self.layer = layer.index as u32;
         let changes = &layer.changes;
         // Whiteouts hide lower layers only, so they go before this layer's own entries.
@@ -313,7 +364,7 @@ impl Builder {
     }
 
     /// The node for `path` under `parent`, created if no layer has named it yet.
-    fn child(&mut self, parent: NodeId, path: &str, name: &str) -> NodeId {
+    fn child(&mut self, parent: NodeId, path: &'a str, name: &str) -> NodeId {
         if let Some(&id) = self.by_path.get(path) {
             return id;
         }
@@ -325,13 +376,13 @@ impl Builder {
             events: Vec::new(),
         });
         self.tree.nodes[parent as usize].children.push(id);
-        self.by_path.insert(path.into(), id);
+        self.by_path.insert(path, id);
         id
     }
 
     /// Makes sure `path` is a directory in the current layer's view, creating it (and its
     /// parents) or replacing a non-directory there, as extracting a child would.
-    fn ensure_dir(&mut self, path: &str) -> NodeId {
+    fn ensure_dir(&mut self, path: &'a str) -> NodeId {
         if path.is_empty() {
             return ROOT;
         }

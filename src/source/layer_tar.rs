@@ -45,6 +45,8 @@ pub struct ReadOptions {
     /// Hash every uncompressed layer to check its diff_id, even where that means reading data
     /// that could be skipped.
     pub verify_diff_ids: bool,
+    /// Read no file contents (no package metadata, secrets or ELF headers): the engine alone.
+    pub skip_contents: bool,
     pub limits: Limits,
 }
 
@@ -317,7 +319,7 @@ fn collect_entries<'a, R: 'a + Read>(
         let mode = header.mode().unwrap_or(0o644);
         let (uid, gid) = (header.uid().unwrap_or(0), header.gid().unwrap_or(0));
         let index = changes.entries.len() as u32;
-        if kind == EntryKind::File {
+        if kind == EntryKind::File && !opts.skip_contents {
             match capture_for(&path, mode, size) {
                 Some(CaptureKind::Head(limit)) => {
                     let mut data = Vec::with_capacity(limit.min(size as usize));

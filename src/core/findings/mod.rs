@@ -140,9 +140,8 @@ pub(crate) fn own_bytes(tree: &Tree, id: NodeId) -> u64 {
 fn finish(ctx: &Context, drafts: Vec<Draft>) -> Findings {
     let tree = ctx.tree;
     let mut claimed = vec![false; tree.nodes.len()];
-    let mut category_claimed: FxHashMap<String, Vec<bool>> = FxHashMap::default();
-    let mut category_extra: FxHashMap<String, u64> = FxHashMap::default();
-    let mut category_count: FxHashMap<String, usize> = FxHashMap::default();
+    // Per category: the files its findings claim, and bytes that are not whole files.
+    let mut per_category: FxHashMap<String, (Vec<NodeId>, u64, usize)> = FxHashMap::default();
     let mut reclaimable = 0u64;
     let mut out = Vec::new();
     for mut d in drafts {
@@ -180,19 +179,17 @@ fn finish(ctx: &Context, drafts: Vec<Draft>) -> Findings {
             .collect();
         layers.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.layer.cmp(&b.layer)));
         f.layers = layers;
-        *category_count.entry(f.category.clone()).or_default() += 1;
+        let cat = per_category.entry(f.category.clone()).or_default();
+        cat.2 += 1;
         if f.bloat {
-            let cat = category_claimed
-                .entry(f.category.clone())
-                .or_insert_with(|| vec![false; tree.nodes.len()]);
             for &n in &d.files {
-                cat[n as usize] = true;
                 if !claimed[n as usize] {
                     claimed[n as usize] = true;
                     reclaimable += own_bytes(tree, n);
                 }
             }
-            *category_extra.entry(f.category.clone()).or_default() += d.extra_bytes;
+            cat.0.extend_from_slice(&d.files);
+            cat.1 += d.extra_bytes;
             reclaimable += d.extra_bytes;
         }
         out.push(f);
@@ -203,23 +200,15 @@ fn finish(ctx: &Context, drafts: Vec<Draft>) -> Findings {
             .then(b.bytes.cmp(&a.bytes))
             .then(a.rule.cmp(&b.rule))
     });
-    let mut categories: Vec<CategoryTotal> = category_count
+    let mut categories: Vec<CategoryTotal> = per_category
         .into_iter()
-        .map(|(category, findings)| {
-            let files = category_claimed
-                .get(&category)
-                .map(|c| {
-                    c.iter()
-                        .enumerate()
-                        .filter(|(_, on)| **on)
-                        .map(|(i, _)| own_bytes(tree, i as NodeId))
-                        .sum::<u64>()
-                })
-                .unwrap_or(0);
-            let extra = category_extra.get(&category).copied().unwrap_or(0);
+        .map(|(category, (mut files, extra, findings))| {
+            files.sort_unstable();
+            files.dedup();
+            let bytes = files.iter().map(|&n| own_bytes(tree, n)).sum::<u64>() + extra;
             CategoryTotal {
                 category,
-                bytes: files + extra,
+                bytes,
                 findings,
             }
         })
