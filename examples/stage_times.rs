@@ -30,6 +30,21 @@ fn main() {
     let inv = pyslim::core::inventory::build(&image, &tree);
     let inventory = t.elapsed();
     let rules = pyslim::core::findings::RuleSet::builtin().expect("rules");
+    // FINDINGS_LOOPS=N repeats the findings, to profile them alone.
+    let loops: usize = std::env::var("FINDINGS_LOOPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    for _ in 1..loops {
+        let _ = pyslim::core::findings::evaluate(
+            &pyslim::core::findings::Context {
+                image: &image,
+                tree: &tree,
+                inventory: &inv,
+            },
+            &rules,
+        );
+    }
     let t = Instant::now();
     let f = pyslim::core::findings::evaluate(
         &pyslim::core::findings::Context {

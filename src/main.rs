@@ -125,8 +125,3 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
         ExitCode::from(1)
     })
 }
-
-// Reading an image makes a few million small allocations (paths, names); mimalloc makes
-// them markedly cheaper than glibc's allocator (measured on bench/run.sh's images).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -165,7 +165,7 @@ pub fn analyze(image: &Image, tree: &Tree, top: usize) -> Analysis {
 
     let (mut files, mut directories) = (0u64, 0u64);
     let mut largest: Vec<(u64, u32, EntryKind, u32)> = Vec::new();
-    for id in tree.visible_nodes().skip(1) {
+    for id in tree.final_nodes() {
         let Some(e) = tree.final_state(id) else {
             continue;
         };

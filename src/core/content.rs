@@ -71,7 +71,7 @@ pub fn capture_for(path: &str, mode: u32, size: u64) -> Option<CaptureKind> {
     {
         return Some(CaptureKind::Head(METADATA_HEAD));
     }
-    if is_secret_candidate(path, name) {
+    if secret_candidate(path, name) {
         return Some(CaptureKind::Head(METADATA_HEAD));
     }
     let so = name.ends_with(".so") || name.contains(".so.");
@@ -101,7 +101,12 @@ fn is_dist_metadata(path: &str) -> bool {
         || (dir.ends_with(".egg-info") && matches!(file, "PKG-INFO" | "installed-files.txt"))
 }
 
-fn is_secret_candidate(path: &str, name: &str) -> bool {
+/// Whether a path's name marks it as a file that may hold a credential.
+pub fn is_secret_candidate(path: &str) -> bool {
+    secret_candidate(path, path.rsplit('/').next().unwrap_or(path))
+}
+
+fn secret_candidate(path: &str, name: &str) -> bool {
     SECRET_NAMES.contains(&name)
         || name.starts_with(".env.")
         || SECRET_SUFFIXES.iter().any(|s| name.ends_with(s))

@@ -24,9 +24,9 @@ pub struct Inventory {
     pub python_packages: Vec<PythonPackage>,
     pub interpreters: Vec<Interpreter>,
     pub venvs: Vec<Venv>,
-    /// Path → index into `os_packages` of the package that installed it.
+    /// Final-image path → index into `os_packages` of the package that installed it.
     #[serde(skip)]
-    pub owner: FxHashMap<String, usize>,
+    pub owner: FxHashMap<NodeId, usize>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -161,31 +161,28 @@ pub fn build(image: &Image, tree: &Tree) -> Inventory {
                     continue;
                 }
                 // Debian 12's lists still say /bin and /lib, which are symlinks into /usr.
-                let visible = tree.lookup(path).is_some_and(|id| tree.is_visible(id));
-                match tree.resolve(path).filter(|_| !visible) {
-                    Some(id) if id != super::tree::ROOT => {
-                        inv.owner.entry(tree.path(id)).or_insert(i);
-                    }
-                    _ => {
-                        inv.owner.insert(path.to_owned(), i);
-                    }
+                let found = tree.lookup(path).filter(|&id| tree.is_visible(id));
+                let id = found.or_else(|| tree.resolve(path).filter(|&id| id != super::tree::ROOT));
+                if let Some(id) = id {
+                    inv.owner.entry(id).or_insert(i);
                 }
             }
         }
     }
     for (name, path) in apk_files {
-        if let Some(&i) = index.get(&name) {
-            inv.owner.insert(path, i);
+        if let (Some(&i), Some(id)) = (
+            index.get(&name),
+            tree.lookup(&path).filter(|&id| tree.is_visible(id)),
+        ) {
+            inv.owner.entry(id).or_insert(i);
         }
     }
     // Sizes of what each package's files really take in the final image.
-    for (path, &i) in &inv.owner {
-        if let Some(id) = tree.lookup(path) {
-            if let Some(e) = tree.final_state(id) {
-                if e.kind != EntryKind::Dir {
-                    inv.os_packages[i].files += 1;
-                    inv.os_packages[i].file_bytes += tree.final_bytes[id as usize];
-                }
+    for (&id, &i) in &inv.owner {
+        if let Some(e) = tree.final_state(id) {
+            if e.kind != EntryKind::Dir {
+                inv.os_packages[i].files += 1;
+                inv.os_packages[i].file_bytes += tree.final_bytes[id as usize];
             }
         }
     }
@@ -390,7 +387,7 @@ pub fn normalize_dist_name(name: &str) -> String {
 
 fn python_packages(image: &Image, tree: &Tree) -> Vec<PythonPackage> {
     let mut out = Vec::new();
-    for id in tree.visible_nodes() {
+    for id in tree.final_nodes() {
         let node = tree.node(id);
         let is_dist = node.name.ends_with(".dist-info");
         let is_egg = node.name.ends_with(".egg-info");
@@ -498,10 +495,7 @@ fn interpreters(tree: &Tree, inv: &Inventory) -> Vec<Interpreter> {
                 continue;
             }
             let path = format!("{dir}/{name}");
-            let package = inv
-                .owner
-                .get(&path)
-                .map(|&i| inv.os_packages[i].name.clone());
+            let package = inv.owner.get(&c).map(|&i| inv.os_packages[i].name.clone());
             out.push(Interpreter {
                 path,
                 version: version.to_owned(),
@@ -514,7 +508,7 @@ fn interpreters(tree: &Tree, inv: &Inventory) -> Vec<Interpreter> {
 
 fn venvs(image: &Image, tree: &Tree) -> Vec<Venv> {
     let mut out = Vec::new();
-    for id in tree.visible_nodes() {
+    for id in tree.final_nodes() {
         if &*tree.node(id).name != "pyvenv.cfg" {
             continue;
         }

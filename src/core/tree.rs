@@ -9,6 +9,7 @@
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use smallvec::SmallVec;
 
 use super::entry::{split_parent, EntryKind};
 use super::image::Layer;
@@ -35,8 +36,8 @@ pub struct Event {
     /// Apparent size: a file's bytes; a hardlink shows its inode's bytes; 0 otherwise.
     pub size: u64,
     pub mode: u32,
-    pub uid: u64,
-    pub gid: u64,
+    pub uid: u32,
+    pub gid: u32,
     pub link_target: Option<Box<str>>,
     /// The content this path shows, for files and hardlinks.
     pub inode: Option<InodeId>,
@@ -50,7 +51,8 @@ pub struct Node {
     pub parent: NodeId,
     /// Sorted by name once the tree is built.
     pub children: Vec<NodeId>,
-    pub events: Vec<Event>,
+    /// Most paths have one event: it is kept inline, with no allocation of its own.
+    pub events: SmallVec<[Event; 1]>,
 }
 
 /// Bytes one regular-file entry carried in one layer.
@@ -205,6 +207,13 @@ impl Tree {
         Some(cur)
     }
 
+    /// Every path of the final image (not the root), in arena order: a flat scan, cheaper
+    /// than a walk when the order does not matter. A path is visible exactly when its own
+    /// last event is not a deletion, since deleting a directory deletes all below it.
+    pub fn final_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (1..self.nodes.len() as NodeId).filter(|&id| self.final_state(id).is_some())
+    }
+
     /// Visits every node visible in the final image, parents before children.
     pub fn visible_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
         let mut stack = vec![ROOT];
@@ -233,7 +242,7 @@ impl<'a> Builder<'a> {
             name: "".into(),
             parent: ROOT,
             children: Vec::new(),
-            events: Vec::new(),
+            events: SmallVec::new(),
         };
         Builder {
             tree: Tree {
@@ -314,8 +323,8 @@ impl<'a> Builder<'a> {
                 kind: entry.kind,
                 size,
                 mode: entry.mode,
-                uid: entry.uid,
-                gid: entry.gid,
+                uid: entry.uid as u32,
+                gid: entry.gid as u32,
                 link_target: entry.link_target.as_deref().map(Into::into),
                 inode,
                 implicit: false,
@@ -373,7 +382,7 @@ impl<'a> Builder<'a> {
             name: name.into(),
             parent,
             children: Vec::new(),
-            events: Vec::new(),
+            events: SmallVec::new(),
         });
         self.tree.nodes[parent as usize].children.push(id);
         self.by_path.insert(path, id);

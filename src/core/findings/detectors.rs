@@ -5,8 +5,8 @@ use rustc_hash::FxHashMap;
 
 use super::paths::glob_set;
 use super::secrets::{classify, secret_assignments};
-use super::{own_bytes, Context, Draft, Item, Rule, ITEMS_PER_FINDING};
-use crate::core::content::Captured;
+use super::{own_bytes, top_paths, Context, Draft, Item, PathItem, Rule, ITEMS_PER_FINDING};
+use crate::core::content::{is_secret_candidate, Captured};
 use crate::core::entry::EntryKind;
 use crate::core::inventory::final_capture;
 use crate::core::tree::{NodeId, ROOT};
@@ -261,7 +261,7 @@ fn unstripped(ctx: &Context, rule: &Rule) -> Vec<Draft> {
     let mut items = Vec::new();
     let mut total = 0u64;
     let mut per_layer: FxHashMap<u32, u64> = FxHashMap::default();
-    for id in tree.visible_nodes() {
+    for id in tree.final_nodes() {
         if id == ROOT {
             continue;
         }
@@ -281,18 +281,11 @@ fn unstripped(ctx: &Context, rule: &Rule) -> Vec<Draft> {
         if let Some(l) = layer {
             *per_layer.entry(l).or_default() += b;
         }
-        let path = tree.path(id);
-        let note = ctx
-            .inventory
-            .owner
-            .get(&path)
-            .map(|&i| ctx.inventory.os_packages[i].name.clone())
-            .unwrap_or_default();
-        items.push(Item {
-            name: path,
+        items.push(PathItem {
+            node: id,
             bytes: b,
             layer,
-            note,
+            note: String::new(),
         });
     }
     if items.is_empty() {
@@ -300,7 +293,7 @@ fn unstripped(ctx: &Context, rule: &Rule) -> Vec<Draft> {
     }
     let count = items.len() as u64;
     let summary = format!("{count} ELF files carry symbol tables or debug sections");
-    let mut d = draft(rule, summary, count, items);
+    let mut d = draft(rule, summary, count, top_paths(ctx, items));
     d.extra_bytes = total;
     d.extra_layers = per_layer.into_iter().collect();
     vec![d]
@@ -328,15 +321,16 @@ fn wasted(ctx: &Context, rule: &Rule) -> Vec<Draft> {
     keys.sort();
     for (written, hidden) in keys {
         let (bytes, paths) = &groups[&(written, hidden)];
-        let items: Vec<Item> = paths
+        let rows: Vec<PathItem> = paths
             .iter()
-            .map(|(&n, &b)| Item {
-                name: tree.path(n),
+            .map(|(&n, &b)| PathItem {
+                node: n,
                 bytes: b,
                 layer: Some(written),
                 note: String::new(),
             })
             .collect();
+        let items = top_paths(ctx, rows);
         let how = if written == hidden {
             "written twice by layer".to_owned()
         } else {
@@ -375,6 +369,10 @@ fn secrets(ctx: &Context, rule: &Rule) -> Vec<Draft> {
             let Some(entry) = layer.changes.entries.get(*index as usize) else {
                 continue;
             };
+            // Package metadata is captured too; only names that can hold a secret are read.
+            if !is_secret_candidate(&entry.path) {
+                continue;
+            }
             let Some(kind) = classify(&entry.path, text) else {
                 continue;
             };
@@ -483,7 +481,7 @@ fn user_root(ctx: &Context, rule: &Rule) -> Vec<Draft> {
 fn mode_bits(ctx: &Context, rule: &Rule, setuid: bool) -> Vec<Draft> {
     let tree = ctx.tree;
     let mut items = Vec::new();
-    for id in tree.visible_nodes() {
+    for id in tree.final_nodes() {
         let Some(e) = tree.final_state(id) else {
             continue;
         };
@@ -493,27 +491,18 @@ fn mode_bits(ctx: &Context, rule: &Rule, setuid: bool) -> Vec<Draft> {
             e.kind == EntryKind::Dir && e.mode & 0o002 != 0 && e.mode & 0o1000 == 0
         };
         if hit {
-            let path = tree.path(id);
             let kind = if !setuid {
-                "world-writable".to_owned()
+                "world-writable"
             } else if e.mode & 0o4000 != 0 {
-                "setuid".to_owned()
+                "setuid"
             } else {
-                "setgid".to_owned()
+                "setgid"
             };
-            let note = match ctx.inventory.owner.get(&path) {
-                Some(&i) => format!(
-                    "{kind}, mode {:o}, package {}",
-                    e.mode & 0o7777,
-                    ctx.inventory.os_packages[i].name
-                ),
-                None => format!("{kind}, mode {:o}", e.mode & 0o7777),
-            };
-            items.push(Item {
-                name: path,
+            items.push(PathItem {
+                node: id,
                 bytes: 0,
                 layer: Some(e.layer),
-                note,
+                note: format!("{kind}, mode {:o}", e.mode & 0o7777),
             });
         }
     }
@@ -521,6 +510,7 @@ fn mode_bits(ctx: &Context, rule: &Rule, setuid: bool) -> Vec<Draft> {
         return Vec::new();
     }
     let count = items.len() as u64;
+    let items = top_paths(ctx, items);
     let names: Vec<String> = items
         .iter()
         .take(4)

@@ -77,6 +77,50 @@ pub struct Findings {
     pub reclaimable_bytes: u64,
 }
 
+/// A path row before its path is built: paths are made only for the rows that are shown.
+pub(crate) struct PathItem {
+    pub node: NodeId,
+    pub bytes: u64,
+    pub layer: Option<u32>,
+    /// Words before the owning package's name, if any.
+    pub note: String,
+}
+
+/// The largest rows (ties in path order), with paths and owning packages filled in.
+pub(crate) fn top_paths(ctx: &Context, mut rows: Vec<PathItem>) -> Vec<Item> {
+    rows.sort_unstable_by(|a, b| b.bytes.cmp(&a.bytes));
+    let cutoff = rows
+        .get(ITEMS_PER_FINDING.saturating_sub(1))
+        .map(|r| r.bytes)
+        .unwrap_or(0);
+    let mut items: Vec<Item> = rows
+        .into_iter()
+        .take_while(|r| r.bytes >= cutoff)
+        .map(|r| {
+            let name = ctx.tree.path(r.node);
+            let owner = ctx
+                .inventory
+                .owner
+                .get(&r.node)
+                .map(|&i| ctx.inventory.os_packages[i].name.as_str());
+            let note = match (owner, r.note.is_empty()) {
+                (Some(o), true) => o.to_owned(),
+                (Some(o), false) => format!("{}, package {o}", r.note),
+                (None, _) => r.note,
+            };
+            Item {
+                name,
+                bytes: r.bytes,
+                layer: r.layer,
+                note,
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    items.truncate(ITEMS_PER_FINDING);
+    items
+}
+
 /// What detectors may read.
 pub struct Context<'a> {
     pub image: &'a Image,

@@ -5,7 +5,7 @@
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use rustc_hash::FxHashMap;
 
-use super::{own_bytes, Context, Draft, Item, Rule, ITEMS_PER_FINDING};
+use super::{own_bytes, top_paths, Context, Draft, Item, PathItem, Rule, ITEMS_PER_FINDING};
 use crate::core::entry::EntryKind;
 use crate::core::inventory::normalize_dist_name;
 use crate::core::tree::{NodeId, ROOT};
@@ -69,28 +69,23 @@ pub(crate) fn match_paths_and_packages(ctx: &Context, rules: &[&Rule]) -> Vec<Dr
     }
     let set = builder.build().unwrap_or_else(|_| GlobSet::empty());
     if !owner_of_glob.is_empty() {
-        walk(ctx, &set, &owner_of_glob, &mut states);
+        let last = Prefilter::new(generic.iter().flat_map(|r| r.paths.iter()));
+        walk(ctx, &set, &last, &owner_of_glob, &mut states);
     }
     let mut drafts = Vec::new();
     for mut st in states {
-        let mut items: Vec<Item> = Vec::new();
-        for h in st.hits.drain(..) {
-            let path = ctx.tree.path(h.node);
-            let layer = h.by_layer.iter().max_by_key(|(_, b)| *b).map(|(l, _)| *l);
-            let note = ctx
-                .inventory
-                .owner
-                .get(&path)
-                .map(|&i| ctx.inventory.os_packages[i].name.clone())
-                .unwrap_or_default();
-            items.push(Item {
-                name: path,
+        let rows: Vec<PathItem> = st
+            .hits
+            .drain(..)
+            .map(|h| PathItem {
+                node: h.node,
                 bytes: h.bytes,
-                layer,
-                note,
-            });
-        }
-        let mut count = items.len() as u64;
+                layer: h.by_layer.iter().max_by_key(|(_, b)| *b).map(|(l, _)| *l),
+                note: String::new(),
+            })
+            .collect();
+        let mut count = rows.len() as u64;
+        let mut items = top_paths(ctx, rows);
         // OS packages by name.
         if !st.rule.packages.is_empty() {
             let wanted = glob_set(&st.rule.packages);
@@ -104,13 +99,10 @@ pub(crate) fn match_paths_and_packages(ctx: &Context, rules: &[&Rule]) -> Vec<Dr
                 .collect();
             if !picked.is_empty() {
                 let mut per_pkg: FxHashMap<usize, u64> = FxHashMap::default();
-                for (path, &i) in &ctx.inventory.owner {
+                for (&id, &i) in &ctx.inventory.owner {
                     if !picked.contains(&i) {
                         continue;
                     }
-                    let Some(id) = ctx.tree.lookup(path) else {
-                        continue;
-                    };
                     if ctx
                         .tree
                         .final_state(id)
@@ -180,6 +172,50 @@ fn summary(rule: &Rule, count: u64, items: &[Item]) -> String {
     format!("{count} found: {}{more}", names.join(", "))
 }
 
+/// A cheap first test before the full globs: a glob that starts with `**/` can only match a
+/// path whose name matches the glob's last component; any other glob only paths under its
+/// literal prefix (`var/lib/apt/lists/` for `var/lib/apt/lists/*`). Most paths pass neither.
+struct Prefilter {
+    names: GlobSet,
+    prefixes: Vec<String>,
+    /// A floating glob ends in `**`: every path needs the full test.
+    always: bool,
+}
+
+impl Prefilter {
+    fn new<'a>(patterns: impl Iterator<Item = &'a String>) -> Self {
+        let mut b = GlobSetBuilder::new();
+        let mut prefixes = Vec::new();
+        let mut always = false;
+        let is_meta = |c: char| matches!(c, '*' | '?' | '[' | '{');
+        for p in patterns {
+            if p.starts_with("**") {
+                let last = p.rsplit('/').next().unwrap_or(p);
+                if last.contains("**") {
+                    always = true;
+                } else if let Some(g) = glob(last) {
+                    b.add(g);
+                }
+            } else {
+                let literal: Vec<&str> =
+                    p.split('/').take_while(|c| !c.contains(is_meta)).collect();
+                prefixes.push(literal.join("/"));
+            }
+        }
+        Prefilter {
+            names: b.build().unwrap_or_else(|_| GlobSet::empty()),
+            prefixes,
+            always,
+        }
+    }
+
+    fn may_match(&self, path: &str, name: &str) -> bool {
+        self.always
+            || self.prefixes.iter().any(|p| path.starts_with(p.as_str()))
+            || self.names.is_match(name)
+    }
+}
+
 enum Step {
     Enter(NodeId, usize),
     /// Leaving a directory: restore each rule's active hit as it was before entering.
@@ -187,7 +223,13 @@ enum Step {
 }
 
 /// Walks the final image once, testing each path against every rule's globs.
-fn walk(ctx: &Context, set: &GlobSet, owner_of_glob: &[usize], states: &mut [RuleState]) {
+fn walk(
+    ctx: &Context,
+    set: &GlobSet,
+    last: &Prefilter,
+    owner_of_glob: &[usize],
+    states: &mut [RuleState],
+) {
     let tree = ctx.tree;
     let mut path = String::new();
     // For each rule: the hit (index into its hits) whose directory the walk is inside.
@@ -231,7 +273,11 @@ fn walk(ctx: &Context, set: &GlobSet, owner_of_glob: &[usize], states: &mut [Rul
                 claim(tree, &mut states[r], h, id);
             }
         }
-        set.matches_into(path.as_str(), &mut matched);
+        if last.may_match(&path, &tree.node(id).name) {
+            set.matches_into(path.as_str(), &mut matched);
+        } else {
+            matched.clear();
+        }
         for &g in &matched {
             let r = owner_of_glob[g];
             let suppressed_here = undo.iter().any(|(u, _)| *u == r);
