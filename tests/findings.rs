@@ -12,7 +12,7 @@ fn examine_spec(spec: &ImageSpec) -> (Image, Examination) {
     let dir = tempfile::tempdir().unwrap();
     let path = common::write_tar(dir.path(), "img.tar", spec, ArchiveFormat::DockerLegacy);
     let image = common::open(&path).unwrap();
-    let ex = examine(&image, &RuleSet::builtin().unwrap(), 20);
+    let ex = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
     (image, ex)
 }
 
@@ -51,6 +51,9 @@ fn package_tests_are_found_and_runtime_testing_modules_are_not() {
                     "usr/local/lib/python3.12/ensurepip/_bundled/pip.whl",
                     1_800_000,
                 ),
+                SpecEntry::file("app/main.py", 3_000),
+                SpecEntry::file("app/main.pyc", 2_500),
+                SpecEntry::file("app/compiled_only.pyc", 4_000),
             ],
         )],
     );
@@ -64,6 +67,10 @@ fn package_tests_are_found_and_runtime_testing_modules_are_not() {
         names(pkg)
     );
     assert_eq!(pkg.layers[0].instruction, "RUN pip install numpy pandas");
+
+    // A .pyc beside its source is stray; a sourceless one is the module itself.
+    let stray = finding(&ex, "python-stray-pyc").expect("stray .pyc found");
+    assert_eq!((names(stray), stray.bytes), (vec!["app/main.pyc"], 2_500));
 
     let stdlib = finding(&ex, "python-stdlib-tests").expect("stdlib tests found");
     assert_eq!(stdlib.bytes, 70_000 + 8_000 + 1_800_000);
@@ -247,7 +254,7 @@ fn unstripped_binaries_are_measured_from_their_section_tables() {
         ArchiveFormat::OciLayout,
     );
     let image = common::open(&gz).unwrap();
-    let ex2 = examine(&image, &RuleSet::builtin().unwrap(), 20);
+    let ex2 = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
     assert_eq!(finding(&ex2, "unstripped-binaries").unwrap().bytes, f.bytes);
 }
 

@@ -75,6 +75,24 @@ pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
 /// Normalises a tar path to an image path. Returns `None` for the root itself and `Err` with a
 /// reason when the path climbs above the root, which Docker refuses to extract.
 pub fn normalize_path(raw: &str) -> Result<Option<String>, String> {
+    // Nearly every tar path is `usr/lib/x`, `./usr/lib/x` or `usr/lib/`: no need to split.
+    let trimmed = raw
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+        .trim_end_matches('/');
+    let plain = !trimmed.is_empty()
+        && !trimmed.starts_with("./")
+        && !trimmed.starts_with("../")
+        && trimmed != "."
+        && trimmed != ".."
+        && !trimmed.contains("//")
+        && !trimmed.contains("/./")
+        && !trimmed.contains("/../")
+        && !trimmed.ends_with("/.")
+        && !trimmed.ends_with("/..");
+    if plain {
+        return Ok(Some(trimmed.to_owned()));
+    }
     let mut parts: Vec<&str> = Vec::new();
     for part in raw.split('/') {
         match part {
@@ -138,6 +156,10 @@ mod tests {
             Some("a/c")
         );
         assert_eq!(normalize_path("./").unwrap(), None);
+        assert_eq!(normalize_path(".//./a/").unwrap().as_deref(), Some("a"));
+        assert_eq!(normalize_path("a/..").unwrap(), None);
+        assert_eq!(normalize_path("/").unwrap(), None);
+        assert!(normalize_path("..").is_err());
         assert!(normalize_path("../etc/passwd").is_err());
         assert!(normalize_path("a/../../b").is_err());
     }

@@ -25,6 +25,7 @@ pub(crate) fn run(ctx: &Context, rule: &Rule, detector: &str) -> Vec<Draft> {
         "env-missing" => env_missing(ctx, rule),
         "env-utf8-locale" => env_locale(ctx, rule),
         "env-hashseed" => env_hashseed(ctx, rule),
+        "stray-pyc" => stray_pyc(ctx, rule),
         _ => Vec::new(),
     }
 }
@@ -596,4 +597,48 @@ fn env_hashseed(ctx: &Context, rule: &Rule) -> Vec<Draft> {
         }
         _ => Vec::new(),
     }
+}
+
+/// `x.pyc` outside `__pycache__` with `x.py` beside it: Python 3 never reads it.
+fn stray_pyc(ctx: &Context, rule: &Rule) -> Vec<Draft> {
+    let tree = ctx.tree;
+    let mut rows = Vec::new();
+    let mut files = Vec::new();
+    for id in tree.final_nodes() {
+        let node = tree.node(id);
+        let Some(stem) = node.name.strip_suffix(".pyc") else {
+            continue;
+        };
+        if &*tree.node(node.parent).name == "__pycache__" {
+            continue;
+        }
+        let source = format!("{stem}.py");
+        let has_source = tree
+            .node(node.parent)
+            .children
+            .binary_search_by(|c| (*tree.node(*c).name).cmp(source.as_str()))
+            .is_ok_and(|pos| tree.is_visible(tree.node(node.parent).children[pos]));
+        if has_source {
+            let bytes = own_bytes(tree, id);
+            rows.push(PathItem {
+                node: id,
+                bytes,
+                layer: tree.final_state(id).map(|e| e.layer),
+                note: String::new(),
+            });
+            files.push(id);
+        }
+    }
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let count = rows.len() as u64;
+    let mut d = draft(
+        rule,
+        format!("{count} .pyc files outside __pycache__ beside their .py"),
+        count,
+        top_paths(ctx, rows),
+    );
+    d.files = files;
+    vec![d]
 }

@@ -107,6 +107,7 @@ pub const DETECTORS: &[&str] = &[
     "env-missing",
     "env-utf8-locale",
     "env-hashseed",
+    "stray-pyc",
 ];
 
 impl RuleSet {
