@@ -21,6 +21,26 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// CI gate: exit 0 when the image passes every threshold, 1 when one fails, 2 on error.
     Check(CheckArgs),
+    /// Explore an image in the terminal: layers, files, findings (the demo image without one).
+    Explore(ExploreArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExploreArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+
+    /// Configuration file (rules); default: .pyslim.toml here, if present.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Theme: dark, light, high-contrast, or a theme file's path. NO_COLOR turns colour off.
+    #[arg(long, env = "PYSLIM_THEME", default_value = "dark")]
+    pub theme: String,
+
+    /// Keymap file changing some keys (default: ~/.config/pyslim/keymap.toml, if present).
+    #[arg(long)]
+    pub keymap: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use pyslim::cli::{AnalyzeArgs, CheckArgs, Cli, Command, ImageArgs};
+use pyslim::cli::{AnalyzeArgs, CheckArgs, Cli, Command, ExploreArgs, ImageArgs};
 use pyslim::config::{self, parse_ratio, parse_size};
 use pyslim::core::examine;
 use pyslim::source::{Limits, OpenOptions, ReadOptions};
@@ -17,6 +17,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => run_analyze(args),
         Command::Check(args) => run_check(args),
+        Command::Explore(args) => run_explore(args),
     };
     match result {
         Ok(code) => code,
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn open_image(args: &ImageArgs, skip_contents: bool) -> Result<Image> {
+fn open_image(args: &ImageArgs, skip_contents: bool, progress: bool) -> Result<Image> {
     let Some(reference) = args.image.as_deref().filter(|_| !args.demo) else {
         return demo::image();
     };
@@ -44,7 +45,7 @@ fn open_image(args: &ImageArgs, skip_contents: bool) -> Result<Image> {
                 max_json_bytes: args.max_json_bytes,
             },
         },
-        progress: std::io::stderr().is_terminal(),
+        progress: progress && std::io::stderr().is_terminal(),
     };
     pyslim::open(reference, &opts)
 }
@@ -56,7 +57,7 @@ fn load_config(explicit: Option<&std::path::Path>) -> Result<config::UserConfig>
 
 fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let cfg = load_config(args.config.as_deref())?;
-    let image = open_image(&args.image, args.no_findings)?;
+    let image = open_image(&args.image, args.no_findings, true)?;
     let rules = (!args.no_findings).then_some(&cfg.rules);
     let ex = examine(&image, rules, args.top);
     let out = if args.json {
@@ -104,7 +105,7 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
     if flagged {
         check.origin = format!("{} and flags", check.origin);
     }
-    let image = open_image(&args.image, false)?;
+    let image = open_image(&args.image, false, true)?;
     let ex = examine(
         &image,
         Some(&cfg.rules),
@@ -124,4 +125,53 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn run_explore(args: ExploreArgs) -> Result<ExitCode> {
+    use pyslim::tui::{self, event, keymap::Keymap, theme::Theme};
+    if !std::io::stdout().is_terminal() {
+        return Err(pyslim::Error::Usage(
+            "explore needs a terminal; use `pyslim analyze` (or --json) for scripts".into(),
+        ));
+    }
+    let cfg = load_config(args.config.as_deref())?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = Theme::load(&args.theme, no_color)?;
+    let user_keys = match &args.keymap {
+        Some(p) => Some((
+            p.display().to_string(),
+            std::fs::read_to_string(p).map_err(|e| pyslim::Error::io(p, e))?,
+        )),
+        None => std::env::var_os("HOME")
+            .map(|h| std::path::Path::new(&h).join(".config/pyslim/keymap.toml"))
+            .filter(|p| p.is_file())
+            .and_then(|p| {
+                std::fs::read_to_string(&p)
+                    .ok()
+                    .map(|t| (p.display().to_string(), t))
+            }),
+    };
+    let keymap = Keymap::load(user_keys.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))?;
+    let label = if args.image.demo || args.image.image.is_none() {
+        "the demo image".to_owned()
+    } else {
+        args.image.image.clone().unwrap_or_default()
+    };
+    let (tx, rx) = event::channel_pair();
+    let image_args = args.image.clone();
+    let rules = cfg.rules.clone();
+    let loader = tx.clone();
+    std::thread::spawn(move || {
+        let result = open_image(&image_args, false, false).map(|image| {
+            let ex = examine(&image, Some(&rules), pyslim::core::analysis::DEFAULT_TOP);
+            (image, ex)
+        });
+        let _ = loader.send(event::Event::Loaded(Box::new(result)));
+    });
+    let mut terminal = ratatui::try_init()
+        .map_err(|e| pyslim::Error::Usage(format!("cannot open the terminal: {e}")))?;
+    event::spawn_terminal_reader(tx);
+    let result = tui::run(&mut terminal, rx, keymap, &theme, &label);
+    let _ = ratatui::try_restore();
+    result.map(|_| ExitCode::SUCCESS)
 }

@@ -40,6 +40,9 @@ pub struct Finding {
     pub items: Vec<Item>,
     /// The layers that brought the bytes, largest share first.
     pub layers: Vec<LayerShare>,
+    /// Every final-image file the finding claims (for highlighting; not in JSON).
+    #[serde(skip)]
+    pub files: Vec<NodeId>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -153,6 +156,7 @@ impl Draft {
                 count: 0,
                 items: Vec::new(),
                 layers: Vec::new(),
+                files: Vec::new(),
             },
             files: Vec::new(),
             extra_bytes: 0,
@@ -223,6 +227,7 @@ fn finish(ctx: &Context, drafts: Vec<Draft>) -> Findings {
             .collect();
         layers.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.layer.cmp(&b.layer)));
         f.layers = layers;
+        f.files = d.files.clone();
         let cat = per_category.entry(f.category.clone()).or_default();
         cat.2 += 1;
         if f.bloat {

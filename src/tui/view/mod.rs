@@ -1,0 +1,186 @@
+//! Drawing. Every pane is a widget over `&App` that reads state and never changes it; `draw`
+//! lays them out. Only the rows that fit are rendered, so a frame costs the same on 200,000
+//! paths as on 20.
+
+mod details;
+mod findings;
+mod help;
+mod layers;
+mod search;
+mod tree;
+
+use humansize::{format_size, BINARY};
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::action::Action;
+use super::app::{App, Mode, Pane};
+use super::theme::Theme;
+
+pub fn size(bytes: u64) -> String {
+    format_size(bytes, BINARY)
+}
+
+/// A pane's frame: title, and a brighter border when it has the focus.
+pub(crate) fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(focused))
+        .title(Span::styled(format!(" {title} "), theme.title()))
+}
+
+/// Cuts a string to `width` columns, marking the cut.
+pub(crate) fn clip(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_owned()
+    } else if width == 0 {
+        String::new()
+    } else {
+        let mut out: String = s.chars().take(width - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+pub struct Areas {
+    pub header: Rect,
+    pub layers: Rect,
+    pub findings: Rect,
+    pub tree: Rect,
+    pub details: Rect,
+    pub footer: Rect,
+}
+
+pub fn areas(full: Rect, app: &App) -> Areas {
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Min(6),
+            Constraint::Length(1),
+        ])
+        .split(full);
+    // A wide terminal gives the tree the room; a narrow one keeps the layers readable.
+    let left_pct = if full.width >= 140 { 38 } else { 42 };
+    let cols = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([
+            Constraint::Percentage(left_pct),
+            Constraint::Percentage(100 - left_pct),
+        ])
+        .split(rows[1]);
+    let layer_rows = (app.image.layers.len() as u16 + 3)
+        .min(cols[0].height / 2)
+        .max(5);
+    let left = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Length(layer_rows), Constraint::Min(3)])
+        .split(cols[0]);
+    let right = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Percentage(62), Constraint::Percentage(38)])
+        .split(cols[1]);
+    Areas {
+        header: rows[0],
+        layers: left[0],
+        findings: left[1],
+        tree: right[0],
+        details: right[1],
+        footer: rows[2],
+    }
+}
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let a = areas(frame.area(), app);
+    frame.render_widget(header(app, theme), a.header);
+    frame.render_widget(layers::LayersPane { app, theme }, a.layers);
+    frame.render_widget(findings::FindingsPane { app, theme }, a.findings);
+    frame.render_widget(tree::TreePane { app, theme }, a.tree);
+    frame.render_widget(details::DetailsPane { app, theme }, a.details);
+    frame.render_widget(footer(app, theme), a.footer);
+    match app.mode {
+        Mode::Help => frame.render_widget(help::HelpOverlay { app, theme }, frame.area()),
+        Mode::Search => frame.render_widget(search::SearchOverlay { app, theme }, frame.area()),
+        Mode::Normal => {}
+    }
+}
+
+fn header<'a>(app: &'a App, theme: &Theme) -> Paragraph<'a> {
+    let t = &app.ex.analysis.totals;
+    let line = Line::from(vec![
+        Span::styled(" pyslim ", theme.title()),
+        Span::styled(app.image.reference.clone(), theme.header()),
+        Span::styled(
+            format!(
+                "  {} · {} layers · wasted {} · efficiency {:.1}% · reclaimable {}",
+                size(t.image_bytes),
+                t.layers,
+                size(t.wasted_bytes),
+                t.efficiency * 100.0,
+                size(app.ex.findings.reclaimable_bytes)
+            ),
+            theme.text(),
+        ),
+    ]);
+    Paragraph::new(line)
+}
+
+/// The keys that work now, for the pane in focus.
+fn footer<'a>(app: &'a App, theme: &Theme) -> Paragraph<'a> {
+    let k = |a: Action| app.keymap.key_for(a);
+    let mut parts: Vec<(String, &str)> = match app.mode {
+        Mode::Search => vec![
+            ("Enter".into(), "open"),
+            ("↑↓".into(), "choose"),
+            ("Esc".into(), "close"),
+        ],
+        Mode::Help => vec![("any key".into(), "close")],
+        Mode::Normal => {
+            let mut v = vec![(k(Action::NextPane), "pane")];
+            match app.focus {
+                Pane::Layers => v.push((format!("{}{}", k(Action::Up), k(Action::Down)), "layer")),
+                Pane::Tree => {
+                    v.push((k(Action::Toggle), "open"));
+                    v.push((
+                        k(Action::Scope),
+                        if app.view.scope == super::treeview::Scope::LayerOnly {
+                            "image"
+                        } else {
+                            "layer only"
+                        },
+                    ));
+                    v.push((
+                        format!(
+                            "{}{}{}{}{}",
+                            k(Action::FilterAdded),
+                            k(Action::FilterModified),
+                            k(Action::FilterRemoved),
+                            k(Action::FilterBloat),
+                            k(Action::FilterWasted)
+                        ),
+                        "filter",
+                    ));
+                    v.push((k(Action::MinSize), "min size"));
+                    v.push((k(Action::Sort), "sort"));
+                }
+                Pane::Findings => v.push((k(Action::Toggle), "show path")),
+            }
+            v.push((
+                format!("{}{}", k(Action::PrevLayer), k(Action::NextLayer)),
+                "layer",
+            ));
+            v.push((k(Action::Search), "search"));
+            v.push((k(Action::Help), "help"));
+            v.push((k(Action::Quit), "quit"));
+            v
+        }
+    };
+    let mut spans = Vec::new();
+    for (key, what) in parts.drain(..) {
+        spans.push(Span::styled(format!(" {key}"), theme.key()));
+        spans.push(Span::styled(format!(" {what} "), theme.dim()));
+    }
+    Paragraph::new(Line::from(spans))
+}

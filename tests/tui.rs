@@ -1,0 +1,171 @@
+//! The explorer without a terminal: keys drive the app, views are drawn on ratatui's
+//! TestBackend and compared with snapshots (tests/snapshots/), at 80×24 and 160×48.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use pyslim::core::examine;
+use pyslim::core::findings::RuleSet;
+use pyslim::tui::app::{App, Mode, Pane};
+use pyslim::tui::keymap::Keymap;
+use pyslim::tui::theme::Theme;
+use pyslim::tui::treeview::{Filter, Scope};
+use pyslim::tui::view;
+
+fn demo_app() -> App {
+    let image = pyslim::demo::image().unwrap();
+    let ex = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
+    App::new(image, ex, Keymap::load(None).unwrap())
+}
+
+fn press(app: &mut App, keys: &str) {
+    for c in keys.chars() {
+        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// The screen as text, one line per row.
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    let theme = Theme::load("dark", false).unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal
+        .draw(|f| {
+            app.page = view::areas(f.area(), app).tree.height.saturating_sub(2) as usize;
+            view::draw(f, app, &theme);
+        })
+        .unwrap();
+    let buf = terminal.backend().buffer().clone();
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn both_sizes(name: &str, app: &mut App) {
+    insta::assert_snapshot!(format!("{name}_80x24"), screen(app, 80, 24));
+    insta::assert_snapshot!(format!("{name}_160x48"), screen(app, 160, 48));
+}
+
+#[test]
+fn opens_on_the_last_layer_with_layers_in_focus() {
+    let mut app = demo_app();
+    assert_eq!((app.focus, app.layer), (Pane::Layers, 5));
+    both_sizes("main", &mut app);
+}
+
+#[test]
+fn tree_expands_and_shows_changes_findings_and_history() {
+    let mut app = demo_app();
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Tree);
+    // usr is the biggest directory: open it, then its biggest child.
+    press(&mut app, "lj l");
+    let path = app.ex.tree.path(app.selected_node().unwrap());
+    assert_eq!(path, "usr/local");
+    both_sizes("tree_expanded", &mut app);
+}
+
+#[test]
+fn layers_change_the_tree_and_scope_shows_one_layer() {
+    let mut app = demo_app();
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.layer, 3);
+    press(&mut app, "c");
+    assert_eq!(app.scope, Scope::LayerOnly);
+    // Layer 3 is `pip install`: only root/ and usr/ changed in it.
+    let top: Vec<String> = app
+        .rows
+        .iter()
+        .filter(|r| r.depth == 0)
+        .map(|r| app.ex.tree.path(r.node))
+        .collect();
+    assert_eq!(top, vec!["usr", "root"]);
+    both_sizes("layer_only", &mut app);
+}
+
+#[test]
+fn filters_narrow_the_tree_and_toggle_off() {
+    let mut app = demo_app();
+    press(&mut app, "]"); // already last: stays
+    assert_eq!(app.layer, 5);
+    press(&mut app, "x"); // removed in layer 5
+    assert_eq!(app.filter, Filter::Removed);
+    let shown: Vec<String> = app.rows.iter().map(|r| app.ex.tree.path(r.node)).collect();
+    assert!(shown.contains(&"root/.ssh/id_rsa".to_owned()), "{shown:?}");
+    assert!(
+        shown
+            .iter()
+            .all(|p| p.starts_with("root") || p.starts_with("var")),
+        "{shown:?}"
+    );
+    both_sizes("filter_removed", &mut app);
+    press(&mut app, "x");
+    assert_eq!(app.filter, Filter::All);
+    press(&mut app, "b");
+    assert!(app
+        .rows
+        .iter()
+        .any(|r| app.ex.tree.path(r.node).ends_with("cc1plus")));
+    press(&mut app, "z");
+    assert_eq!(app.min_size, 1024);
+}
+
+#[test]
+fn findings_pane_explains_and_jumps_to_the_path() {
+    let mut app = demo_app();
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Pane::Findings);
+    press(&mut app, "j"); // the compilers finding
+    both_sizes("finding", &mut app);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.focus, Pane::Tree);
+    assert_eq!(
+        app.ex.tree.path(app.selected_node().unwrap()),
+        "usr/lib/gcc/x86_64-linux-gnu/12/cc1plus"
+    );
+}
+
+#[test]
+fn fuzzy_search_finds_paths_as_you_type() {
+    let mut app = demo_app();
+    press(&mut app, "/");
+    assert_eq!(app.mode, Mode::Search);
+    press(&mut app, "idrsa");
+    assert_eq!(
+        app.search.results.first().map(|r| r.1.as_str()),
+        Some("root/.ssh/id_rsa")
+    );
+    both_sizes("search", &mut app);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::Normal);
+    // A removed path opens in the layer that removed it.
+    assert_eq!(app.layer, 5);
+    assert_eq!(
+        app.ex.tree.path(app.selected_node().unwrap()),
+        "root/.ssh/id_rsa"
+    );
+}
+
+#[test]
+fn help_lists_every_key_and_any_key_closes_it() {
+    let mut app = demo_app();
+    press(&mut app, "?");
+    assert_eq!(app.mode, Mode::Help);
+    both_sizes("help", &mut app);
+    press(&mut app, "j");
+    assert_eq!(app.mode, Mode::Normal);
+    press(&mut app, "q");
+    assert!(app.quit);
+}
