@@ -169,3 +169,30 @@ fn help_lists_every_key_and_any_key_closes_it() {
     press(&mut app, "q");
     assert!(app.quit);
 }
+
+#[test]
+fn mouse_clicks_focus_panes_and_pick_rows() {
+    let mut app = demo_app();
+    let full = ratatui::layout::Rect::new(0, 0, 160, 48);
+    let a = view::areas(full, &app);
+    // The third finding row.
+    let (pane, row) = view::hit(full, &app, a.findings.x + 5, a.findings.y + 3).unwrap();
+    assert_eq!((pane, row), (Pane::Findings, Some(2)));
+    app.click(pane, row);
+    assert_eq!((app.focus, app.finding_cursor), (Pane::Findings, 2));
+    // Layer 1's row (below the column header).
+    let (pane, row) = view::hit(full, &app, a.layers.x + 5, a.layers.y + 3).unwrap();
+    app.click(pane, row);
+    assert_eq!((app.focus, app.layer), (Pane::Layers, 1));
+    // A tree row, clicked twice, opens.
+    let (pane, row) = view::hit(full, &app, a.tree.x + 5, a.tree.y + 1).unwrap();
+    app.click(pane, row);
+    app.click(pane, row);
+    assert!(app.expanded.contains(&app.selected_node().unwrap()));
+    app.scroll(Pane::Tree, true);
+    assert_eq!(app.tree_cursor, 1);
+    assert!(
+        view::hit(full, &app, 0, 0).is_none(),
+        "the header is not a pane"
+    );
+}

@@ -378,6 +378,36 @@ impl App {
         self.focus = Pane::Tree;
     }
 
+    /// A click: focus the pane under the mouse and select the row clicked.
+    pub fn click(&mut self, pane: Pane, row: Option<usize>) {
+        if self.mode != Mode::Normal {
+            return;
+        }
+        self.focus = pane;
+        let Some(row) = row else { return };
+        match pane {
+            Pane::Layers if row < self.image.layers.len() => self.select_layer(row),
+            Pane::Tree if row < self.rows.len() => {
+                if self.tree_cursor == row {
+                    self.toggle();
+                } else {
+                    self.tree_cursor = row;
+                }
+            }
+            Pane::Findings if row < self.ex.findings.findings.len() => self.finding_cursor = row,
+            _ => {}
+        }
+    }
+
+    /// The wheel scrolls the pane under the mouse.
+    pub fn scroll(&mut self, pane: Pane, down: bool) {
+        if self.mode != Mode::Normal {
+            return;
+        }
+        self.focus = pane;
+        self.update(if down { Action::Down } else { Action::Up });
+    }
+
     fn search_key(&mut self, key: KeyEvent) {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {

@@ -6,7 +6,7 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::thread;
 use std::time::Duration;
 
-use crossterm::event::{self, KeyEvent, KeyEventKind};
+use crossterm::event::{self, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 
 use crate::core::image::Image;
 use crate::core::Examination;
@@ -14,6 +14,7 @@ use crate::error::Error;
 
 pub enum Event {
     Key(KeyEvent),
+    Mouse(MouseEvent),
     Resize,
     /// The image finished loading (or failed).
     Loaded(Box<Result<(Image, Examination), Error>>),
@@ -36,6 +37,16 @@ pub fn spawn_terminal_reader(tx: Sender<Event>) {
                         tx.send(Event::Key(k))
                     }
                     Ok(event::Event::Resize(_, _)) => tx.send(Event::Resize),
+                    Ok(event::Event::Mouse(m))
+                        if matches!(
+                            m.kind,
+                            MouseEventKind::Down(_)
+                                | MouseEventKind::ScrollUp
+                                | MouseEventKind::ScrollDown
+                        ) =>
+                    {
+                        tx.send(Event::Mouse(m))
+                    }
                     Ok(_) => Ok(()),
                     Err(_) => return,
                 };

@@ -67,6 +67,17 @@ pub fn run<B: Backend>(
             .map_err(io)?;
         match events.recv() {
             Ok(Event::Key(k)) => app.handle_key(k),
+            Ok(Event::Mouse(m)) => {
+                let size = terminal.size().map_err(io)?;
+                let full = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                if let Some((pane, row)) = view::hit(full, &app, m.column, m.row) {
+                    match m.kind {
+                        crossterm::event::MouseEventKind::ScrollDown => app.scroll(pane, true),
+                        crossterm::event::MouseEventKind::ScrollUp => app.scroll(pane, false),
+                        _ => app.click(pane, row),
+                    }
+                }
+            }
             Ok(_) => {}
             Err(_) => return Ok(()),
         }

@@ -9,6 +9,8 @@ mod layers;
 mod search;
 mod tree;
 
+pub use tree::first_row;
+
 use humansize::{format_size, BINARY};
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -183,4 +185,29 @@ fn footer<'a>(app: &'a App, theme: &Theme) -> Paragraph<'a> {
         spans.push(Span::styled(format!(" {what} "), theme.dim()));
     }
     Paragraph::new(Line::from(spans))
+}
+
+/// Where a mouse click or wheel lands: the pane and the list row under it.
+pub fn hit(full: Rect, app: &App, x: u16, y: u16) -> Option<(Pane, Option<usize>)> {
+    let a = areas(full, app);
+    let inside = |r: Rect| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
+    // Rows start below the border (and, for layers, below the column header).
+    let row = |r: Rect, skip: u16| {
+        (y >= r.y + skip && y + 1 < r.y + r.height).then(|| (y - r.y - skip) as usize)
+    };
+    if inside(a.layers) {
+        let rows = a.layers.height.saturating_sub(3) as usize;
+        let first = app.layer.saturating_sub(rows.saturating_sub(1));
+        Some((Pane::Layers, row(a.layers, 2).map(|r| first + r)))
+    } else if inside(a.tree) {
+        let rows = a.tree.height.saturating_sub(2) as usize;
+        let first = first_row(app.tree_cursor, app.rows.len(), rows);
+        Some((Pane::Tree, row(a.tree, 1).map(|r| first + r)))
+    } else if inside(a.findings) {
+        let rows = a.findings.height.saturating_sub(2) as usize;
+        let first = app.finding_cursor.saturating_sub(rows.saturating_sub(1));
+        Some((Pane::Findings, row(a.findings, 1).map(|r| first + r)))
+    } else {
+        None
+    }
 }

@@ -60,11 +60,7 @@ impl Widget for TreePane<'_> {
             .render(inner, buf);
             return;
         }
-        // Keep the cursor in view: scroll so it sits within the visible rows.
-        let first = app
-            .tree_cursor
-            .saturating_sub(rows.saturating_sub(1).min(rows * 2 / 3));
-        let first = first.min(app.rows.len().saturating_sub(rows));
+        let first = first_row(app.tree_cursor, app.rows.len(), rows);
         let width = inner.width as usize;
         let lines: Vec<Line> = app
             .rows
@@ -137,4 +133,11 @@ impl Widget for TreePane<'_> {
             .collect();
         Paragraph::new(lines).render(inner, buf);
     }
+}
+
+/// The first row shown: the cursor stays in view, a third of the pane from the bottom.
+pub fn first_row(cursor: usize, len: usize, rows: usize) -> usize {
+    cursor
+        .saturating_sub(rows.saturating_sub(1).min(rows * 2 / 3))
+        .min(len.saturating_sub(rows))
 }
