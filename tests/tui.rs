@@ -184,13 +184,16 @@ fn mouse_clicks_focus_panes_and_pick_rows() {
     let (pane, row) = view::hit(full, &app, a.layers.x + 5, a.layers.y + 3).unwrap();
     app.click(pane, row);
     assert_eq!((app.focus, app.layer), (Pane::Layers, 1));
-    // A tree row, clicked twice, opens.
-    let (pane, row) = view::hit(full, &app, a.tree.x + 5, a.tree.y + 1).unwrap();
+    // A click on a tree row selects it; a click on the selected row opens it.
+    let (pane, row) = view::hit(full, &app, a.tree.x + 5, a.tree.y + 2).unwrap();
+    assert_eq!(row, Some(1));
     app.click(pane, row);
+    assert_eq!((app.focus, app.tree_cursor), (Pane::Tree, 1));
+    assert!(app.expanded.is_empty());
     app.click(pane, row);
     assert!(app.expanded.contains(&app.selected_node().unwrap()));
     app.scroll(Pane::Tree, true);
-    assert_eq!(app.tree_cursor, 1);
+    assert_eq!(app.tree_cursor, 2);
     assert!(
         view::hit(full, &app, 0, 0).is_none(),
         "the header is not a pane"
