@@ -442,7 +442,7 @@ fn probe_streamed_elf<R: Read>(entry: &mut R, size: u64) -> io::Result<Option<El
 
 /// Bytes read ahead when reading headers: small files and the headers after them usually
 /// arrive in one read; a seek past a large file wastes at most this much.
-const HEADER_READ_AHEAD: usize = 16 * 1024;
+const HEADER_READ_AHEAD: usize = 8 * 1024;
 
 /// A buffered reader whose relative seeks stay inside the buffer when they can. The tar
 /// crate skips each entry's data with `SeekFrom::Current`; std's `BufReader` would drop its

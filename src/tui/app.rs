@@ -439,10 +439,11 @@ impl App {
     }
 
     fn run_search(&mut self) {
+        let query = self.search.query.clone();
         self.search.results = self
             .index
-            .as_ref()
-            .map(|ix| ix.search(&self.search.query))
+            .as_mut()
+            .map(|ix| ix.search(&query))
             .unwrap_or_default();
         self.search.cursor = 0;
     }
