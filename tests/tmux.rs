@@ -10,7 +10,9 @@ struct Session(String);
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.0]).output();
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
     }
 }
 
@@ -51,10 +53,26 @@ fn explore_the_demo_image_in_tmux() {
     let name = format!("pyslim-e2e-{}", std::process::id());
     let cmd = format!("{} explore --demo", bin.display());
     let out = Command::new("tmux")
-        .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "36", "-e", "NO_COLOR=1", &cmd])
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "120",
+            "-y",
+            "36",
+            "-e",
+            "NO_COLOR=1",
+            &cmd,
+        ])
         .output()
         .expect("tmux starts");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let session = Session(name.clone());
 
     let screen = wait_for(&session.0, "Files · image at layer 5");
@@ -85,7 +103,10 @@ fn explore_the_demo_image_in_tmux() {
     tmux(&["send-keys", "-t", &session.0, "q"]);
     let start = Instant::now();
     while tmux(&["list-sessions"]).contains(&session.0) {
-        assert!(start.elapsed() < Duration::from_secs(5), "pyslim did not quit");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "pyslim did not quit"
+        );
         sleep(Duration::from_millis(100));
     }
 }
