@@ -23,6 +23,42 @@ pub enum Command {
     Check(CheckArgs),
     /// Explore an image in the terminal: layers, files, findings (the demo image without one).
     Explore(ExploreArgs),
+    /// Guided trimming session: accept or skip each finding, biggest first, and leave with a
+    /// report, a Dockerfile patch and a decisions file. `--decisions FILE` runs it unattended.
+    Trim(TrimArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrimOutputArgs {
+    /// The Dockerfile that built the image, for a patch (default: ./Dockerfile, if present).
+    #[arg(short = 'f', long = "file")]
+    pub dockerfile: Option<std::path::PathBuf>,
+
+    /// Where the outputs go: PREFIX.md, PREFIX.patch, PREFIX.decisions.toml (never over an
+    /// existing file).
+    #[arg(short = 'o', long = "output", default_value = "pyslim-trim")]
+    pub output: String,
+}
+
+#[derive(Args, Debug)]
+pub struct TrimArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+
+    #[command(flatten)]
+    pub out: TrimOutputArgs,
+
+    /// Decide from this file (as a session writes it) instead of interactively.
+    #[arg(long)]
+    pub decisions: Option<std::path::PathBuf>,
+
+    /// Configuration file (rules); default: .pyslim.toml here, if present.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Theme for the interactive session.
+    #[arg(long, env = "PYSLIM_THEME", default_value = "dark")]
+    pub theme: String,
 }
 
 #[derive(Args, Debug)]
@@ -41,6 +77,9 @@ pub struct ExploreArgs {
     /// Keymap file changing some keys (default: ~/.config/pyslim/keymap.toml, if present).
     #[arg(long)]
     pub keymap: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub out: TrimOutputArgs,
 }
 
 #[derive(Args, Debug, Clone)]

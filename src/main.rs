@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use pyslim::cli::{AnalyzeArgs, CheckArgs, Cli, Command, ExploreArgs, ImageArgs};
+use pyslim::cli::{
+    AnalyzeArgs, CheckArgs, Cli, Command, ExploreArgs, ImageArgs, TrimArgs, TrimOutputArgs,
+};
 use pyslim::config::{self, parse_ratio, parse_size};
 use pyslim::core::examine;
 use pyslim::source::{Limits, OpenOptions, ReadOptions};
@@ -18,6 +20,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => run_analyze(args),
         Command::Check(args) => run_check(args),
         Command::Explore(args) => run_explore(args),
+        Command::Trim(args) => run_trim(args),
     };
     match result {
         Ok(code) => code,
@@ -127,17 +130,46 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
     })
 }
 
-fn run_explore(args: ExploreArgs) -> Result<ExitCode> {
+/// The user's Dockerfile: the one named, else ./Dockerfile when there is one.
+fn read_dockerfile(out: &TrimOutputArgs) -> Result<Option<(String, String)>> {
+    let path = match &out.dockerfile {
+        Some(p) => p.clone(),
+        None => {
+            let here = std::path::PathBuf::from("Dockerfile");
+            if !here.is_file() {
+                return Ok(None);
+            }
+            here
+        }
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| pyslim::Error::io(&path, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "Dockerfile".into());
+    Ok(Some((name, text)))
+}
+
+struct Interactive<'a> {
+    image: &'a ImageArgs,
+    config: Option<&'a std::path::Path>,
+    theme: &'a str,
+    keymap: Option<&'a std::path::Path>,
+    out: &'a TrimOutputArgs,
+    start_trim: bool,
+}
+
+fn run_interactive(opts: Interactive) -> Result<ExitCode> {
     use pyslim::tui::{self, event, keymap::Keymap, theme::Theme};
     if !std::io::stdout().is_terminal() {
         return Err(pyslim::Error::Usage(
-            "explore needs a terminal; use `pyslim analyze` (or --json) for scripts".into(),
+            "this needs a terminal; use `pyslim analyze` (or --json), or `pyslim trim --decisions FILE`, for scripts".into(),
         ));
     }
-    let cfg = load_config(args.config.as_deref())?;
+    let cfg = load_config(opts.config)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = Theme::load(&args.theme, no_color)?;
-    let user_keys = match &args.keymap {
+    let theme = Theme::load(opts.theme, no_color)?;
+    let user_keys = match opts.keymap {
         Some(p) => Some((
             p.display().to_string(),
             std::fs::read_to_string(p).map_err(|e| pyslim::Error::io(p, e))?,
@@ -152,13 +184,14 @@ fn run_explore(args: ExploreArgs) -> Result<ExitCode> {
             }),
     };
     let keymap = Keymap::load(user_keys.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))?;
-    let label = if args.image.demo || args.image.image.is_none() {
+    let dockerfile = read_dockerfile(opts.out)?;
+    let label = if opts.image.demo || opts.image.image.is_none() {
         "the demo image".to_owned()
     } else {
-        args.image.image.clone().unwrap_or_default()
+        opts.image.image.clone().unwrap_or_default()
     };
     let (tx, rx) = event::channel_pair();
-    let image_args = args.image.clone();
+    let image_args = opts.image.clone();
     let rules = cfg.rules.clone();
     let loader = tx.clone();
     std::thread::spawn(move || {
@@ -170,8 +203,74 @@ fn run_explore(args: ExploreArgs) -> Result<ExitCode> {
     });
     let mut terminal = ratatui::try_init()
         .map_err(|e| pyslim::Error::Usage(format!("cannot open the terminal: {e}")))?;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     event::spawn_terminal_reader(tx);
-    let result = tui::run(&mut terminal, rx, keymap, &theme, &label);
+    let prefix = opts.out.output.clone();
+    let start_trim = opts.start_trim;
+    let result = tui::run(&mut terminal, rx, keymap, &theme, &label, move |app| {
+        app.rules = cfg.rules;
+        app.dockerfile = dockerfile;
+        app.trim_prefix = prefix;
+        if start_trim {
+            app.update(tui::action::Action::Trim);
+        }
+    });
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     let _ = ratatui::try_restore();
     result.map(|_| ExitCode::SUCCESS)
+}
+
+fn run_explore(args: ExploreArgs) -> Result<ExitCode> {
+    run_interactive(Interactive {
+        image: &args.image,
+        config: args.config.as_deref(),
+        theme: &args.theme,
+        keymap: args.keymap.as_deref(),
+        out: &args.out,
+        start_trim: false,
+    })
+}
+
+fn run_trim(args: TrimArgs) -> Result<ExitCode> {
+    let Some(decisions) = &args.decisions else {
+        return run_interactive(Interactive {
+            image: &args.image,
+            config: args.config.as_deref(),
+            theme: &args.theme,
+            keymap: None,
+            out: &args.out,
+            start_trim: true,
+        });
+    };
+    let input = decisions.display().to_string();
+    let text = std::fs::read_to_string(decisions).map_err(|e| pyslim::Error::io(decisions, e))?;
+    let file = pyslim::core::trim::DecisionsFile::parse(&input, &text)?;
+    let cfg = load_config(args.config.as_deref())?;
+    let dockerfile = read_dockerfile(&args.out)?;
+    let image = open_image(&args.image, false, true)?;
+    let ex = examine(
+        &image,
+        Some(&cfg.rules),
+        pyslim::core::analysis::DEFAULT_TOP,
+    );
+    let mut session = pyslim::core::trim::Session::new(&ex);
+    session.apply_file(&input, &file)?;
+    let df = dockerfile.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
+    let outputs = report::trim::build(&image, &ex, &cfg.rules, &session, df);
+    let written = report::trim::write(std::path::Path::new(&args.out.output), &outputs)?;
+    let p = session.projection(&ex);
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "{}: ships {} now, {} with the accepted fixes ({} less)",
+        image.reference,
+        report::text::size(p.before),
+        report::text::size(p.after),
+        report::text::size(p.saved())
+    );
+    for w in written {
+        let _ = writeln!(stdout, "wrote {}", w.display());
+    }
+    std::mem::forget((image, ex));
+    Ok(ExitCode::SUCCESS)
 }

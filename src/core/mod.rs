@@ -2,12 +2,14 @@
 
 pub mod analysis;
 pub mod content;
+pub mod dockerfile;
 pub mod entry;
 pub mod findings;
 pub mod image;
 pub mod inventory;
 pub mod markers;
 pub mod tree;
+pub mod trim;
 
 use self::analysis::Analysis;
 use self::findings::{Findings, RuleSet};

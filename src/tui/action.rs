@@ -30,6 +30,7 @@ pub enum Action {
     MinSize,
     Sort,
     Search,
+    Trim,
 }
 
 impl Action {
@@ -93,6 +94,11 @@ impl Action {
         (Action::MinSize, "min-size", "cycle the minimum size shown"),
         (Action::Sort, "sort", "sort by size or by name"),
         (Action::Search, "search", "fuzzy search every path"),
+        (
+            Action::Trim,
+            "trim",
+            "guided trimming session: accept or skip each finding",
+        ),
     ];
 
     pub fn name(self) -> &'static str {

@@ -8,9 +8,12 @@ use super::action::Action;
 use super::keymap::Keymap;
 use super::search::PathIndex;
 use super::treeview::{self, Filter, LayerView, Row, Scope, SortBy, MIN_SIZES};
+use crate::core::findings::RuleSet;
 use crate::core::image::Image;
 use crate::core::tree::{NodeId, ROOT};
+use crate::core::trim::{Decision, Session};
 use crate::core::Examination;
+use crate::report::trim::TrimOutputs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -24,6 +27,24 @@ pub enum Mode {
     Normal,
     Search,
     Help,
+    Trim,
+}
+
+/// A guided trimming session inside the explorer.
+pub struct TrimState {
+    pub session: Session,
+    /// All steps decided (or the user asked to finish): showing the summary and the prefix.
+    pub finishing: bool,
+    /// Where the outputs go (`PREFIX.md`, `PREFIX.patch`, `PREFIX.decisions.toml`), editable.
+    pub prefix: String,
+    /// What happened to the last write, for the screen.
+    pub message: Option<String>,
+    pub written: bool,
+}
+
+/// What the explorer asks its loop to do outside itself (the app does no I/O).
+pub enum Effect {
+    WriteTrim(Box<TrimOutputs>, String),
 }
 
 pub struct SearchState {
@@ -58,6 +79,14 @@ pub struct App {
     pub bloat: FxHashSet<NodeId>,
     pub wasted: FxHashSet<NodeId>,
     pub quit: bool,
+    pub rules: RuleSet,
+    /// (name, text) of the user's Dockerfile, when known.
+    pub dockerfile: Option<(String, String)>,
+    pub trim: Option<TrimState>,
+    /// Set by `update`, taken and carried out by the loop.
+    pub effect: Option<Effect>,
+    /// Prefix the trim outputs start from.
+    pub trim_prefix: String,
 }
 
 impl App {
@@ -111,6 +140,11 @@ impl App {
             bloat,
             wasted,
             quit: false,
+            rules: RuleSet::builtin().unwrap_or(RuleSet { rules: Vec::new() }),
+            dockerfile: None,
+            trim: None,
+            effect: None,
+            trim_prefix: "pyslim-trim".into(),
         };
         app.refresh_rows();
         app
@@ -151,6 +185,7 @@ impl App {
     pub fn handle_key(&mut self, key: KeyEvent) {
         match self.mode {
             Mode::Search => self.search_key(key),
+            Mode::Trim => self.trim_key(key),
             Mode::Help => {
                 if matches!(self.keymap.action(key), Some(Action::Quit))
                     && key.code != KeyCode::Char('q')
@@ -240,6 +275,17 @@ impl App {
                     SortBy::Name => SortBy::Size,
                 };
                 self.refresh_rows();
+            }
+            Action::Trim => {
+                let session = Session::new(&self.ex);
+                self.trim = Some(TrimState {
+                    finishing: session.done(),
+                    session,
+                    prefix: self.trim_prefix.clone(),
+                    message: None,
+                    written: false,
+                });
+                self.mode = Mode::Trim;
             }
             Action::Search => {
                 if self.index.is_none() {
@@ -406,6 +452,83 @@ impl App {
         }
         self.focus = pane;
         self.update(if down { Action::Down } else { Action::Up });
+    }
+
+    fn trim_key(&mut self, key: KeyEvent) {
+        let Some(t) = self.trim.as_mut() else {
+            self.mode = Mode::Normal;
+            return;
+        };
+        if t.finishing {
+            match key.code {
+                KeyCode::Esc if t.written => self.mode = Mode::Normal,
+                KeyCode::Esc => {
+                    t.finishing = false;
+                    if t.session.done() {
+                        t.session.undo();
+                    }
+                }
+                KeyCode::Enter if t.written => self.mode = Mode::Normal,
+                KeyCode::Enter => {
+                    let df = self
+                        .dockerfile
+                        .as_ref()
+                        .map(|(n, s)| (n.as_str(), s.as_str()));
+                    let out = crate::report::trim::build(
+                        &self.image,
+                        &self.ex,
+                        &self.rules,
+                        &t.session,
+                        df,
+                    );
+                    self.effect = Some(Effect::WriteTrim(Box::new(out), t.prefix.clone()));
+                }
+                KeyCode::Backspace if !t.written => {
+                    t.prefix.pop();
+                }
+                KeyCode::Char(c)
+                    if !t.written && !key.modifiers.contains(KeyModifiers::CONTROL) =>
+                {
+                    t.prefix.push(c)
+                }
+                _ => {}
+            }
+            return;
+        }
+        match key.code {
+            KeyCode::Char('y') | KeyCode::Char('a') | KeyCode::Enter => {
+                t.session.decide(Decision::Accept)
+            }
+            KeyCode::Char('n') | KeyCode::Char('s') | KeyCode::Char(' ') => {
+                t.session.decide(Decision::Skip)
+            }
+            KeyCode::Char('u') | KeyCode::Backspace => t.session.undo(),
+            KeyCode::Char('f') | KeyCode::Char('q') | KeyCode::Esc => t.finishing = true,
+            _ => {}
+        }
+        if t.session.done() {
+            t.finishing = true;
+        }
+    }
+
+    /// The loop reports how writing the trim outputs went.
+    pub fn trim_written(&mut self, result: Result<Vec<std::path::PathBuf>, String>) {
+        if let Some(t) = self.trim.as_mut() {
+            match result {
+                Ok(paths) => {
+                    t.written = true;
+                    t.message = Some(format!(
+                        "wrote {}",
+                        paths
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                Err(e) => t.message = Some(e),
+            }
+        }
     }
 
     fn search_key(&mut self, key: KeyEvent) {

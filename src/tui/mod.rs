@@ -32,6 +32,7 @@ pub fn run<B: Backend>(
     keymap: Keymap,
     theme: &Theme,
     loading: &str,
+    setup: impl FnOnce(&mut App),
 ) -> Result<()> {
     let io = |e: B::Error| Error::Usage(format!("terminal: {e}"));
     let started = Instant::now();
@@ -51,7 +52,9 @@ pub fn run<B: Backend>(
         match events.recv_timeout(Duration::from_millis(200)) {
             Ok(Event::Loaded(result)) => {
                 let (image, ex) = (*result)?;
-                break App::new(image, ex, keymap);
+                let mut app = App::new(image, ex, keymap);
+                setup(&mut app);
+                break app;
             }
             Ok(Event::Key(k)) if keymap.action(k) == Some(action::Action::Quit) => return Ok(()),
             Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
@@ -80,6 +83,12 @@ pub fn run<B: Backend>(
             }
             Ok(_) => {}
             Err(_) => return Ok(()),
+        }
+        // The app asks for I/O through effects; the loop carries them out.
+        if let Some(app::Effect::WriteTrim(outputs, prefix)) = app.effect.take() {
+            let result = crate::report::trim::write(std::path::Path::new(&prefix), &outputs)
+                .map_err(|e| e.to_string());
+            app.trim_written(result);
         }
         if app.quit {
             return Ok(());

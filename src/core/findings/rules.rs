@@ -60,6 +60,15 @@ pub struct Rule {
     /// False for rules about posture: their bytes are not counted as reclaimable.
     #[serde(default = "yes")]
     pub bloat: bool,
+    /// Shell appended to each RUN that brought the bytes, when a trim accepts the finding.
+    #[serde(default)]
+    pub cleanup: Option<String>,
+    /// `NAME=value` for an ENV line the fix adds.
+    #[serde(default)]
+    pub set_env: Option<String>,
+    /// Lines the fix adds to .dockerignore.
+    #[serde(default)]
+    pub dockerignore: Vec<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
 }
@@ -80,6 +89,9 @@ pub struct RulePatch {
     pub env: Option<String>,
     pub bloat: Option<bool>,
     pub enabled: Option<bool>,
+    pub cleanup: Option<String>,
+    pub set_env: Option<String>,
+    pub dockerignore: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,10 +163,17 @@ impl RuleSet {
                 packages,
                 python_packages,
                 bloat,
-                enabled
+                enabled,
+                dockerignore
             );
             if p.env.is_some() {
                 rule.env = p.env.clone();
+            }
+            if p.cleanup.is_some() {
+                rule.cleanup = p.cleanup.clone();
+            }
+            if p.set_env.is_some() {
+                rule.set_env = p.set_env.clone();
             }
         }
         for rule in added {

@@ -8,6 +8,7 @@ mod help;
 mod layers;
 mod search;
 mod tree;
+mod trim;
 
 pub use tree::first_row;
 
@@ -105,6 +106,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     match app.mode {
         Mode::Help => frame.render_widget(help::HelpOverlay { app, theme }, frame.area()),
         Mode::Search => frame.render_widget(search::SearchOverlay { app, theme }, frame.area()),
+        Mode::Trim => frame.render_widget(trim::TrimOverlay { app, theme }, frame.area()),
         Mode::Normal => {}
     }
 }
@@ -139,6 +141,15 @@ fn footer<'a>(app: &'a App, theme: &Theme) -> Paragraph<'a> {
             ("Esc".into(), "close"),
         ],
         Mode::Help => vec![("any key".into(), "close")],
+        Mode::Trim if app.trim.as_ref().is_some_and(|t| t.finishing) => {
+            vec![("Enter".into(), "write"), ("Esc".into(), "back")]
+        }
+        Mode::Trim => vec![
+            ("y".into(), "accept"),
+            ("n".into(), "skip"),
+            ("u".into(), "undo"),
+            ("f".into(), "finish"),
+        ],
         Mode::Normal => {
             let mut v = vec![(k(Action::NextPane), "pane")];
             match app.focus {
@@ -174,6 +185,7 @@ fn footer<'a>(app: &'a App, theme: &Theme) -> Paragraph<'a> {
                 "layer",
             ));
             v.push((k(Action::Search), "search"));
+            v.push((k(Action::Trim), "trim"));
             v.push((k(Action::Help), "help"));
             v.push((k(Action::Quit), "quit"));
             v

@@ -1,0 +1,299 @@
+//! Reads a Dockerfile into instructions with their line spans: parser directives, comments,
+//! line continuations (with the `escape` directive), heredocs (`<<EOF`), JSON and shell forms.
+//! Lines are kept exactly so edits can be written back around them.
+
+use crate::core::image::HistoryEntry;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instruction {
+    /// First and last line (0-based, inclusive) of the instruction in the file.
+    pub first_line: usize,
+    pub last_line: usize,
+    /// `RUN`, `COPY`, … in upper case.
+    pub keyword: String,
+    /// Flags such as `--mount=…`, `--from=…`, `--chown=…`.
+    pub flags: Vec<String>,
+    /// The rest, continuations joined with spaces, comments inside continuations dropped.
+    pub args: String,
+    /// `["a", "b"]` form.
+    pub json_form: bool,
+    /// The stage this instruction belongs to (0 for the first FROM's).
+    pub stage: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dockerfile {
+    pub lines: Vec<String>,
+    pub instructions: Vec<Instruction>,
+    pub escape: char,
+}
+
+impl Dockerfile {
+    pub fn parse(text: &str) -> Dockerfile {
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let mut escape = '\\';
+        let mut instructions = Vec::new();
+        let mut i = 0;
+        let mut stage = 0usize;
+        let mut seen_from = false;
+        let mut directives_open = true;
+        while i < lines.len() {
+            let trimmed = lines[i].trim();
+            if trimmed.is_empty() {
+                directives_open = false;
+                i += 1;
+                continue;
+            }
+            if let Some(comment) = trimmed.strip_prefix('#') {
+                // Parser directives come first, as `# name=value` comments.
+                if directives_open {
+                    if let Some((k, v)) = comment.split_once('=') {
+                        if k.trim().eq_ignore_ascii_case("escape") {
+                            escape = v.trim().chars().next().unwrap_or('\\');
+                        }
+                        i += 1;
+                        continue;
+                    }
+                }
+                directives_open = false;
+                i += 1;
+                continue;
+            }
+            directives_open = false;
+            let first = i;
+            let mut logical = String::new();
+            let mut heredoc_ends: Vec<String> = Vec::new();
+            loop {
+                let line = lines[i].as_str();
+                let body = line.trim_end();
+                if i > first && body.trim_start().starts_with('#') {
+                    i += 1; // comment inside a continuation
+                    if i >= lines.len() {
+                        break;
+                    }
+                    continue;
+                }
+                heredoc_ends.extend(heredoc_markers(body));
+                match body.strip_suffix(escape) {
+                    Some(rest) => {
+                        logical.push_str(rest);
+                        logical.push(' ');
+                        i += 1;
+                        if i >= lines.len() {
+                            break;
+                        }
+                    }
+                    None => {
+                        logical.push_str(body);
+                        i += 1;
+                        break;
+                    }
+                }
+            }
+            // Heredoc bodies run until their terminator lines.
+            for end in heredoc_ends {
+                while i < lines.len() {
+                    let l = lines[i].trim();
+                    logical.push('\n');
+                    logical.push_str(&lines[i]);
+                    i += 1;
+                    if l == end {
+                        break;
+                    }
+                }
+            }
+            let logical = logical.trim().to_owned();
+            let (keyword, rest) = logical
+                .split_once(char::is_whitespace)
+                .unwrap_or((logical.as_str(), ""));
+            let keyword = keyword.to_ascii_uppercase();
+            let mut rest = rest.trim_start();
+            let mut flags = Vec::new();
+            while let Some(flag_rest) = rest.strip_prefix("--") {
+                let end = flag_rest
+                    .find(char::is_whitespace)
+                    .unwrap_or(flag_rest.len());
+                flags.push(format!("--{}", &flag_rest[..end]));
+                rest = flag_rest[end..].trim_start();
+            }
+            if keyword == "FROM" {
+                if seen_from {
+                    stage += 1;
+                }
+                seen_from = true;
+            }
+            instructions.push(Instruction {
+                first_line: first,
+                last_line: i - 1,
+                keyword,
+                flags,
+                args: rest.to_owned(),
+                json_form: rest.starts_with('['),
+                stage,
+            });
+        }
+        Dockerfile {
+            lines,
+            instructions,
+            escape,
+        }
+    }
+
+    /// The last stage's instructions (the image that ships).
+    pub fn final_stage(&self) -> impl Iterator<Item = (usize, &Instruction)> {
+        let last = self.instructions.iter().map(|i| i.stage).max().unwrap_or(0);
+        self.instructions
+            .iter()
+            .enumerate()
+            .filter(move |(_, i)| i.stage == last)
+    }
+
+    /// The instruction of the final stage that made the layer `history` describes: RUN by its
+    /// command text; COPY and ADD by position, counted from the end (`copies_after`: how many
+    /// COPY/ADD layers the image has above this one), since base-image layers come first.
+    pub fn instruction_for(
+        &self,
+        history: &HistoryEntry,
+        copies_after: Option<usize>,
+    ) -> Option<usize> {
+        let made = normalize(&history_command(&history.created_by));
+        let instr = history.instruction();
+        if instr.starts_with("RUN ")
+            || history.created_by.contains("/bin/sh -c") && !history.created_by.contains("#(nop)")
+        {
+            return self
+                .final_stage()
+                .find(|(_, i)| i.keyword == "RUN" && !i.json_form && normalize(&i.args) == made)
+                .or_else(|| {
+                    self.final_stage().find(|(_, i)| {
+                        i.keyword == "RUN"
+                            && made.contains(&normalize(&i.args))
+                            && !i.args.is_empty()
+                    })
+                })
+                .map(|(n, _)| n);
+        }
+        if instr.starts_with("COPY") || instr.starts_with("ADD") {
+            let copies: Vec<usize> = self
+                .final_stage()
+                .filter(|(_, i)| i.keyword == "COPY" || i.keyword == "ADD")
+                .map(|(n, _)| n)
+                .collect();
+            return copies_after
+                .and_then(|after| copies.len().checked_sub(after + 1))
+                .map(|k| copies[k]);
+        }
+        None
+    }
+}
+
+/// `<<EOF` and `<<-"EOF"` markers on a line.
+fn heredoc_markers(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(pos) = rest.find("<<") {
+        let after = rest[pos + 2..].trim_start_matches('-');
+        let word: String = after
+            .trim_matches(|c| c == '"' || c == '\'')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let quoted_ok =
+            after.starts_with(|c: char| c.is_ascii_uppercase() || c == '"' || c == '\'');
+        if !word.is_empty() && quoted_ok {
+            out.push(word);
+        }
+        rest = &rest[pos + 2..];
+    }
+    out
+}
+
+/// The command a history entry ran: `/bin/sh -c X` → `X`; BuildKit's `RUN /bin/sh -c X # buildkit`.
+fn history_command(created_by: &str) -> String {
+    let s = created_by.trim();
+    let s = s.strip_suffix("# buildkit").unwrap_or(s).trim();
+    let s = s.strip_prefix("RUN ").unwrap_or(s);
+    let s = match s.strip_prefix('|') {
+        Some(rest) => rest.find("/bin/sh -c ").map(|p| &rest[p..]).unwrap_or(rest),
+        None => s,
+    };
+    s.strip_prefix("/bin/sh -c ").unwrap_or(s).to_owned()
+}
+
+/// Whitespace-insensitive form for comparing commands.
+fn normalize(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DF: &str = "# syntax=docker/dockerfile:1\n# escape=\\\nARG PY=3.12\nFROM python:${PY} AS builder\nRUN --mount=type=cache,target=/root/.cache/pip \\\n    pip install -r requirements.txt\n\nFROM python:${PY}-slim\n# the app\nRUN apt-get update && \\\n    # a comment in a continuation\n    apt-get install -y curl\nCOPY --from=builder /opt/venv /opt/venv\nCOPY . /app\nRUN <<EOF\nset -e\necho hi\nEOF\nCMD [\"python\", \"app.py\"]\n";
+
+    #[test]
+    fn reads_directives_continuations_flags_stages_and_heredocs() {
+        let df = Dockerfile::parse(DF);
+        let kw: Vec<&str> = df.instructions.iter().map(|i| i.keyword.as_str()).collect();
+        assert_eq!(
+            kw,
+            vec!["ARG", "FROM", "RUN", "FROM", "RUN", "COPY", "COPY", "RUN", "CMD"]
+        );
+        let run = &df.instructions[2];
+        assert_eq!(
+            run.flags,
+            vec!["--mount=type=cache,target=/root/.cache/pip"]
+        );
+        assert_eq!(run.args, "pip install -r requirements.txt");
+        assert_eq!((run.first_line, run.last_line), (4, 5));
+        let apt = &df.instructions[4];
+        assert_eq!(
+            apt.args.split_whitespace().collect::<Vec<_>>().join(" "),
+            "apt-get update && apt-get install -y curl"
+        );
+        assert_eq!(apt.stage, 1);
+        assert_eq!(
+            df.instructions[7].last_line, 17,
+            "heredoc body belongs to the RUN"
+        );
+        assert!(df.instructions[8].json_form);
+        assert_eq!(df.instructions[5].flags, vec!["--from=builder"]);
+    }
+
+    #[test]
+    fn finds_the_instruction_behind_a_layer() {
+        let df = Dockerfile::parse(DF);
+        let h = |s: &str| HistoryEntry {
+            created_by: s.into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            df.instruction_for(
+                &h("/bin/sh -c apt-get update &&     apt-get install -y curl"),
+                None
+            ),
+            Some(4)
+        );
+        assert_eq!(
+            df.instruction_for(
+                &h("RUN /bin/sh -c apt-get update && apt-get install -y curl # buildkit"),
+                None
+            ),
+            Some(4)
+        );
+        // The last COPY layer of the image is the last COPY of the final stage.
+        assert_eq!(
+            df.instruction_for(&h("/bin/sh -c #(nop) COPY dir:abc in /app "), Some(0)),
+            Some(6)
+        );
+        assert_eq!(
+            df.instruction_for(&h("/bin/sh -c #(nop) COPY dir:def in /opt/venv "), Some(1)),
+            Some(5)
+        );
+        assert_eq!(
+            df.instruction_for(&h("/bin/sh -c pip install -r requirements.txt"), None),
+            None,
+            "builder stage is not the image"
+        );
+    }
+}

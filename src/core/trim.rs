@@ -1,0 +1,291 @@
+//! A guided trimming session: the findings that reclaim bytes, biggest first; a decision for
+//! each (accept, skip, or none yet); the projected size as decisions change; and what the
+//! accepted fixes mean for the Dockerfile. A session can also be driven from a decisions
+//! file, for scripts, and it writes one for reuse (and for `pyslim trim --decisions`).
+
+use rustc_hash::FxHashSet;
+use serde::{Deserialize, Serialize};
+
+use super::dockerfile::rewrite::Edit;
+use super::dockerfile::Dockerfile;
+use super::findings::{Finding, RuleSet};
+use super::image::Image;
+use super::tree::NodeId;
+use super::Examination;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Accept,
+    Skip,
+}
+
+pub struct Session {
+    /// Indexes into the examination's findings, biggest saving first.
+    pub order: Vec<usize>,
+    /// Stable names for the findings in `order` (`apt-lists`, `wasted-bytes#2`).
+    pub keys: Vec<String>,
+    pub decisions: Vec<Option<Decision>>,
+    /// The step being decided.
+    pub cursor: usize,
+    /// Steps decided, in order, for undo.
+    history: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Projection {
+    /// Bytes the layers ship now.
+    pub before: u64,
+    /// Bytes they would ship with the accepted fixes.
+    pub after: u64,
+}
+
+impl Projection {
+    pub fn saved(&self) -> u64 {
+        self.before - self.after
+    }
+}
+
+impl Session {
+    pub fn new(ex: &Examination) -> Session {
+        let list = &ex.findings.findings;
+        let mut order: Vec<usize> = (0..list.len())
+            .filter(|&i| list[i].bloat && list[i].bytes > 0)
+            .collect();
+        order.sort_by(|&a, &b| list[b].bytes.cmp(&list[a].bytes).then(a.cmp(&b)));
+        // Keys by rule id, numbered when a rule made several findings (in report order).
+        let mut keys = Vec::new();
+        for &i in &order {
+            let rule = &list[i].rule;
+            let nth = list[..i].iter().filter(|f| &f.rule == rule).count();
+            let total = list.iter().filter(|f| &f.rule == rule).count();
+            keys.push(if total > 1 {
+                format!("{rule}#{}", nth + 1)
+            } else {
+                rule.clone()
+            });
+        }
+        let n = order.len();
+        Session {
+            order,
+            keys,
+            decisions: vec![None; n],
+            cursor: 0,
+            history: Vec::new(),
+        }
+    }
+
+    pub fn done(&self) -> bool {
+        self.cursor >= self.order.len()
+    }
+
+    pub fn decide(&mut self, d: Decision) {
+        if self.done() {
+            return;
+        }
+        self.decisions[self.cursor] = Some(d);
+        self.history.push(self.cursor);
+        self.cursor += 1;
+    }
+
+    /// Takes back the last decision and returns to it.
+    pub fn undo(&mut self) {
+        if let Some(step) = self.history.pop() {
+            self.decisions[step] = None;
+            self.cursor = step;
+        }
+    }
+
+    pub fn accepted<'a>(&'a self, ex: &'a Examination) -> impl Iterator<Item = &'a Finding> + 'a {
+        self.order
+            .iter()
+            .zip(&self.decisions)
+            .filter(|(_, d)| **d == Some(Decision::Accept))
+            .map(move |(&i, _)| &ex.findings.findings[i])
+    }
+
+    /// What the image would ship with the accepted fixes: whole files counted once across
+    /// findings, plus strippable and hidden bytes.
+    pub fn projection(&self, ex: &Examination) -> Projection {
+        let before = ex.analysis.totals.layer_bytes;
+        let mut files: FxHashSet<NodeId> = FxHashSet::default();
+        let mut extra = 0u64;
+        for f in self.accepted(ex) {
+            let file_bytes: u64 = f
+                .files
+                .iter()
+                .map(|&n| super::findings::own_bytes(&ex.tree, n))
+                .sum();
+            extra += f.bytes.saturating_sub(file_bytes);
+            files.extend(f.files.iter().copied());
+        }
+        let whole: u64 = files
+            .iter()
+            .map(|&n| super::findings::own_bytes(&ex.tree, n))
+            .sum();
+        Projection {
+            before,
+            after: before.saturating_sub(whole + extra),
+        }
+    }
+
+    /// Applies decisions read from a file; unknown finding names are an error.
+    pub fn apply_file(&mut self, input: &str, file: &DecisionsFile) -> Result<()> {
+        for d in &file.decision {
+            let Some(pos) = self.keys.iter().position(|k| *k == d.finding) else {
+                return Err(Error::corrupt(
+                    input,
+                    format!(
+                        "no finding {:?} in this image (it has: {})",
+                        d.finding,
+                        self.keys.join(", ")
+                    ),
+                ));
+            };
+            self.decisions[pos] = Some(if d.accept {
+                Decision::Accept
+            } else {
+                Decision::Skip
+            });
+        }
+        self.cursor = self.order.len();
+        Ok(())
+    }
+
+    pub fn to_file(&self, image: &Image, ex: &Examination) -> DecisionsFile {
+        DecisionsFile {
+            image: image.reference.clone(),
+            decision: self
+                .keys
+                .iter()
+                .zip(&self.decisions)
+                .zip(&self.order)
+                .filter_map(|((k, d), &i)| {
+                    d.map(|d| DecisionEntry {
+                        finding: k.clone(),
+                        accept: d == Decision::Accept,
+                        title: Some(ex.findings.findings[i].title.clone()),
+                        bytes: Some(ex.findings.findings[i].bytes),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// The Dockerfile edits the accepted findings call for.
+    pub fn edits(
+        &self,
+        image: &Image,
+        ex: &Examination,
+        rules: &RuleSet,
+        df: &Dockerfile,
+    ) -> Vec<Edit> {
+        // For a COPY/ADD layer: how many COPY/ADD layers sit above it.
+        let is_copy = |l: &super::image::Layer| {
+            let i = l.instruction();
+            i.starts_with("COPY") || i.starts_with("ADD")
+        };
+        let copies_after = |layer: usize| -> Option<usize> {
+            let l = image.layers.get(layer)?;
+            is_copy(l).then(|| {
+                image.layers[layer + 1..]
+                    .iter()
+                    .filter(|l| is_copy(l))
+                    .count()
+            })
+        };
+        let mut edits = Vec::new();
+        for f in self.accepted(ex) {
+            let Some(rule) = rules.rules.iter().find(|r| r.id == f.rule) else {
+                continue;
+            };
+            let why = format!(
+                "{} ({}, {})",
+                f.title,
+                crate::report::text::size(f.bytes),
+                f.rule
+            );
+            if let Some(env) = &rule.set_env {
+                edits.push(Edit::AddEnv {
+                    assignment: env.clone(),
+                    why: why.clone(),
+                });
+            }
+            for share in &f.layers {
+                let layer = share.layer as usize;
+                let Some(hist) = image.layers.get(layer).and_then(|l| l.history.as_ref()) else {
+                    continue;
+                };
+                let Some(at) = df.instruction_for(hist, copies_after(layer)) else {
+                    continue;
+                };
+                let keyword = df.instructions[at].keyword.as_str();
+                match (&rule.cleanup, keyword) {
+                    (Some(shell), "RUN") => edits.push(Edit::AppendToRun {
+                        instruction: at,
+                        shell: shell.clone(),
+                        why: why.clone(),
+                    }),
+                    _ if !rule.dockerignore.is_empty()
+                        && (keyword == "COPY" || keyword == "ADD") =>
+                    {
+                        edits.push(Edit::Note {
+                            instruction: at,
+                            text: format!(
+                                "{why}: add to .dockerignore: {}",
+                                rule.dockerignore.join(" ")
+                            ),
+                        })
+                    }
+                    _ => edits.push(Edit::Note {
+                        instruction: at,
+                        text: format!("{why}: {}", rule.fix),
+                    }),
+                }
+            }
+        }
+        edits
+    }
+}
+
+/// The decisions file: what was accepted and skipped, by finding name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionsFile {
+    #[serde(default)]
+    pub image: String,
+    #[serde(default)]
+    pub decision: Vec<DecisionEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionEntry {
+    pub finding: String,
+    pub accept: bool,
+    /// For people reading the file; ignored when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+}
+
+impl DecisionsFile {
+    pub fn parse(input: &str, text: &str) -> Result<DecisionsFile> {
+        toml::from_str(text).map_err(|e| {
+            Error::corrupt(
+                input,
+                e.to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        })
+    }
+
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string_pretty(self).unwrap_or_default();
+        format!("# pyslim trim decisions. Edit `accept`, then: pyslim trim IMAGE --decisions THIS_FILE\n{body}")
+    }
+}

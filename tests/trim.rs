@@ -1,0 +1,243 @@
+//! Trimming sessions: the session itself, the explorer's trim screen, and `pyslim trim
+//! --decisions` writing a report, a Dockerfile patch that applies, and the decisions.
+
+mod common;
+
+use std::process::Command;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pyslim::core::examine;
+use pyslim::core::findings::RuleSet;
+use pyslim::core::trim::{Decision, DecisionsFile, Session};
+use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
+use pyslim::tui::app::{App, Effect, Mode};
+use pyslim::tui::keymap::Keymap;
+
+const APT: &str = "apt-get update && apt-get install -y gcc libpq-dev";
+const PIP: &str = "pip install -r requirements.txt";
+
+fn spec() -> ImageSpec {
+    ImageSpec::new(
+        "t/trim:1",
+        vec![
+            LayerSpec::new("/bin/sh -c #(nop) ADD file:base in / ", vec![SpecEntry::file("usr/lib/x86_64-linux-gnu/libc.so.6", 2_000_000), SpecEntry::file("usr/local/bin/python3.12", 20_000)]),
+            LayerSpec::new(
+                &format!("/bin/sh -c {APT}"),
+                vec![
+                    SpecEntry::file("var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages", 9_000_000),
+                    SpecEntry::file("usr/include/libpq-fe.h", 40_000),
+                    SpecEntry::file("usr/lib/x86_64-linux-gnu/libpq.a", 1_400_000),
+                ],
+            ),
+            LayerSpec::new("/bin/sh -c #(nop) COPY file:req in /app/requirements.txt ", vec![SpecEntry::text("app/requirements.txt", "flask\n")]),
+            LayerSpec::new(
+                &format!("/bin/sh -c {PIP}"),
+                vec![SpecEntry::file("root/.cache/pip/http-v2/a.body", 3_000_000), SpecEntry::file("usr/local/lib/python3.12/site-packages/flask/app.py", 60_000)],
+            ),
+        ],
+    )
+}
+
+const DOCKERFILE: &str = "FROM python:3.12-slim\n\nRUN apt-get update && \\\n    apt-get install -y gcc libpq-dev\nCOPY requirements.txt /app/requirements.txt\nRUN pip install -r requirements.txt\nCMD [\"python\", \"-m\", \"flask\", \"run\"]\n";
+
+fn examined() -> (pyslim::Image, pyslim::core::Examination) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::write_tar(dir.path(), "t.tar", &spec(), ArchiveFormat::DockerLegacy);
+    let image = common::open(&path).unwrap();
+    let ex = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
+    (image, ex)
+}
+
+#[test]
+fn a_session_walks_biggest_first_projects_once_and_undoes() {
+    let (_, ex) = examined();
+    let mut s = Session::new(&ex);
+    assert_eq!(s.keys[0], "apt-lists", "{:?}", s.keys);
+    let sizes: Vec<u64> = s
+        .order
+        .iter()
+        .map(|&i| ex.findings.findings[i].bytes)
+        .collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+    let before = ex.analysis.totals.layer_bytes;
+    assert_eq!(s.projection(&ex).after, before);
+    s.decide(Decision::Accept); // apt lists, 9 MB
+    assert_eq!(s.projection(&ex).saved(), 9_000_000);
+    s.decide(Decision::Skip);
+    s.undo();
+    assert_eq!(s.cursor, 1);
+    // Accept everything left: headers + libpq.a sit in two findings (-dev package? here
+    // headers and static libraries) but count once.
+    while !s.done() {
+        s.decide(Decision::Accept);
+    }
+    assert_eq!(
+        s.projection(&ex).saved(),
+        9_000_000 + 40_000 + 1_400_000 + 3_000_000
+    );
+    // The decisions file says it all, and reads back into the same choices.
+    let (image, _) = examined();
+    let file = s.to_file(&image, &ex);
+    let again = DecisionsFile::parse("d.toml", &file.to_toml()).unwrap();
+    let mut t = Session::new(&ex);
+    t.apply_file("d.toml", &again).unwrap();
+    assert_eq!(t.decisions, s.decisions);
+    let bad = DecisionsFile::parse(
+        "d.toml",
+        "[[decision]]\nfinding = \"nope\"\naccept = true\n",
+    )
+    .unwrap();
+    let err = Session::new(&ex)
+        .apply_file("d.toml", &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("d.toml: no finding \"nope\" in this image"),
+        "{err}"
+    );
+}
+
+#[test]
+fn trim_from_a_decisions_file_writes_a_patch_that_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = common::write_tar(dir.path(), "t.tar", &spec(), ArchiveFormat::DockerLegacy);
+    let work = dir.path().join("ctx");
+    std::fs::create_dir(&work).unwrap();
+    std::fs::write(work.join("Dockerfile"), DOCKERFILE).unwrap();
+    std::fs::write(work.join("d.toml"), "[[decision]]\nfinding = \"apt-lists\"\naccept = true\n\n[[decision]]\nfinding = \"pip-cache\"\naccept = true\n\n[[decision]]\nfinding = \"static-libraries\"\naccept = false\n").unwrap();
+    let run = || {
+        assert_cmd::Command::cargo_bin("pyslim")
+            .unwrap()
+            .current_dir(&work)
+            .arg("trim")
+            .arg(&tar)
+            .args(["--decisions", "d.toml", "-o", "out"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("with the accepted fixes (11.44 MiB less)"),
+        "{stdout}"
+    );
+    let patch = std::fs::read_to_string(work.join("out.patch")).unwrap();
+    assert!(
+        patch.contains("+    && rm -rf /var/lib/apt/lists/*"),
+        "{patch}"
+    );
+    assert!(patch.contains("+ENV PIP_NO_CACHE_DIR=1"), "{patch}");
+    assert!(patch.contains("+    && rm -rf /root/.cache/pip"), "{patch}");
+    assert!(!patch.contains("*.a"), "a skipped finding changes nothing");
+    // The patch applies to the user's Dockerfile.
+    let check = Command::new("patch")
+        .current_dir(&work)
+        .args(["-p1", "--dry-run", "-i", "out.patch"])
+        .output();
+    if let Ok(check) = check {
+        assert!(
+            check.status.success(),
+            "patch: {}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+    let report = std::fs::read_to_string(work.join("out.md")).unwrap();
+    assert!(
+        report.contains("| accepted | apt package lists"),
+        "{report}"
+    );
+    assert!(report.contains("| skipped | Static libraries"), "{report}");
+    let decisions = std::fs::read_to_string(work.join("out.decisions.toml")).unwrap();
+    assert!(decisions.contains("finding = \"apt-lists\"") && decisions.contains("accept = true"));
+    // The user's Dockerfile is untouched, and a second run never writes over the outputs.
+    assert_eq!(
+        std::fs::read_to_string(work.join("Dockerfile")).unwrap(),
+        DOCKERFILE
+    );
+    let before = std::fs::read_to_string(work.join("out.md")).unwrap();
+    let again = run();
+    assert_eq!(again.status.code(), Some(2));
+    let err = String::from_utf8(again.stderr).unwrap();
+    assert_eq!(
+        err.trim_end(),
+        "pyslim: out.md exists; pyslim never writes over a file: choose another prefix with -o"
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.join("out.md")).unwrap(),
+        before
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "Dockerfile",
+            "d.toml",
+            "out.decisions.toml",
+            "out.md",
+            "out.patch"
+        ]
+    );
+}
+
+#[test]
+fn the_explorer_runs_a_session_and_asks_the_loop_to_write() {
+    let image = pyslim::demo::image().unwrap();
+    let ex = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
+    let mut app = App::new(image, ex, Keymap::load(None).unwrap());
+    let press = |app: &mut App, c: char| {
+        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    };
+    press(&mut app, 't');
+    assert_eq!(app.mode, Mode::Trim);
+    let before = app.trim.as_ref().unwrap().session.projection(&app.ex);
+    press(&mut app, 'y'); // compilers, the biggest
+    press(&mut app, 'n');
+    press(&mut app, 'u');
+    press(&mut app, 'y');
+    let t = app.trim.as_ref().unwrap();
+    assert_eq!(t.session.cursor, 2);
+    assert!(t.session.projection(&app.ex).after < before.after);
+    insta::assert_snapshot!("trim_step", screen(&mut app, 100, 30));
+    press(&mut app, 'f');
+    assert!(app.trim.as_ref().unwrap().finishing);
+    insta::assert_snapshot!("trim_finish", screen(&mut app, 100, 30));
+    app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let Some(Effect::WriteTrim(out, prefix)) = app.effect.take() else {
+        panic!("no write asked")
+    };
+    assert_eq!(prefix, "pyslim-trim");
+    assert!(out.report.contains("accepted"));
+    assert!(out.patch.is_none(), "no Dockerfile known");
+    app.trim_written(Ok(vec!["pyslim-trim.md".into()]));
+    app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    let theme = pyslim::tui::theme::Theme::load("dark", false).unwrap();
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    terminal
+        .draw(|f| pyslim::tui::view::draw(f, app, &theme))
+        .unwrap();
+    let buf = terminal.backend().buffer().clone();
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
