@@ -32,6 +32,20 @@ fn main() -> ExitCode {
 }
 
 fn open_image(args: &ImageArgs, skip_contents: bool, progress: bool) -> Result<Image> {
+    open_image_observed(
+        args,
+        skip_contents,
+        progress,
+        std::sync::Arc::new(pyslim::source::Quiet),
+    )
+}
+
+fn open_image_observed(
+    args: &ImageArgs,
+    skip_contents: bool,
+    progress: bool,
+    observer: std::sync::Arc<dyn pyslim::source::LoadObserver>,
+) -> Result<Image> {
     let Some(reference) = args.image.as_deref().filter(|_| !args.demo) else {
         return demo::image();
     };
@@ -50,7 +64,7 @@ fn open_image(args: &ImageArgs, skip_contents: bool, progress: bool) -> Result<I
         },
         progress: progress && std::io::stderr().is_terminal(),
     };
-    pyslim::open(reference, &opts)
+    pyslim::source::open_observed(reference, &opts, observer)
 }
 
 fn load_config(explicit: Option<&std::path::Path>) -> Result<config::UserConfig> {
@@ -194,8 +208,9 @@ fn run_interactive(opts: Interactive) -> Result<ExitCode> {
     let image_args = opts.image.clone();
     let rules = cfg.rules.clone();
     let loader = tx.clone();
+    let observer = std::sync::Arc::new(event::ChannelObserver(tx.clone()));
     std::thread::spawn(move || {
-        let result = open_image(&image_args, false, false).map(|image| {
+        let result = open_image_observed(&image_args, false, false, observer).map(|image| {
             let ex = examine(&image, Some(&rules), pyslim::core::analysis::DEFAULT_TOP);
             (image, ex)
         });

@@ -591,3 +591,42 @@ fn forced_source_that_does_not_fit_says_so() {
         .to_string();
     assert!(missing.contains("/no/such/image.tar"), "{missing}");
 }
+
+#[test]
+fn observers_hear_the_layers_first_then_each_as_it_is_read() {
+    use std::sync::{Arc, Mutex};
+    #[derive(Default)]
+    struct Log(Mutex<Vec<String>>);
+    impl pyslim::source::LoadObserver for Log {
+        fn layers(&self, instructions: &[String]) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("layers {}", instructions.join(" | ")));
+        }
+        fn layer_read(&self, index: usize, entries: usize, _bytes: u64) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("read {index} ({entries})"));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tar(
+        dir.path(),
+        "app.tar",
+        &python_app_spec("fixture/app:1"),
+        ArchiveFormat::DockerLegacy,
+    );
+    let log = Arc::new(Log::default());
+    pyslim::source::open_observed(path.to_str().unwrap(), &OpenOptions::default(), log.clone())
+        .unwrap();
+    let events = log.0.lock().unwrap().clone();
+    assert_eq!(events[0], "layers ADD file:base in / | RUN pip install numpy | WORKDIR /app | RUN rm -rf /usr/lib/python3.11/test /root/.cache && apt-get clean");
+    let mut reads: Vec<&String> = events[1..].iter().collect();
+    reads.sort();
+    assert_eq!(
+        reads,
+        vec!["read 0 (11)", "read 1 (5)", "read 2 (0)", "read 3 (1)"]
+    );
+}

@@ -199,3 +199,34 @@ fn mouse_clicks_focus_panes_and_pick_rows() {
         "the header is not a pane"
     );
 }
+
+#[test]
+fn loading_shows_layers_at_once_and_marks_each_as_read() {
+    let theme = Theme::load("dark", false).unwrap();
+    let layers = vec![
+        (
+            "ADD file:base in /".to_owned(),
+            Some((9_301usize, 169_000_000u64)),
+        ),
+        ("RUN apt-get install -y build-essential".to_owned(), None),
+        (
+            "RUN pip install numpy".to_owned(),
+            Some((8_546, 219_000_000)),
+        ),
+    ];
+    let mut terminal = Terminal::new(TestBackend::new(80, 6)).unwrap();
+    terminal
+        .draw(|f| pyslim::tui::draw_loading(f, &theme, "myapp:latest", 1.25, &layers))
+        .unwrap();
+    let buf = terminal.backend().buffer().clone();
+    let text: Vec<String> = (0..6)
+        .map(|y| {
+            (0..80)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .collect();
+    insta::assert_snapshot!("loading", text.join("\n"));
+}

@@ -32,6 +32,7 @@ pub fn assemble(
     reference: &str,
     source: SourceKind,
     opts: &ReadOptions,
+    observer: &dyn super::LoadObserver,
 ) -> Result<Image> {
     let input = store.input().to_owned();
     let config_bytes = store.read_json(&resolved.config_member, opts.limits.max_json_bytes)?;
@@ -58,13 +59,24 @@ pub fn assemble(
             ));
         }
     }
+    let history = history_for_layers(&parsed.history, resolved.layers.len());
+    let instructions: Vec<String> = history
+        .iter()
+        .map(|h| h.as_ref().map(|h| h.instruction()).unwrap_or_default())
+        .collect();
+    observer.layers(&instructions);
     let reads: Vec<_> = resolved
         .layers
         .par_iter()
-        .map(|l| store.read_layer(&l.member, opts, l.digest.is_some()))
+        .enumerate()
+        .map(|(i, l)| {
+            let read = store.read_layer(&l.member, opts, l.digest.is_some())?;
+            let bytes = read.changes.entries.iter().map(|e| e.size).sum();
+            observer.layer_read(i, read.changes.entries.len(), bytes);
+            Ok(read)
+        })
         .collect::<Result<_>>()?;
 
-    let history = history_for_layers(&parsed.history, resolved.layers.len());
     let mut warnings = resolved.warnings;
     if parsed.history.iter().filter(|h| !h.empty_layer).count() != resolved.layers.len()
         && !parsed.history.is_empty()

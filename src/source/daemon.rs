@@ -30,6 +30,45 @@ pub struct DaemonSummary {
     pub history: Vec<(String, i64)>,
 }
 
+impl DaemonSummary {
+    /// One instruction per layer, bottom first, from the history the daemon gave. The API
+    /// does not say which entries made layers: RUN, COPY and ADD do; when that count is not
+    /// the layer count, layers are just numbered.
+    pub fn layer_instructions(&self) -> Vec<String> {
+        let makes_layer = |by: &str, size: i64, workdir_too: bool| {
+            size > 0
+                || !by.contains("#(nop)")
+                || by.contains("#(nop) COPY")
+                || by.contains("#(nop) ADD")
+                || (workdir_too && by.contains("#(nop) WORKDIR"))
+        };
+        for workdir_too in [false, true] {
+            let made: Vec<String> = self
+                .history
+                .iter()
+                .filter(|(by, size)| makes_layer(by, *size, workdir_too))
+                .map(|(by, _)| {
+                    let h = crate::core::image::HistoryEntry {
+                        created_by: by.clone(),
+                        ..Default::default()
+                    };
+                    if by.is_empty() {
+                        "imported".to_owned()
+                    } else {
+                        h.instruction()
+                    }
+                })
+                .collect();
+            if made.len() == self.diff_ids.len() {
+                return made;
+            }
+        }
+        (0..self.diff_ids.len())
+            .map(|i| format!("layer {i}"))
+            .collect()
+    }
+}
+
 /// Where the daemon is, for messages.
 pub fn docker_host() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
@@ -165,12 +204,14 @@ pub fn read_image(
     reference: &str,
     opts: &ReadOptions,
     mut progress: Box<dyn ExportProgress>,
+    observer: Arc<dyn super::LoadObserver>,
 ) -> Result<Image> {
     let rt = runtime()?;
     rt.block_on(async {
         let docker = connect().await?;
         let summary = summary(&docker, reference).await?;
         progress.start(summary.size, summary.diff_ids.len());
+        observer.layers(&summary.layer_instructions());
         let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(32);
         let name = reference.to_owned();
         let exporter = docker.clone();
@@ -196,9 +237,15 @@ pub fn read_image(
                 so_far: 0,
                 progress: progress.clone(),
             };
-            let store = StreamStore::collect(&input, &mut reader, &opts, |name, _| {
+            let mut arrived = 0;
+            let store = StreamStore::collect(&input, &mut reader, &opts, |name, size| {
                 if let Ok(mut p) = progress.lock() {
                     p.member(name);
+                }
+                // Layers leave the daemon in order; count them as they arrive.
+                if name.ends_with("layer.tar") || name.starts_with("blobs/") {
+                    observer.layer_read(arrived, 0, size);
+                    arrived += 1;
                 }
             });
             if let Ok(mut p) = progress.lock() {
@@ -207,7 +254,14 @@ pub fn read_image(
             let store = store?;
             let resolved =
                 docker_archive::resolve(&store, Some(&wanted), opts.limits.max_json_bytes)?;
-            let mut image = assemble(&store, resolved, &wanted, SourceKind::Docker, &opts)?;
+            let mut image = assemble(
+                &store,
+                resolved,
+                &wanted,
+                SourceKind::Docker,
+                &opts,
+                &*observer,
+            )?;
             if image.id.is_empty() {
                 image.id = summary.id.clone();
             }

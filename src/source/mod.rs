@@ -14,6 +14,7 @@ pub mod writer;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::core::image::{Compression, Image, SourceKind};
 use crate::error::{Error, Result};
@@ -58,8 +59,30 @@ fn split_transport(reference: &str) -> (Option<SourceChoice>, &str) {
     (None, reference)
 }
 
+/// Told what is known while an image is read, so a screen can show the layers at once and
+/// each as it is read. Calls come from reader threads.
+pub trait LoadObserver: Send + Sync {
+    /// The layers, bottom first, by instruction, as soon as the manifest and config are read.
+    fn layers(&self, _instructions: &[String]) {}
+    /// One layer has been read: its entries and content bytes.
+    fn layer_read(&self, _index: usize, _entries: usize, _bytes: u64) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl LoadObserver for Quiet {}
+
 /// Opens an image from wherever `reference` points.
 pub fn open(reference: &str, opts: &OpenOptions) -> Result<Image> {
+    open_observed(reference, opts, Arc::new(Quiet))
+}
+
+/// Opens an image, telling `observer` what is known as it goes.
+pub fn open_observed(
+    reference: &str,
+    opts: &OpenOptions,
+    observer: Arc<dyn LoadObserver>,
+) -> Result<Image> {
     let (transport, target) = split_transport(reference);
     let choice = match (transport, opts.source) {
         (Some(t), _) => t,
@@ -77,9 +100,9 @@ pub fn open(reference: &str, opts: &OpenOptions) -> Result<Image> {
     match choice {
         SourceChoice::Docker => {
             let progress = progress::export_progress(opts.progress);
-            daemon::read_image(target, &opts.read, progress)
+            daemon::read_image(target, &opts.read, progress, observer)
         }
-        other => open_path(Path::new(target), other, opts),
+        other => open_path(Path::new(target), other, opts, &*observer),
     }
 }
 
@@ -93,7 +116,12 @@ fn looks_like_path(s: &str) -> bool {
             .any(|ext| s.ends_with(ext))
 }
 
-fn open_path(path: &Path, choice: SourceChoice, opts: &OpenOptions) -> Result<Image> {
+fn open_path(
+    path: &Path,
+    choice: SourceChoice,
+    opts: &OpenOptions,
+    observer: &dyn LoadObserver,
+) -> Result<Image> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let reference = path.display().to_string();
     if meta.is_dir() {
@@ -104,7 +132,7 @@ fn open_path(path: &Path, choice: SourceChoice, opts: &OpenOptions) -> Result<Im
                 "a directory that is not an OCI image layout (no index.json)",
             ));
         }
-        return from_store(&store, &reference, SourceChoice::Oci, opts);
+        return from_store(&store, &reference, SourceChoice::Oci, opts, observer);
     }
     let mut head = [0u8; 4];
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -112,7 +140,7 @@ fn open_path(path: &Path, choice: SourceChoice, opts: &OpenOptions) -> Result<Im
     match layer_tar::sniff_compression(&head[..n]) {
         Compression::None => {
             let store = TarFileStore::open(path)?;
-            from_store(&store, &reference, choice, opts)
+            from_store(&store, &reference, choice, opts, observer)
         }
         // `docker save | gzip`: cannot seek, so read it through once.
         compression => {
@@ -124,7 +152,7 @@ fn open_path(path: &Path, choice: SourceChoice, opts: &OpenOptions) -> Result<Im
                 })?),
             };
             let store = StreamStore::collect(&reference, reader, &opts.read, |_, _| {})?;
-            from_store(&store, &reference, choice, opts)
+            from_store(&store, &reference, choice, opts, observer)
         }
     }
 }
@@ -134,6 +162,7 @@ fn from_store(
     reference: &str,
     choice: SourceChoice,
     opts: &OpenOptions,
+    observer: &dyn LoadObserver,
 ) -> Result<Image> {
     let max_json = opts.read.limits.max_json_bytes;
     let has_manifest = store.contains(docker_archive::MANIFEST);
@@ -170,5 +199,5 @@ fn from_store(
             SourceKind::Oci,
         )
     };
-    assemble::assemble(store, resolved, reference, kind, &opts.read)
+    assemble::assemble(store, resolved, reference, kind, &opts.read, observer)
 }

@@ -20,6 +20,22 @@ pub enum Event {
     Loaded(Box<Result<(Image, Examination), Error>>),
     /// A slow load is still going: redraw the progress.
     Tick,
+    /// The layers are known (before any is read).
+    Layers(Vec<String>),
+    /// One layer has been read: index, entries, content bytes.
+    LayerRead(usize, usize, u64),
+}
+
+/// Forwards what the reader learns to the explorer's event stream.
+pub struct ChannelObserver(pub Sender<Event>);
+
+impl crate::source::LoadObserver for ChannelObserver {
+    fn layers(&self, instructions: &[String]) {
+        let _ = self.0.send(Event::Layers(instructions.to_vec()));
+    }
+    fn layer_read(&self, index: usize, entries: usize, bytes: u64) {
+        let _ = self.0.send(Event::LayerRead(index, entries, bytes));
+    }
 }
 
 pub fn channel_pair() -> (Sender<Event>, Receiver<Event>) {

@@ -36,18 +36,12 @@ pub fn run<B: Backend>(
 ) -> Result<()> {
     let io = |e: B::Error| Error::Usage(format!("terminal: {e}"));
     let started = Instant::now();
-    // Loading: the screen answers (q quits) while the image is read in the background.
+    // Loading: the layers show as soon as they are known, each marked when read; the screen
+    // answers (q quits) while the image is read in the background.
+    let mut layers: Vec<(String, Option<(usize, u64)>)> = Vec::new();
     let mut app = loop {
         terminal
-            .draw(|f| {
-                let secs = started.elapsed().as_secs_f32();
-                let line = Line::from(vec![
-                    Span::styled(" pyslim ", theme.title()),
-                    Span::styled(format!("reading {loading} … {secs:.1}s"), theme.text()),
-                    Span::styled("   q quits", theme.dim()),
-                ]);
-                f.render_widget(Paragraph::new(line), f.area());
-            })
+            .draw(|f| draw_loading(f, theme, loading, started.elapsed().as_secs_f32(), &layers))
             .map_err(io)?;
         match events.recv_timeout(Duration::from_millis(200)) {
             Ok(Event::Loaded(result)) => {
@@ -55,6 +49,12 @@ pub fn run<B: Backend>(
                 let mut app = App::new(image, ex, keymap);
                 setup(&mut app);
                 break app;
+            }
+            Ok(Event::Layers(list)) => layers = list.into_iter().map(|l| (l, None)).collect(),
+            Ok(Event::LayerRead(i, entries, bytes)) => {
+                if let Some(slot) = layers.get_mut(i) {
+                    slot.1 = Some((entries, bytes));
+                }
             }
             Ok(Event::Key(k)) if keymap.action(k) == Some(action::Action::Quit) => return Ok(()),
             Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
@@ -94,4 +94,49 @@ pub fn run<B: Backend>(
             return Ok(());
         }
     }
+}
+
+/// The screen while an image is read: its layers, each marked as it is read, and progress.
+pub fn draw_loading(
+    f: &mut ratatui::Frame,
+    theme: &Theme,
+    what: &str,
+    secs: f32,
+    layers: &[(String, Option<(usize, u64)>)],
+) {
+    let area = f.area();
+    let done = layers.iter().filter(|l| l.1.is_some()).count();
+    let mut lines = vec![Line::from(vec![
+        Span::styled(" pyslim ", theme.title()),
+        Span::styled(format!("reading {what} … {secs:.1}s"), theme.text()),
+        Span::styled(
+            if layers.is_empty() {
+                String::new()
+            } else {
+                format!("   {done}/{} layers read", layers.len())
+            },
+            theme.header(),
+        ),
+        Span::styled("   q quits", theme.dim()),
+    ])];
+    for (i, (instr, read)) in layers
+        .iter()
+        .enumerate()
+        .take(area.height.saturating_sub(2) as usize)
+    {
+        let (mark, info, style) = match read {
+            Some((entries, bytes)) => (
+                "✓",
+                format!("{entries:>7} entries {:>11}", view::size(*bytes)),
+                theme.text(),
+            ),
+            None => ("·", format!("{:>27}", ""), theme.dim()),
+        };
+        let width = (area.width as usize).saturating_sub(40);
+        lines.push(Line::from(Span::styled(
+            format!(" {mark} {i:>3} {info}  {}", view::clip_text(instr, width)),
+            style,
+        )));
+    }
+    f.render_widget(Paragraph::new(lines), area);
 }

@@ -35,6 +35,11 @@ pub(crate) fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Blo
 }
 
 /// Cuts a string to `width` columns, marking the cut.
+pub fn clip_text(s: &str, width: usize) -> String {
+    clip(s, width)
+}
+
+/// Cuts a string to `width` columns, marking the cut.
 pub(crate) fn clip(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         s.to_owned()
