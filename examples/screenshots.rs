@@ -159,6 +159,15 @@ fn main() {
             ],
         ),
         ("help", vec![KeyCode::Char('?')]),
+        (
+            "trim",
+            vec![
+                KeyCode::Char('t'),
+                KeyCode::Char('y'),
+                KeyCode::Char('y'),
+                KeyCode::Char('n'),
+            ],
+        ),
     ];
     for theme_name in ["dark", "light"] {
         let theme = Theme::load(theme_name, false).expect("theme");

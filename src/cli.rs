@@ -56,9 +56,9 @@ pub struct TrimArgs {
     #[arg(long)]
     pub config: Option<std::path::PathBuf>,
 
-    /// Theme for the interactive session.
-    #[arg(long, env = "PYSLIM_THEME", default_value = "dark")]
-    pub theme: String,
+    /// Theme for the interactive session (as for explore).
+    #[arg(long, env = "PYSLIM_THEME")]
+    pub theme: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -70,9 +70,10 @@ pub struct ExploreArgs {
     #[arg(long)]
     pub config: Option<std::path::PathBuf>,
 
-    /// Theme: dark, light, high-contrast, or a theme file's path. NO_COLOR turns colour off.
-    #[arg(long, env = "PYSLIM_THEME", default_value = "dark")]
-    pub theme: String,
+    /// Theme: dark (default), light, high-contrast, or a theme file's path; also `theme = …`
+    /// in .pyslim.toml. NO_COLOR turns colour off.
+    #[arg(long, env = "PYSLIM_THEME")]
+    pub theme: Option<String>,
 
     /// Keymap file changing some keys (default: ~/.config/pyslim/keymap.toml, if present).
     #[arg(long)]

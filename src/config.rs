@@ -78,6 +78,9 @@ struct RawFile {
     rule: Vec<Rule>,
     #[serde(default)]
     check: Option<RawCheck>,
+    /// The explorer's theme: a built-in name or a theme file's path.
+    #[serde(default)]
+    theme: Option<String>,
 }
 
 /// Everything the user configured.
@@ -85,6 +88,8 @@ struct RawFile {
 pub struct UserConfig {
     pub rules: RuleSet,
     pub check: CheckConfig,
+    /// `theme = "…"` from the file, if set.
+    pub theme: Option<String>,
     /// The files read, for messages.
     pub files: Vec<PathBuf>,
 }
@@ -95,6 +100,7 @@ pub fn load(explicit: Option<&Path>, dir: &Path) -> Result<UserConfig> {
     let mut rules = RuleSet::builtin()?;
     let mut check = CheckConfig::default();
     let mut files = Vec::new();
+    let mut theme = None;
     let dive = dir.join(DIVE_CI_FILE);
     if dive.is_file() {
         let text = std::fs::read_to_string(&dive).map_err(|e| Error::io(&dive, e))?;
@@ -119,6 +125,7 @@ pub fn load(explicit: Option<&Path>, dir: &Path) -> Result<UserConfig> {
             )
         })?;
         rules.overlay(&input, &raw.rules, raw.rule)?;
+        theme = raw.theme;
         if let Some(c) = raw.check {
             apply_raw_check(&input, c, &mut check)?;
             check.origin = path
@@ -129,6 +136,7 @@ pub fn load(explicit: Option<&Path>, dir: &Path) -> Result<UserConfig> {
         files.push(path);
     }
     Ok(UserConfig {
+        theme,
         rules,
         check,
         files,
@@ -264,7 +272,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(DEFAULT_FILE),
-            "[rules.docs]\nenabled = false\n\n[check]\nlowest-efficiency = 0.8\nhighest-bloat-bytes = \"100MB\"\nfail-on = [\"secrets\"]\n",
+            "theme = \"light\"\n\n[rules.docs]\nenabled = false\n\n[check]\nlowest-efficiency = 0.8\nhighest-bloat-bytes = \"100MB\"\nfail-on = [\"secrets\"]\n",
         )
         .unwrap();
         let cfg = load(None, dir.path()).unwrap();
@@ -279,6 +287,7 @@ mod tests {
         assert_eq!(cfg.check.lowest_efficiency, Limit::At(0.8));
         assert_eq!(cfg.check.highest_bloat_bytes, Limit::At(100_000_000));
         assert_eq!(cfg.check.fail_on, vec!["secrets"]);
+        assert_eq!(cfg.theme.as_deref(), Some("light"));
         // An unknown key is an error that names the file.
         std::fs::write(
             dir.path().join(DEFAULT_FILE),

@@ -167,7 +167,7 @@ fn read_dockerfile(out: &TrimOutputArgs) -> Result<Option<(String, String)>> {
 struct Interactive<'a> {
     image: &'a ImageArgs,
     config: Option<&'a std::path::Path>,
-    theme: &'a str,
+    theme: Option<&'a str>,
     keymap: Option<&'a std::path::Path>,
     out: &'a TrimOutputArgs,
     start_trim: bool,
@@ -182,7 +182,10 @@ fn run_interactive(opts: Interactive) -> Result<ExitCode> {
     }
     let cfg = load_config(opts.config)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = Theme::load(opts.theme, no_color)?;
+    let theme = Theme::load(
+        opts.theme.or(cfg.theme.as_deref()).unwrap_or("dark"),
+        no_color,
+    )?;
     let user_keys = match opts.keymap {
         Some(p) => Some((
             p.display().to_string(),
@@ -239,7 +242,7 @@ fn run_explore(args: ExploreArgs) -> Result<ExitCode> {
     run_interactive(Interactive {
         image: &args.image,
         config: args.config.as_deref(),
-        theme: &args.theme,
+        theme: args.theme.as_deref(),
         keymap: args.keymap.as_deref(),
         out: &args.out,
         start_trim: false,
@@ -251,7 +254,7 @@ fn run_trim(args: TrimArgs) -> Result<ExitCode> {
         return run_interactive(Interactive {
             image: &args.image,
             config: args.config.as_deref(),
-            theme: &args.theme,
+            theme: args.theme.as_deref(),
             keymap: None,
             out: &args.out,
             start_trim: true,

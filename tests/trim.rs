@@ -207,10 +207,12 @@ fn the_explorer_runs_a_session_and_asks_the_loop_to_write() {
     let t = app.trim.as_ref().unwrap();
     assert_eq!(t.session.cursor, 2);
     assert!(t.session.projection(&app.ex).after < before.after);
-    insta::assert_snapshot!("trim_step", screen(&mut app, 100, 30));
+    insta::assert_snapshot!("trim_step_80x24", screen(&mut app, 80, 24));
+    insta::assert_snapshot!("trim_step_160x48", screen(&mut app, 160, 48));
     press(&mut app, 'f');
     assert!(app.trim.as_ref().unwrap().finishing);
-    insta::assert_snapshot!("trim_finish", screen(&mut app, 100, 30));
+    insta::assert_snapshot!("trim_finish_80x24", screen(&mut app, 80, 24));
+    insta::assert_snapshot!("trim_finish_160x48", screen(&mut app, 160, 48));
     app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     let Some(Effect::WriteTrim(out, prefix)) = app.effect.take() else {
         panic!("no write asked")
