@@ -49,7 +49,13 @@ fn open_image_observed(
     let Some(reference) = args.image.as_deref().filter(|_| !args.demo) else {
         return demo::image();
     };
-    let opts = OpenOptions {
+    let opts = open_options(args, skip_contents, progress);
+    pyslim::source::open_observed(reference, &opts, observer)
+}
+
+fn open_options(args: &ImageArgs, skip_contents: bool, progress: bool) -> OpenOptions {
+    OpenOptions {
+        cache: None,
         source: args.source,
         platform: args.platform.clone(),
         read: ReadOptions {
@@ -63,8 +69,7 @@ fn open_image_observed(
             },
         },
         progress: progress && std::io::stderr().is_terminal(),
-    };
-    pyslim::source::open_observed(reference, &opts, observer)
+    }
 }
 
 fn load_config(explicit: Option<&std::path::Path>) -> Result<config::UserConfig> {

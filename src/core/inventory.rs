@@ -60,6 +60,8 @@ pub struct PythonPackage {
     pub files: u64,
     /// Names from Requires-Dist, lower-case, without versions or markers.
     pub requires: Vec<String>,
+    /// Platform tags from the WHEEL file (`cp311-cp311-manylinux_2_17_x86_64`), if any.
+    pub wheel_tags: Vec<String>,
     /// The final-image files its RECORD lists.
     #[serde(skip)]
     pub files_nodes: Vec<NodeId>,
@@ -424,7 +426,17 @@ fn python_packages(image: &Image, tree: &Tree) -> Vec<PythonPackage> {
             .and_then(|c| final_text(image, tree, c))
             .map(|t| String::from_utf8_lossy(t).trim().to_owned())
             .unwrap_or_default();
+        let wheel_tags: Vec<String> = child("WHEEL")
+            .and_then(|c| final_text(image, tree, c))
+            .map(|t| {
+                String::from_utf8_lossy(t)
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("Tag:").map(|v| v.trim().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut pkg = PythonPackage {
+            wheel_tags,
             name,
             version,
             location: location.clone(),
@@ -574,5 +586,12 @@ mod tests {
             normalize_dist_name("Typing_Extensions"),
             "typing-extensions"
         );
+    }
+}
+
+impl PythonPackage {
+    /// Built for glibc (manylinux) rather than musl or any platform.
+    pub fn is_manylinux(&self) -> bool {
+        self.wheel_tags.iter().any(|t| t.contains("manylinux") || t.contains("linux_x86_64") && !t.contains("musllinux"))
     }
 }

@@ -33,6 +33,7 @@ pub fn assemble(
     source: SourceKind,
     opts: &ReadOptions,
     observer: &dyn super::LoadObserver,
+    cache: Option<&super::LayerCache>,
 ) -> Result<Image> {
     let input = store.input().to_owned();
     let config_bytes = store.read_json(&resolved.config_member, opts.limits.max_json_bytes)?;
@@ -70,7 +71,22 @@ pub fn assemble(
         .par_iter()
         .enumerate()
         .map(|(i, l)| {
-            let read = store.read_layer(&l.member, opts, l.digest.is_some())?;
+            let diff_id = &parsed.diff_ids[i];
+            let read = match cache.and_then(|c| c.get(diff_id)) {
+                // Shared with an image read before: the blob may be stored differently here.
+                Some(mut shared) => {
+                    shared.blob_bytes = l.size.unwrap_or(shared.blob_bytes);
+                    shared.blob_digest = None;
+                    shared
+                }
+                None => {
+                    let read = store.read_layer(&l.member, opts, l.digest.is_some())?;
+                    if let Some(c) = cache {
+                        c.put(diff_id, &read);
+                    }
+                    read
+                }
+            };
             let bytes = read.changes.entries.iter().map(|e| e.size).sum();
             observer.layer_read(i, read.changes.entries.len(), bytes);
             Ok(read)

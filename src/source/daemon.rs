@@ -261,6 +261,7 @@ pub fn read_image(
                 SourceKind::Docker,
                 &opts,
                 &*observer,
+                None,
             )?;
             if image.id.is_empty() {
                 image.id = summary.id.clone();

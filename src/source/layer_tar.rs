@@ -64,7 +64,7 @@ pub(crate) fn sniff_compression(head: &[u8]) -> Compression {
 }
 
 /// What reading one layer blob gives.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LayerRead {
     pub compression: Compression,
     pub changes: LayerChanges,

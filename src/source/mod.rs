@@ -32,8 +32,52 @@ pub enum SourceChoice {
     Oci,
 }
 
+/// Layers already read, by diff_id, shared by every image opened with the same cache: a
+/// comparison reads each distinct layer once.
+#[derive(Default)]
+pub struct LayerCache {
+    layers: std::sync::Mutex<std::collections::HashMap<String, layer_tar::LayerRead>>,
+    reads: std::sync::atomic::AtomicUsize,
+    hits: std::sync::atomic::AtomicUsize,
+}
+
+impl std::fmt::Debug for LayerCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LayerCache({} read, {} shared)", self.reads(), self.hits())
+    }
+}
+
+impl LayerCache {
+    pub(crate) fn get(&self, diff_id: &str) -> Option<layer_tar::LayerRead> {
+        let hit = self.layers.lock().ok()?.get(diff_id).cloned();
+        if hit.is_some() {
+            self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        hit
+    }
+
+    pub(crate) fn put(&self, diff_id: &str, read: &layer_tar::LayerRead) {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut map) = self.layers.lock() {
+            map.insert(diff_id.to_owned(), read.clone());
+        }
+    }
+
+    /// Layers read from their blobs.
+    pub fn reads(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Layers taken from the cache instead.
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
+    /// Share layers with other images opened with this cache.
+    pub cache: Option<Arc<LayerCache>>,
     pub source: SourceChoice,
     /// `os/arch[/variant]` to pick from a multi-platform index.
     pub platform: Option<String>,
@@ -199,5 +243,5 @@ fn from_store(
             SourceKind::Oci,
         )
     };
-    assemble::assemble(store, resolved, reference, kind, &opts.read, observer)
+    assemble::assemble(store, resolved, reference, kind, &opts.read, observer, opts.cache.as_deref())
 }
