@@ -5,6 +5,7 @@ mod assemble;
 pub mod config;
 pub mod daemon;
 pub mod docker_archive;
+mod layer_io;
 pub mod layer_tar;
 pub mod oci_layout;
 pub mod progress;
@@ -43,7 +44,12 @@ pub struct LayerCache {
 
 impl std::fmt::Debug for LayerCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LayerCache({} read, {} shared)", self.reads(), self.hits())
+        write!(
+            f,
+            "LayerCache({} read, {} shared)",
+            self.reads(),
+            self.hits()
+        )
     }
 }
 
@@ -57,7 +63,8 @@ impl LayerCache {
     }
 
     pub(crate) fn put(&self, diff_id: &str, read: &layer_tar::LayerRead) {
-        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut map) = self.layers.lock() {
             map.insert(diff_id.to_owned(), read.clone());
         }
@@ -243,5 +250,13 @@ fn from_store(
             SourceKind::Oci,
         )
     };
-    assemble::assemble(store, resolved, reference, kind, &opts.read, observer, opts.cache.as_deref())
+    assemble::assemble(
+        store,
+        resolved,
+        reference,
+        kind,
+        &opts.read,
+        observer,
+        opts.cache.as_deref(),
+    )
 }

@@ -132,10 +132,10 @@ impl TarFileStore {
         let mut members = HashMap::new();
         let entries = archive
             .entries_with_seek()
-            .map_err(|e| Error::corrupt(&input, super::layer_tar::describe_io(&e)))?;
+            .map_err(|e| Error::corrupt(&input, super::layer_io::describe_io(&e)))?;
         for entry in entries {
             let entry =
-                entry.map_err(|e| Error::corrupt(&input, super::layer_tar::describe_io(&e)))?;
+                entry.map_err(|e| Error::corrupt(&input, super::layer_io::describe_io(&e)))?;
             let kind = entry.header().entry_type();
             if !(kind.is_file() || kind == tar::EntryType::Continuous) {
                 continue;
@@ -302,10 +302,10 @@ impl StreamStore {
         let mut layers = HashMap::new();
         let entries = archive
             .entries()
-            .map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
+            .map_err(|e| Error::corrupt(input, super::layer_io::describe_io(&e)))?;
         for entry in entries {
             let mut entry =
-                entry.map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
+                entry.map_err(|e| Error::corrupt(input, super::layer_io::describe_io(&e)))?;
             if !entry.header().entry_type().is_file() {
                 continue;
             }
@@ -318,7 +318,7 @@ impl StreamStore {
             let mut head = vec![0u8; DOCUMENT_SNIFF.min(size as usize)];
             entry
                 .read_exact(&mut head)
-                .map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
+                .map_err(|e| Error::corrupt(input, super::layer_io::describe_io(&e)))?;
             let first = head.iter().find(|b| !b.is_ascii_whitespace());
             let looks_json = matches!(first, Some(b'{') | Some(b'['));
             if looks_json
@@ -331,7 +331,7 @@ impl StreamStore {
                 let mut doc = head;
                 entry
                     .read_to_end(&mut doc)
-                    .map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
+                    .map_err(|e| Error::corrupt(input, super::layer_io::describe_io(&e)))?;
                 documents.insert(name, doc);
             } else {
                 let label = format!("{input}: {name}");
@@ -340,7 +340,7 @@ impl StreamStore {
                 let read = read_layer_stream(&label, chained, opts, true);
                 if read.is_err() {
                     io::copy(&mut entry, &mut io::sink())
-                        .map_err(|e| Error::corrupt(input, super::layer_tar::describe_io(&e)))?;
+                        .map_err(|e| Error::corrupt(input, super::layer_io::describe_io(&e)))?;
                 }
                 layers.insert(name, read);
             }

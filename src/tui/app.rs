@@ -1,7 +1,14 @@
 //! The explorer's state and how actions change it. No drawing here (view/ draws), no I/O:
-//! the whole explorer can be driven by key events in tests.
+//! the whole explorer can be driven by key events in tests. The search keys (app/search.rs)
+//! and the trimming session's keys (app/trim.rs) are `impl App` blocks of their own.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+mod search;
+mod trim;
+
+pub use self::search::SearchState;
+pub use self::trim::{Effect, TrimState};
+
+use crossterm::event::{KeyCode, KeyEvent};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::action::Action;
@@ -11,9 +18,8 @@ use super::treeview::{self, Filter, LayerView, Row, Scope, SortBy, MIN_SIZES};
 use crate::core::findings::RuleSet;
 use crate::core::image::Image;
 use crate::core::tree::{NodeId, ROOT};
-use crate::core::trim::{Decision, Session};
+use crate::core::trim::Session;
 use crate::core::Examination;
-use crate::report::trim::TrimOutputs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -28,29 +34,6 @@ pub enum Mode {
     Search,
     Help,
     Trim,
-}
-
-/// A guided trimming session inside the explorer.
-pub struct TrimState {
-    pub session: Session,
-    /// All steps decided (or the user asked to finish): showing the summary and the prefix.
-    pub finishing: bool,
-    /// Where the outputs go (`PREFIX.md`, `PREFIX.patch`, `PREFIX.decisions.toml`), editable.
-    pub prefix: String,
-    /// What happened to the last write, for the screen.
-    pub message: Option<String>,
-    pub written: bool,
-}
-
-/// What the explorer asks its loop to do outside itself (the app does no I/O).
-pub enum Effect {
-    WriteTrim(Box<TrimOutputs>, String),
-}
-
-pub struct SearchState {
-    pub query: String,
-    pub results: Vec<(NodeId, String, i64)>,
-    pub cursor: usize,
 }
 
 pub struct App {
@@ -452,130 +435,5 @@ impl App {
         }
         self.focus = pane;
         self.update(if down { Action::Down } else { Action::Up });
-    }
-
-    fn trim_key(&mut self, key: KeyEvent) {
-        let Some(t) = self.trim.as_mut() else {
-            self.mode = Mode::Normal;
-            return;
-        };
-        if t.finishing {
-            match key.code {
-                KeyCode::Esc if t.written => self.mode = Mode::Normal,
-                KeyCode::Esc => {
-                    t.finishing = false;
-                    if t.session.done() {
-                        t.session.undo();
-                    }
-                }
-                KeyCode::Enter if t.written => self.mode = Mode::Normal,
-                KeyCode::Enter => {
-                    let df = self
-                        .dockerfile
-                        .as_ref()
-                        .map(|(n, s)| (n.as_str(), s.as_str()));
-                    let out = crate::report::trim::build(
-                        &self.image,
-                        &self.ex,
-                        &self.rules,
-                        &t.session,
-                        df,
-                    );
-                    self.effect = Some(Effect::WriteTrim(Box::new(out), t.prefix.clone()));
-                }
-                KeyCode::Backspace if !t.written => {
-                    t.prefix.pop();
-                }
-                KeyCode::Char(c)
-                    if !t.written && !key.modifiers.contains(KeyModifiers::CONTROL) =>
-                {
-                    t.prefix.push(c)
-                }
-                _ => {}
-            }
-            return;
-        }
-        match key.code {
-            KeyCode::Char('y') | KeyCode::Char('a') | KeyCode::Enter => {
-                t.session.decide(Decision::Accept)
-            }
-            KeyCode::Char('n') | KeyCode::Char('s') | KeyCode::Char(' ') => {
-                t.session.decide(Decision::Skip)
-            }
-            KeyCode::Char('u') | KeyCode::Backspace => t.session.undo(),
-            KeyCode::Char('f') | KeyCode::Char('q') | KeyCode::Esc => t.finishing = true,
-            _ => {}
-        }
-        if t.session.done() {
-            t.finishing = true;
-        }
-    }
-
-    /// The loop reports how writing the trim outputs went.
-    pub fn trim_written(&mut self, result: Result<Vec<std::path::PathBuf>, String>) {
-        if let Some(t) = self.trim.as_mut() {
-            match result {
-                Ok(paths) => {
-                    t.written = true;
-                    t.message = Some(format!(
-                        "wrote {}",
-                        paths
-                            .iter()
-                            .map(|p| p.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-                Err(e) => t.message = Some(e),
-            }
-        }
-    }
-
-    fn search_key(&mut self, key: KeyEvent) {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => {
-                self.mode = Mode::Normal;
-            }
-            KeyCode::Char('c') if ctrl => self.mode = Mode::Normal,
-            KeyCode::Enter => {
-                if let Some((id, _, _)) = self.search.results.get(self.search.cursor).cloned() {
-                    self.mode = Mode::Normal;
-                    self.reveal(id);
-                }
-            }
-            KeyCode::Up => self.search.cursor = self.search.cursor.saturating_sub(1),
-            KeyCode::Down => {
-                self.search.cursor =
-                    (self.search.cursor + 1).min(self.search.results.len().saturating_sub(1));
-            }
-            KeyCode::Backspace => {
-                self.search.query.pop();
-                self.run_search();
-            }
-            KeyCode::Char(c) if !ctrl => {
-                self.search.query.push(c);
-                self.run_search();
-            }
-            _ => {}
-        }
-    }
-
-    fn run_search(&mut self) {
-        let query = self.search.query.clone();
-        self.search.results = self
-            .index
-            .as_mut()
-            .map(|ix| ix.search(&query))
-            .unwrap_or_default();
-        self.search.cursor = 0;
-    }
-
-    /// How many paths search looks through.
-    pub fn searchable_paths(&self) -> usize {
-        self.index
-            .as_ref()
-            .map(PathIndex::len)
-            .unwrap_or(self.ex.tree.nodes.len().saturating_sub(1))
     }
 }

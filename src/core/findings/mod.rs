@@ -1,7 +1,7 @@
 //! Findings: what is wrong with an image, where (paths, bytes, the layer and the instruction
 //! that made it), why it matters, and the Dockerfile change that fixes it. Rules are data
 //! (rules.rs); matching paths and packages is generic (paths.rs); the checks that need code
-//! are detectors (detectors.rs, secrets.rs).
+//! are detectors (detectors/, secrets.rs).
 
 mod detectors;
 mod paths;

@@ -1,0 +1,104 @@
+//! The guided trimming session inside the explorer: its state, its keys, and what the loop
+//! reports back after writing the outputs.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, Mode};
+use crate::core::trim::{Decision, Session};
+use crate::report::trim::TrimOutputs;
+
+/// A guided trimming session inside the explorer.
+pub struct TrimState {
+    pub session: Session,
+    /// All steps decided (or the user asked to finish): showing the summary and the prefix.
+    pub finishing: bool,
+    /// Where the outputs go (`PREFIX.md`, `PREFIX.patch`, `PREFIX.decisions.toml`), editable.
+    pub prefix: String,
+    /// What happened to the last write, for the screen.
+    pub message: Option<String>,
+    pub written: bool,
+}
+
+/// What the explorer asks its loop to do outside itself (the app does no I/O).
+pub enum Effect {
+    WriteTrim(Box<TrimOutputs>, String),
+}
+
+impl App {
+    pub(super) fn trim_key(&mut self, key: KeyEvent) {
+        let Some(t) = self.trim.as_mut() else {
+            self.mode = Mode::Normal;
+            return;
+        };
+        if t.finishing {
+            match key.code {
+                KeyCode::Esc if t.written => self.mode = Mode::Normal,
+                KeyCode::Esc => {
+                    t.finishing = false;
+                    if t.session.done() {
+                        t.session.undo();
+                    }
+                }
+                KeyCode::Enter if t.written => self.mode = Mode::Normal,
+                KeyCode::Enter => {
+                    let df = self
+                        .dockerfile
+                        .as_ref()
+                        .map(|(n, s)| (n.as_str(), s.as_str()));
+                    let out = crate::report::trim::build(
+                        &self.image,
+                        &self.ex,
+                        &self.rules,
+                        &t.session,
+                        df,
+                    );
+                    self.effect = Some(Effect::WriteTrim(Box::new(out), t.prefix.clone()));
+                }
+                KeyCode::Backspace if !t.written => {
+                    t.prefix.pop();
+                }
+                KeyCode::Char(c)
+                    if !t.written && !key.modifiers.contains(KeyModifiers::CONTROL) =>
+                {
+                    t.prefix.push(c)
+                }
+                _ => {}
+            }
+            return;
+        }
+        match key.code {
+            KeyCode::Char('y') | KeyCode::Char('a') | KeyCode::Enter => {
+                t.session.decide(Decision::Accept)
+            }
+            KeyCode::Char('n') | KeyCode::Char('s') | KeyCode::Char(' ') => {
+                t.session.decide(Decision::Skip)
+            }
+            KeyCode::Char('u') | KeyCode::Backspace => t.session.undo(),
+            KeyCode::Char('f') | KeyCode::Char('q') | KeyCode::Esc => t.finishing = true,
+            _ => {}
+        }
+        if t.session.done() {
+            t.finishing = true;
+        }
+    }
+
+    /// The loop reports how writing the trim outputs went.
+    pub fn trim_written(&mut self, result: Result<Vec<std::path::PathBuf>, String>) {
+        if let Some(t) = self.trim.as_mut() {
+            match result {
+                Ok(paths) => {
+                    t.written = true;
+                    t.message = Some(format!(
+                        "wrote {}",
+                        paths
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                Err(e) => t.message = Some(e),
+            }
+        }
+    }
+}
