@@ -23,6 +23,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Explore an image in the terminal: layers, files, findings (the demo image without one).
     Explore(ExploreArgs),
+    /// Compare variants of an image side by side (sources may differ per image).
+    Compare(CompareArgs),
     /// Guided trimming session: accept or skip each finding, biggest first, and leave with a
     /// report, a Dockerfile patch and a decisions file. `--decisions FILE` runs it unattended.
     Trim(TrimArgs),
@@ -178,4 +180,27 @@ pub struct CheckArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Two or more images (names, `docker save` tarballs, OCI layouts; prefixes as for analyze).
+    #[arg(required = true, num_args = 2..)]
+    pub images: Vec<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Rows in each list (packages, files).
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+
+    /// Platform to pick from multi-platform OCI indexes.
+    #[arg(long)]
+    pub platform: Option<String>,
+
+    /// Configuration file (rules); default: .pyslim.toml here, if present.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
 }

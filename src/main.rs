@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use pyslim::cli::{
-    AnalyzeArgs, CheckArgs, Cli, Command, ExploreArgs, ImageArgs, TrimArgs, TrimOutputArgs,
+    AnalyzeArgs, CheckArgs, Cli, Command, CompareArgs, ExploreArgs, ImageArgs, TrimArgs,
+    TrimOutputArgs,
 };
 use pyslim::config::{self, parse_ratio, parse_size};
 use pyslim::core::examine;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         Command::Check(args) => run_check(args),
         Command::Explore(args) => run_explore(args),
         Command::Trim(args) => run_trim(args),
+        Command::Compare(args) => run_compare(args),
     };
     match result {
         Ok(code) => code,
@@ -295,5 +297,54 @@ fn run_trim(args: TrimArgs) -> Result<ExitCode> {
         let _ = writeln!(stdout, "wrote {}", w.display());
     }
     std::mem::forget((image, ex));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_compare(args: CompareArgs) -> Result<ExitCode> {
+    let cfg = load_config(args.config.as_deref())?;
+    // One cache for all: a layer two variants share (same diff_id) is read once.
+    let cache = std::sync::Arc::new(pyslim::source::LayerCache::default());
+    let mut images = Vec::new();
+    for reference in &args.images {
+        let opts = OpenOptions {
+            cache: Some(cache.clone()),
+            platform: args.platform.clone(),
+            progress: std::io::stderr().is_terminal(),
+            ..Default::default()
+        };
+        let image = if reference == "demo" {
+            demo::image()?
+        } else {
+            pyslim::open(reference, &opts)?
+        };
+        let ex = examine(
+            &image,
+            Some(&cfg.rules),
+            pyslim::core::analysis::DEFAULT_TOP,
+        );
+        images.push((image, ex));
+    }
+    let pairs: Vec<_> = images.iter().map(|(i, e)| (i, e)).collect();
+    let comparison = pyslim::core::compare::compare(&pairs, args.top.max(500));
+    let out = if args.json {
+        serde_json::to_string_pretty(&serde_json::json!({
+            "schema": "pyslim.compare/v1",
+            "layers_read": cache.reads(),
+            "layers_shared": cache.hits(),
+            "comparison": comparison,
+        }))
+        .unwrap_or_default()
+    } else {
+        let mut text = report::compare::render(&comparison, args.top);
+        text.push_str(&format!(
+            "\n{} layers read, {} shared between images and read once\n",
+            cache.reads(),
+            cache.hits()
+        ));
+        text
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{out}");
+    std::mem::forget(images);
     Ok(ExitCode::SUCCESS)
 }

@@ -97,7 +97,8 @@ fn is_dist_metadata(path: &str) -> bool {
     let (Some(file), Some(dir)) = (parts.next(), parts.next()) else {
         return false;
     };
-    (dir.ends_with(".dist-info") && matches!(file, "METADATA" | "INSTALLER" | "WHEEL" | "direct_url.json"))
+    (dir.ends_with(".dist-info")
+        && matches!(file, "METADATA" | "INSTALLER" | "WHEEL" | "direct_url.json"))
         || (dir.ends_with(".egg-info") && matches!(file, "PKG-INFO" | "installed-files.txt"))
 }
 

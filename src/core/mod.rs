@@ -1,6 +1,7 @@
 //! The pure core: image model, merged tree and analysis. No terminal, no Docker API, no async.
 
 pub mod analysis;
+pub mod compare;
 pub mod content;
 pub mod dockerfile;
 pub mod entry;

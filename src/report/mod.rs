@@ -1,6 +1,7 @@
 //! Non-interactive outputs: text for people, JSON for scripts.
 
 pub mod check;
+pub mod compare;
 pub mod json;
 pub mod text;
 pub mod trim;
