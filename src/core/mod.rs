@@ -31,22 +31,25 @@ pub struct Examination {
 /// Runs the engine, then (given rules) the inventory and the findings.
 pub fn examine(image: &Image, rules: Option<&RuleSet>, top: usize) -> Examination {
     let tree = Tree::build(&image.layers);
-    let analysis = analysis::analyze(image, &tree, top);
-    let (inventory, findings) = match rules {
-        Some(rules) => {
-            let inventory = inventory::build(image, &tree);
-            let findings = findings::evaluate(
-                &findings::Context {
-                    image,
-                    tree: &tree,
-                    inventory: &inventory,
-                },
-                rules,
-            );
-            (inventory, findings)
-        }
-        None => (Inventory::default(), Findings::default()),
-    };
+    // The analysis and the inventory read the same tree independently: side by side.
+    let (analysis, (inventory, findings)) = rayon::join(
+        || analysis::analyze(image, &tree, top),
+        || match rules {
+            Some(rules) => {
+                let inventory = inventory::build(image, &tree);
+                let findings = findings::evaluate(
+                    &findings::Context {
+                        image,
+                        tree: &tree,
+                        inventory: &inventory,
+                    },
+                    rules,
+                );
+                (inventory, findings)
+            }
+            None => (Inventory::default(), Findings::default()),
+        },
+    );
     let mut warnings = image.warnings.clone();
     warnings.extend(tree.warnings.iter().cloned());
     Examination {

@@ -166,14 +166,23 @@ impl Draft {
 }
 
 pub fn evaluate(ctx: &Context, rules: &RuleSet) -> Findings {
-    let mut drafts: Vec<Draft> = Vec::new();
+    use rayon::prelude::*;
     let enabled: Vec<&Rule> = rules.enabled().collect();
-    drafts.extend(paths::match_paths_and_packages(ctx, &enabled));
-    for rule in &enabled {
-        if let Some(d) = &rule.detector {
-            drafts.extend(detectors::run(ctx, rule, d));
-        }
-    }
+    // The one walk for every path rule, and the detectors, are independent: run them side
+    // by side. Order is kept (detectors in rule order) so the output is the same every time.
+    let (mut drafts, detected): (Vec<Draft>, Vec<Vec<Draft>>) = rayon::join(
+        || paths::match_paths_and_packages(ctx, &enabled),
+        || {
+            enabled
+                .par_iter()
+                .map(|rule| match &rule.detector {
+                    Some(d) => detectors::run(ctx, rule, d),
+                    None => Vec::new(),
+                })
+                .collect()
+        },
+    );
+    drafts.extend(detected.into_iter().flatten());
     finish(ctx, drafts)
 }
 
