@@ -214,14 +214,18 @@ fn loading_shows_layers_at_once_and_marks_each_as_read() {
             Some((8_546, 219_000_000)),
         ),
     ];
-    let mut terminal = Terminal::new(TestBackend::new(80, 6)).unwrap();
+    let files = vec![
+        ("usr".to_owned(), 300_000_000u64, 12_000u64),
+        ("opt".to_owned(), 88_000_000, 5_000),
+    ];
+    let mut terminal = Terminal::new(TestBackend::new(120, 6)).unwrap();
     terminal
-        .draw(|f| pyslim::tui::draw_loading(f, &theme, "myapp:latest", 1.25, &layers))
+        .draw(|f| pyslim::tui::draw_loading(f, &theme, "myapp:latest", 1.25, &layers, &files))
         .unwrap();
     let buf = terminal.backend().buffer().clone();
     let text: Vec<String> = (0..6)
         .map(|y| {
-            (0..80)
+            (0..120)
                 .map(|x| buf[(x, y)].symbol().to_string())
                 .collect::<String>()
                 .trim_end()

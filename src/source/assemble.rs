@@ -89,6 +89,7 @@ pub fn assemble(
             };
             let bytes = read.changes.entries.iter().map(|e| e.size).sum();
             observer.layer_read(i, read.changes.entries.len(), bytes);
+            observer.layer_changes(i, &read.changes);
             Ok(read)
         })
         .collect::<Result<_>>()?;

@@ -117,6 +117,8 @@ pub trait LoadObserver: Send + Sync {
     fn layers(&self, _instructions: &[String]) {}
     /// One layer has been read: its entries and content bytes.
     fn layer_read(&self, _index: usize, _entries: usize, _bytes: u64) {}
+    /// One layer's changes, as soon as it is read (a screen can show its files then).
+    fn layer_changes(&self, _index: usize, _changes: &crate::core::entry::LayerChanges) {}
 }
 
 /// An observer that ignores everything.

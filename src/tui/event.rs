@@ -24,6 +24,8 @@ pub enum Event {
     Layers(Vec<String>),
     /// One layer has been read: index, entries, content bytes.
     LayerRead(usize, usize, u64),
+    /// What a layer read so far wrote, by top-level directory: (name, bytes, files).
+    LayerFiles(Vec<(String, u64, u64)>),
 }
 
 /// Forwards what the reader learns to the explorer's event stream.
@@ -35,6 +37,18 @@ impl crate::source::LoadObserver for ChannelObserver {
     }
     fn layer_read(&self, index: usize, entries: usize, bytes: u64) {
         let _ = self.0.send(Event::LayerRead(index, entries, bytes));
+    }
+    fn layer_changes(&self, _index: usize, changes: &crate::core::entry::LayerChanges) {
+        let mut dirs: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+        for e in &changes.entries {
+            let top = e.path.split('/').next().unwrap_or("").to_owned();
+            let slot = dirs.entry(top).or_default();
+            slot.0 += e.size;
+            slot.1 += 1;
+        }
+        let _ = self.0.send(Event::LayerFiles(
+            dirs.into_iter().map(|(k, (b, n))| (k, b, n)).collect(),
+        ));
     }
 }
 

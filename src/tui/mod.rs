@@ -39,9 +39,24 @@ pub fn run<B: Backend>(
     // Loading: the layers show as soon as they are known, each marked when read; the screen
     // answers (q quits) while the image is read in the background.
     let mut layers: Vec<(String, Option<(usize, u64)>)> = Vec::new();
+    // The files written so far, by top-level directory, filling in as layers arrive.
+    let mut files: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
     let mut app = loop {
         terminal
-            .draw(|f| draw_loading(f, theme, loading, started.elapsed().as_secs_f32(), &layers))
+            .draw(|f| {
+                let so_far: Vec<(String, u64, u64)> = files
+                    .iter()
+                    .map(|(k, (b, n))| (k.clone(), *b, *n))
+                    .collect();
+                draw_loading(
+                    f,
+                    theme,
+                    loading,
+                    started.elapsed().as_secs_f32(),
+                    &layers,
+                    &so_far,
+                )
+            })
             .map_err(io)?;
         match events.recv_timeout(Duration::from_millis(200)) {
             Ok(Event::Loaded(result)) => {
@@ -54,6 +69,13 @@ pub fn run<B: Backend>(
             Ok(Event::LayerRead(i, entries, bytes)) => {
                 if let Some(slot) = layers.get_mut(i) {
                     slot.1 = Some((entries, bytes));
+                }
+            }
+            Ok(Event::LayerFiles(dirs)) => {
+                for (name, bytes, count) in dirs {
+                    let slot = files.entry(name).or_default();
+                    slot.0 += bytes;
+                    slot.1 += count;
                 }
             }
             Ok(Event::Key(k)) if keymap.action(k) == Some(action::Action::Quit) => return Ok(()),
@@ -96,17 +118,24 @@ pub fn run<B: Backend>(
     }
 }
 
-/// The screen while an image is read: its layers, each marked as it is read, and progress.
+/// The screen while an image is read: its layers, each marked as it is read, and the files
+/// written so far by top-level directory, filling in as layers arrive.
 pub fn draw_loading(
     f: &mut ratatui::Frame,
     theme: &Theme,
     what: &str,
     secs: f32,
     layers: &[(String, Option<(usize, u64)>)],
+    files: &[(String, u64, u64)],
 ) {
+    use ratatui::layout::{Constraint, Direction, Layout};
     let area = f.area();
     let done = layers.iter().filter(|l| l.1.is_some()).count();
-    let mut lines = vec![Line::from(vec![
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Length(1), Constraint::Min(1)])
+        .split(area);
+    let head = Line::from(vec![
         Span::styled(" pyslim ", theme.title()),
         Span::styled(format!("reading {what} … {secs:.1}s"), theme.text()),
         Span::styled(
@@ -118,12 +147,14 @@ pub fn draw_loading(
             theme.header(),
         ),
         Span::styled("   q quits", theme.dim()),
-    ])];
-    for (i, (instr, read)) in layers
-        .iter()
-        .enumerate()
-        .take(area.height.saturating_sub(2) as usize)
-    {
+    ]);
+    f.render_widget(Paragraph::new(head), rows[0]);
+    let cols = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Percentage(60), Constraint::Percentage(40)])
+        .split(rows[1]);
+    let mut left = Vec::new();
+    for (i, (instr, read)) in layers.iter().enumerate().take(cols[0].height as usize) {
         let (mark, info, style) = match read {
             Some((entries, bytes)) => (
                 "✓",
@@ -132,11 +163,26 @@ pub fn draw_loading(
             ),
             None => ("·", format!("{:>27}", ""), theme.dim()),
         };
-        let width = (area.width as usize).saturating_sub(40);
-        lines.push(Line::from(Span::styled(
+        let width = (cols[0].width as usize).saturating_sub(38);
+        left.push(Line::from(Span::styled(
             format!(" {mark} {i:>3} {info}  {}", view::clip_text(instr, width)),
             style,
         )));
     }
-    f.render_widget(Paragraph::new(lines), area);
+    f.render_widget(Paragraph::new(left), cols[0]);
+    if !files.is_empty() {
+        let mut sorted: Vec<&(String, u64, u64)> = files.iter().collect();
+        sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut right = vec![Line::from(Span::styled("files so far", theme.header()))];
+        for (name, bytes, count) in sorted
+            .into_iter()
+            .take(cols[1].height.saturating_sub(1) as usize)
+        {
+            right.push(Line::from(Span::styled(
+                format!("{:>11} {count:>7}  /{name}", view::size(*bytes)),
+                theme.text(),
+            )));
+        }
+        f.render_widget(Paragraph::new(right), cols[1]);
+    }
 }
