@@ -115,15 +115,7 @@ pub fn load(explicit: Option<&Path>, dir: &Path) -> Result<UserConfig> {
     if let Some(path) = path {
         let input = path.display().to_string();
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let raw: RawFile = toml::from_str(&text).map_err(|e| {
-            Error::corrupt(
-                &input,
-                e.to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-        })?;
+        let raw: RawFile = toml::from_str(&text).map_err(|e| Error::parse(&input, e))?;
         rules.overlay(&input, &raw.rules, raw.rule)?;
         theme = raw.theme;
         if let Some(c) = raw.check {

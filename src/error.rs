@@ -63,6 +63,11 @@ impl Error {
         }
     }
 
+    /// A document that does not parse, its parser's message on one line.
+    pub fn parse(input: impl Into<String>, err: impl std::fmt::Display) -> Self {
+        Error::corrupt(input, crate::text::one_line(&err.to_string()))
+    }
+
     pub fn unsupported(input: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Unsupported {
             input: input.into(),

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod report;
 pub mod source;
+pub mod text;
 pub mod tui;
 
 pub use crate::core::analysis::{analyze, Analysis};

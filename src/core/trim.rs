@@ -273,15 +273,7 @@ pub struct DecisionEntry {
 
 impl DecisionsFile {
     pub fn parse(input: &str, text: &str) -> Result<DecisionsFile> {
-        toml::from_str(text).map_err(|e| {
-            Error::corrupt(
-                input,
-                e.to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-        })
+        toml::from_str(text).map_err(|e| Error::parse(input, e))
     }
 
     pub fn to_toml(&self) -> String {

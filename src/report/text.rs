@@ -18,17 +18,7 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-/// Shortens an instruction to fit a column, on a character boundary.
-fn clip(s: &str, width: usize) -> String {
-    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= width {
-        one_line
-    } else {
-        let mut out: String = one_line.chars().take(width.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-}
+use crate::text::clip_line as clip;
 
 pub fn render(image: &Image, ex: &Examination) -> String {
     let mut out = render_analysis(image, &ex.analysis);

@@ -13,6 +13,7 @@ use crate::core::Examination;
 use crate::error::{Error, Result};
 
 use super::text::size;
+use crate::text::clip_line as clip;
 
 pub struct TrimOutputs {
     pub report: String,
@@ -115,15 +116,6 @@ pub fn build(
         report: md,
         patch,
         decisions: session.to_file(image, ex).to_toml(),
-    }
-}
-
-fn clip(s: &str, n: usize) -> String {
-    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() <= n {
-        one
-    } else {
-        format!("{}…", one.chars().take(n - 1).collect::<String>())
     }
 }
 

@@ -44,15 +44,7 @@ fn parse_key(spec: &str) -> Option<(KeyCode, KeyModifiers)> {
 }
 
 fn parse(input: &str, text: &str) -> Result<BTreeMap<String, Vec<String>>> {
-    toml::from_str(text).map_err(|e| {
-        Error::corrupt(
-            input,
-            e.to_string()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
-    })
+    toml::from_str(text).map_err(|e| Error::parse(input, e))
 }
 
 impl Keymap {

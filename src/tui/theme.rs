@@ -29,15 +29,7 @@ pub struct Theme {
 }
 
 fn parse_table(input: &str, text: &str) -> Result<(Option<String>, BTreeMap<String, Color>)> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| {
-        Error::corrupt(
-            input,
-            e.to_string()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
-    })?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| Error::parse(input, e))?;
     let mut name = None;
     let mut colors = BTreeMap::new();
     for (k, v) in table {

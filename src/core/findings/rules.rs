@@ -128,8 +128,7 @@ impl RuleSet {
     }
 
     pub fn parse(input: &str, text: &str) -> Result<Self> {
-        let file: RuleFile =
-            toml::from_str(text).map_err(|e| Error::corrupt(input, one_line(&e.to_string())))?;
+        let file: RuleFile = toml::from_str(text).map_err(|e| Error::parse(input, e))?;
         let set = RuleSet { rules: file.rule };
         set.validate(input)?;
         Ok(set)
@@ -221,10 +220,6 @@ impl RuleSet {
     pub fn enabled(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter().filter(|r| r.enabled)
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

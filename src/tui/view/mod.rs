@@ -34,23 +34,8 @@ pub(crate) fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Blo
         .title(Span::styled(format!(" {title} "), theme.title()))
 }
 
-/// Cuts a string to `width` columns, marking the cut.
-pub fn clip_text(s: &str, width: usize) -> String {
-    clip(s, width)
-}
-
-/// Cuts a string to `width` columns, marking the cut.
-pub(crate) fn clip(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        s.to_owned()
-    } else if width == 0 {
-        String::new()
-    } else {
-        let mut out: String = s.chars().take(width - 1).collect();
-        out.push('…');
-        out
-    }
-}
+pub use crate::text::clip as clip_text;
+pub(crate) use crate::text::clip;
 
 pub struct Areas {
     pub header: Rect,

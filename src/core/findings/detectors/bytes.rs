@@ -1,6 +1,7 @@
 //! Byte detectors: locales beyond the configured one, unstripped ELF files, and bytes that
 //! ship in a layer but are hidden by a later one.
 
+use crate::text::clip;
 use rustc_hash::FxHashMap;
 
 use super::{draft, files_under, top};
@@ -172,14 +173,4 @@ pub(super) fn wasted(ctx: &Context, rule: &Rule) -> Vec<Draft> {
         drafts.push(d);
     }
     drafts
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(n - 1).collect();
-        out.push('…');
-        out
-    }
 }
