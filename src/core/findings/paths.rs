@@ -209,15 +209,26 @@ impl Prefilter {
         }
     }
 
-    fn may_match(&self, path: &str, name: &str) -> bool {
+    /// `anchored`: whether any literal prefix can still apply at this depth of the walk.
+    fn may_match(&self, path: &str, name: &str, anchored: bool) -> bool {
         self.always
-            || self.prefixes.iter().any(|p| path.starts_with(p.as_str()))
+            || (anchored && self.prefixes.iter().any(|p| path.starts_with(p.as_str())))
             || self.names.is_match(name)
+    }
+
+    /// Whether a literal prefix is at, under, or still ahead of this directory: if not, no
+    /// path below it can match an anchored glob, and the walk stops testing prefixes there.
+    fn anchored_below(&self, dir: &str) -> bool {
+        self.prefixes.iter().any(|p| {
+            dir.starts_with(p.as_str())
+                || (p.len() > dir.len() && p.starts_with(dir) && p.as_bytes()[dir.len()] == b'/')
+        })
     }
 }
 
 enum Step {
-    Enter(NodeId, usize),
+    /// Node, length of its parent's path, whether anchored globs can still match below.
+    Enter(NodeId, usize, bool),
     /// Leaving a directory: restore each rule's active hit as it was before entering.
     Exit(Vec<(usize, Option<usize>)>),
 }
@@ -237,17 +248,17 @@ fn walk(
     let mut matched = Vec::new();
     let mut stack: Vec<Step> = Vec::new();
     for &c in tree.node(ROOT).children.iter().rev() {
-        stack.push(Step::Enter(c, 0));
+        stack.push(Step::Enter(c, 0, true));
     }
     while let Some(step) = stack.pop() {
-        let (id, base) = match step {
+        let (id, base, anchored) = match step {
             Step::Exit(undo) => {
                 for (r, prev) in undo.into_iter().rev() {
                     active[r] = prev;
                 }
                 continue;
             }
-            Step::Enter(id, base) => (id, base),
+            Step::Enter(id, base, anchored) => (id, base, anchored),
         };
         let Some(e) = tree.final_state(id) else {
             continue;
@@ -273,7 +284,7 @@ fn walk(
                 claim(tree, &mut states[r], h, id);
             }
         }
-        if last.may_match(&path, &tree.node(id).name) {
+        if last.may_match(&path, &tree.node(id).name, anchored) {
             set.matches_into(path.as_str(), &mut matched);
         } else {
             matched.clear();
@@ -301,9 +312,10 @@ fn walk(
         if is_dir {
             stack.push(Step::Exit(undo));
             let len = path.len();
+            let below = anchored && last.anchored_below(&path);
             for &c in tree.node(id).children.iter().rev() {
                 if tree.is_visible(c) {
-                    stack.push(Step::Enter(c, len));
+                    stack.push(Step::Enter(c, len, below));
                 }
             }
         }
