@@ -196,6 +196,15 @@ pub struct CompareArgs {
     #[arg(long, default_value_t = 20)]
     pub top: usize,
 
+    /// Open the comparison in the terminal UI (variants side by side, differing files
+    /// searchable).
+    #[arg(long, conflicts_with = "json")]
+    pub explore: bool,
+
+    /// Theme for --explore.
+    #[arg(long, env = "PYSLIM_THEME")]
+    pub theme: Option<String>,
+
     /// Platform to pick from multi-platform OCI indexes.
     #[arg(long)]
     pub platform: Option<String>,

@@ -325,6 +325,11 @@ fn run_compare(args: CompareArgs) -> Result<ExitCode> {
         images.push((image, ex));
     }
     let pairs: Vec<_> = images.iter().map(|(i, e)| (i, e)).collect();
+    if args.explore {
+        // The view searches every differing path, not only the first few hundred.
+        let comparison = pyslim::core::compare::compare(&pairs, usize::MAX);
+        return explore_comparison(comparison, args.theme.as_deref().or(cfg.theme.as_deref()));
+    }
     let comparison = pyslim::core::compare::compare(&pairs, args.top.max(500));
     let out = if args.json {
         serde_json::to_string_pretty(&serde_json::json!({
@@ -347,4 +352,25 @@ fn run_compare(args: CompareArgs) -> Result<ExitCode> {
     let _ = writeln!(stdout, "{out}");
     std::mem::forget(images);
     Ok(ExitCode::SUCCESS)
+}
+
+fn explore_comparison(
+    comparison: pyslim::core::compare::Comparison,
+    theme: Option<&str>,
+) -> Result<ExitCode> {
+    use pyslim::tui::{self, compare::CompareApp, event, theme::Theme};
+    if !std::io::stdout().is_terminal() {
+        return Err(pyslim::Error::Usage(
+            "--explore needs a terminal; use --json for scripts".into(),
+        ));
+    }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = Theme::load(theme.unwrap_or("dark"), no_color)?;
+    let (tx, rx) = event::channel_pair();
+    let mut terminal = ratatui::try_init()
+        .map_err(|e| pyslim::Error::Usage(format!("cannot open the terminal: {e}")))?;
+    event::spawn_terminal_reader(tx);
+    let result = tui::run_compare(&mut terminal, rx, CompareApp::new(comparison), &theme);
+    let _ = ratatui::try_restore();
+    result.map(|_| ExitCode::SUCCESS)
 }

@@ -271,3 +271,78 @@ fn compare_through_the_daemon_matches_the_tarballs() {
     }
     assert_eq!(from_daemon, from_files);
 }
+
+fn compare_app() -> pyslim::tui::compare::CompareApp {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = RuleSet::builtin().unwrap();
+    let specs = [slim(), distroless(), alpine()];
+    let examined: Vec<_> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let p = common::write_tar(
+                dir.path(),
+                &format!("{i}.tar"),
+                s,
+                ArchiveFormat::DockerLegacy,
+            );
+            let mut image = common::open(&p).unwrap();
+            image.reference = s.tag.clone();
+            let ex = examine(&image, Some(&rules), 20);
+            (image, ex)
+        })
+        .collect();
+    let pairs: Vec<_> = examined.iter().map(|(i, e)| (i, e)).collect();
+    pyslim::tui::compare::CompareApp::new(compare(&pairs, usize::MAX))
+}
+
+fn draw(app: &pyslim::tui::compare::CompareApp, w: u16, h: u16) -> String {
+    let theme = pyslim::tui::theme::Theme::load("dark", false).unwrap();
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    terminal
+        .draw(|f| {
+            f.render_widget(
+                pyslim::tui::view::CompareView { app, theme: &theme },
+                f.area(),
+            )
+        })
+        .unwrap();
+    let buf = terminal.backend().buffer().clone();
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_compare_view_shows_variants_and_searches_differing_files() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = compare_app();
+    insta::assert_snapshot!("compare_80x24", draw(&app, 80, 24));
+    insta::assert_snapshot!("compare_160x48", draw(&app, 160, 48));
+    let key = |app: &mut pyslim::tui::compare::CompareApp, c: KeyCode| {
+        app.handle_key(KeyEvent::new(c, KeyModifiers::NONE))
+    };
+    key(&mut app, KeyCode::Char('/'));
+    for c in "busy".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let first = &app.comparison.paths[app.shown[0]];
+    assert_eq!(first.path, "bin/busybox");
+    assert_eq!(first.bytes, vec![None, None, Some(900_000)]);
+    insta::assert_snapshot!("compare_search_80x24", draw(&app, 80, 24));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(
+        app.shown.len(),
+        app.comparison.paths.len(),
+        "Esc clears the search"
+    );
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}

@@ -26,117 +26,61 @@ fn cell(s: &str, w: usize) -> String {
     format!("{s:<w$}")
 }
 
-pub fn render(c: &Comparison, rows_per_list: usize) -> String {
-    let mut out = String::new();
-    let w = 26;
+/// The side-by-side table: a label and one value per variant, for text and the TUI alike.
+pub fn variant_rows(c: &Comparison) -> Vec<(String, Vec<String>)> {
     let v = &c.variants;
-    let row = |out: &mut String, label: &str, vals: Vec<String>| {
-        let _ = write!(out, "{:<22}", label);
-        for val in vals {
-            let _ = write!(out, " {}", cell(&val, w));
-        }
-        out.push('\n');
-    };
-    row(
-        &mut out,
-        "",
-        v.iter().map(|x| x.reference.clone()).collect(),
-    );
-    row(
-        &mut out,
-        "source",
-        v.iter().map(|x| x.source.clone()).collect(),
-    );
-    row(
-        &mut out,
-        "size",
-        v.iter().map(|x| size(x.image_bytes)).collect(),
-    );
-    row(
-        &mut out,
-        "stored (compressed)",
-        v.iter()
-            .map(|x| x.blob_bytes.map(size).unwrap_or_else(|| "-".into()))
-            .collect(),
-    );
-    row(
-        &mut out,
-        "layers",
-        v.iter().map(|x| x.layers.to_string()).collect(),
-    );
-    row(
-        &mut out,
-        "files",
-        v.iter().map(|x| x.files.to_string()).collect(),
-    );
-    row(&mut out, "OS", v.iter().map(|x| x.os.clone()).collect());
-    row(&mut out, "libc", v.iter().map(|x| x.libc.clone()).collect());
-    row(
-        &mut out,
-        "OS packages",
-        v.iter().map(|x| x.os_packages.to_string()).collect(),
-    );
-    row(
-        &mut out,
-        "Python",
-        v.iter()
-            .map(|x| {
+    let col =
+        |f: &dyn Fn(&crate::core::compare::Variant) -> String| v.iter().map(f).collect::<Vec<_>>();
+    let mut rows = vec![
+        (String::new(), col(&|x| x.reference.clone())),
+        ("source".into(), col(&|x| x.source.clone())),
+        ("size".into(), col(&|x| size(x.image_bytes))),
+        (
+            "stored (compressed)".into(),
+            col(&|x| x.blob_bytes.map(size).unwrap_or_else(|| "-".into())),
+        ),
+        ("layers".into(), col(&|x| x.layers.to_string())),
+        ("files".into(), col(&|x| x.files.to_string())),
+        ("OS".into(), col(&|x| x.os.clone())),
+        ("libc".into(), col(&|x| x.libc.clone())),
+        ("OS packages".into(), col(&|x| x.os_packages.to_string())),
+        (
+            "Python".into(),
+            col(&|x| {
                 if x.interpreters.is_empty() {
                     "none found".into()
                 } else {
                     x.interpreters.join(", ")
                 }
-            })
-            .collect(),
-    );
-    row(
-        &mut out,
-        "Python packages",
-        v.iter().map(|x| x.python_packages.to_string()).collect(),
-    );
-    row(
-        &mut out,
-        "shell",
-        v.iter().map(|x| yes_no(x.shell)).collect(),
-    );
-    row(
-        &mut out,
-        "package manager",
-        v.iter().map(|x| yes_no(x.package_manager)).collect(),
-    );
-    row(
-        &mut out,
-        "compilers",
-        v.iter()
-            .map(|x| {
+            }),
+        ),
+        (
+            "Python packages".into(),
+            col(&|x| x.python_packages.to_string()),
+        ),
+        ("shell".into(), col(&|x| yes_no(x.shell))),
+        (
+            "package manager".into(),
+            col(&|x| yes_no(x.package_manager)),
+        ),
+        (
+            "compilers".into(),
+            col(&|x| {
                 if x.compiler_bytes > 0 {
                     size(x.compiler_bytes)
                 } else {
                     "no".into()
                 }
-            })
-            .collect(),
-    );
-    row(
-        &mut out,
-        "runs as",
-        v.iter().map(|x| x.user.clone()).collect(),
-    );
-    row(
-        &mut out,
-        "setuid/setgid files",
-        v.iter().map(|x| x.setuid_files.len().to_string()).collect(),
-    );
-    row(
-        &mut out,
-        "secrets",
-        v.iter().map(|x| x.secrets.to_string()).collect(),
-    );
-    row(
-        &mut out,
-        "reclaimable",
-        v.iter().map(|x| size(x.reclaimable_bytes)).collect(),
-    );
+            }),
+        ),
+        ("runs as".into(), col(&|x| x.user.clone())),
+        (
+            "setuid/setgid files".into(),
+            col(&|x| x.setuid_files.len().to_string()),
+        ),
+        ("secrets".into(), col(&|x| x.secrets.to_string())),
+        ("reclaimable".into(), col(&|x| size(x.reclaimable_bytes))),
+    ];
     let cats: std::collections::BTreeSet<&String> =
         v.iter().flat_map(|x| x.findings.keys()).collect();
     for cat in cats {
@@ -149,10 +93,26 @@ pub fn render(c: &Comparison, rows_per_list: usize) -> String {
                     .unwrap_or_else(|| "-".into())
             })
             .collect();
-        if vals.iter().all(|s| s == "0 B" || s == "-") {
-            continue;
+        if !vals.iter().all(|s| s == "0 B" || s == "-") {
+            rows.push((format!("  {cat}"), vals));
         }
-        row(&mut out, &format!("  {cat}"), vals);
+    }
+    rows
+}
+
+pub fn render(c: &Comparison, rows_per_list: usize) -> String {
+    let mut out = String::new();
+    let w = 26;
+    let v = &c.variants;
+    let row = |out: &mut String, label: &str, vals: Vec<String>| {
+        let _ = write!(out, "{:<22}", label);
+        for val in vals {
+            let _ = write!(out, " {}", cell(&val, w));
+        }
+        out.push('\n');
+    };
+    for (label, vals) in variant_rows(c) {
+        row(&mut out, &label, vals);
     }
     for x in v.iter().filter(|x| !x.manylinux_on_musl.is_empty()) {
         let _ = writeln!(

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod app;
+pub mod compare;
 pub mod event;
 pub mod keymap;
 pub mod search;
@@ -184,5 +185,31 @@ pub fn draw_loading(
             )));
         }
         f.render_widget(Paragraph::new(right), cols[1]);
+    }
+}
+
+/// Runs the compare view until the user quits.
+pub fn run_compare<B: Backend>(
+    terminal: &mut Terminal<B>,
+    events: Receiver<Event>,
+    mut app: compare::CompareApp,
+    theme: &Theme,
+) -> Result<()> {
+    let io = |e: B::Error| Error::Usage(format!("terminal: {e}"));
+    loop {
+        terminal
+            .draw(|f| {
+                app.page = f.area().height.saturating_sub(10) as usize;
+                f.render_widget(view::CompareView { app: &app, theme }, f.area());
+            })
+            .map_err(io)?;
+        match events.recv() {
+            Ok(Event::Key(k)) => app.handle_key(k),
+            Ok(_) => {}
+            Err(_) => return Ok(()),
+        }
+        if app.quit {
+            return Ok(());
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! lays them out. Only the rows that fit are rendered, so a frame costs the same on 200,000
 //! paths as on 20.
 
+mod compare;
 mod details;
 mod findings;
 mod help;
@@ -10,6 +11,7 @@ mod search;
 mod tree;
 mod trim;
 
+pub use compare::CompareView;
 pub use tree::first_row;
 
 use humansize::{format_size, BINARY};
