@@ -329,6 +329,23 @@ fn the_compare_view_shows_variants_and_searches_differing_files() {
     let key = |app: &mut pyslim::tui::compare::CompareApp, c: KeyCode| {
         app.handle_key(KeyEvent::new(c, KeyModifiers::NONE))
     };
+    // A tree of what differs, widest gap first: usr (libc in two images) leads.
+    let top: Vec<String> = app
+        .rows
+        .iter()
+        .map(|&(id, _)| app.tree[id].name.clone())
+        .collect();
+    assert_eq!(top[0], "usr", "{top:?}");
+    assert_eq!(
+        app.tree[app.rows[0].0].bytes,
+        vec![Some(1_900_000 + 60_000 + 50_000), Some(1_900_000), None]
+    );
+    key(&mut app, KeyCode::Char('l'));
+    assert!(app.rows.len() > top.len(), "usr opened");
+    assert_eq!(app.rows[1].1, 1, "its children are one level down");
+    insta::assert_snapshot!("compare_tree_80x24", draw(&app, 80, 24));
+    key(&mut app, KeyCode::Char('h'));
+    assert_eq!(app.rows.len(), top.len());
     key(&mut app, KeyCode::Char('/'));
     for c in "busy".chars() {
         key(&mut app, KeyCode::Char(c));

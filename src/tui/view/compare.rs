@@ -79,34 +79,64 @@ impl Widget for CompareView<'_> {
         if visible > 0 {
             let path_w = (inner.width as usize).saturating_sub(n * 12 + 1);
             let first = app.cursor.saturating_sub(visible.saturating_sub(1));
-            let lines: Vec<Line> = app
-                .shown
-                .iter()
-                .enumerate()
-                .skip(first)
-                .take(visible)
-                .map(|(k, &i)| {
-                    let p = &c.paths[i];
-                    let selected = k == app.cursor;
-                    let style = if selected { t.selection() } else { t.text() };
-                    let mut spans = vec![Span::styled(
-                        format!(
-                            "/{:<w$}",
-                            clip(&p.path, path_w.saturating_sub(1)),
-                            w = path_w.saturating_sub(1)
-                        ),
-                        style,
-                    )];
-                    for b in &p.bytes {
-                        let (text, st) = match b {
-                            Some(b) => (size(*b), style),
-                            None => ("-".to_owned(), if selected { style } else { t.dim() }),
+            let sizes = |bytes: &[Option<u64>], style, selected: bool, spans: &mut Vec<Span>| {
+                for b in bytes {
+                    let (text, st) = match b {
+                        Some(b) => (size(*b), style),
+                        None => ("-".to_owned(), if selected { style } else { t.dim() }),
+                    };
+                    spans.push(Span::styled(format!("{text:>12}"), st));
+                }
+            };
+            let lines: Vec<Line> = if app.in_tree() {
+                app.rows
+                    .iter()
+                    .enumerate()
+                    .skip(first)
+                    .take(visible)
+                    .map(|(k, &(id, depth))| {
+                        let node = &app.tree[id];
+                        let selected = k == app.cursor;
+                        let style = if selected { t.selection() } else { t.text() };
+                        let glyph = if node.children.is_empty() {
+                            "  "
+                        } else if app.expanded.contains(&id) {
+                            "▾ "
+                        } else {
+                            "▸ "
                         };
-                        spans.push(Span::styled(format!("{text:>12}"), st));
-                    }
-                    Line::from(spans)
-                })
-                .collect();
+                        let label = format!("{}{glyph}{}", "  ".repeat(depth as usize), node.name);
+                        let mut spans = vec![Span::styled(
+                            format!("{:<w$}", clip(&label, path_w), w = path_w),
+                            style,
+                        )];
+                        sizes(&node.bytes, style, selected, &mut spans);
+                        Line::from(spans)
+                    })
+                    .collect()
+            } else {
+                app.shown
+                    .iter()
+                    .enumerate()
+                    .skip(first)
+                    .take(visible)
+                    .map(|(k, &i)| {
+                        let p = &c.paths[i];
+                        let selected = k == app.cursor;
+                        let style = if selected { t.selection() } else { t.text() };
+                        let mut spans = vec![Span::styled(
+                            format!(
+                                "/{:<w$}",
+                                clip(&p.path, path_w.saturating_sub(1)),
+                                w = path_w.saturating_sub(1)
+                            ),
+                            style,
+                        )];
+                        sizes(&p.bytes, style, selected, &mut spans);
+                        Line::from(spans)
+                    })
+                    .collect()
+            };
             Paragraph::new(lines).render(inner, buf);
         }
         let footer = if app.searching {
@@ -119,6 +149,8 @@ impl Widget for CompareView<'_> {
             Line::from(vec![
                 Span::styled(" ↑↓", t.key()),
                 Span::styled(" move ", t.dim()),
+                Span::styled(" ←→", t.key()),
+                Span::styled(" close/open ", t.dim()),
                 Span::styled(" /", t.key()),
                 Span::styled(" search ", t.dim()),
                 Span::styled(" q", t.key()),
