@@ -1,0 +1,74 @@
+//! What every command needs: opening the image the arguments name, and the configuration.
+
+use std::io::IsTerminal;
+
+use pyslim::cli::{ImageArgs, TrimOutputArgs};
+use pyslim::config;
+use pyslim::source::{Limits, OpenOptions, ReadOptions};
+use pyslim::{demo, Image, Result};
+
+pub(crate) fn open_image(args: &ImageArgs, skip_contents: bool, progress: bool) -> Result<Image> {
+    open_image_observed(
+        args,
+        skip_contents,
+        progress,
+        std::sync::Arc::new(pyslim::source::Quiet),
+    )
+}
+
+pub(crate) fn open_image_observed(
+    args: &ImageArgs,
+    skip_contents: bool,
+    progress: bool,
+    observer: std::sync::Arc<dyn pyslim::source::LoadObserver>,
+) -> Result<Image> {
+    let Some(reference) = args.image.as_deref().filter(|_| !args.demo) else {
+        return demo::image();
+    };
+    let opts = open_options(args, skip_contents, progress);
+    pyslim::source::open_observed(reference, &opts, observer)
+}
+
+pub(crate) fn open_options(args: &ImageArgs, skip_contents: bool, progress: bool) -> OpenOptions {
+    OpenOptions {
+        cache: None,
+        source: args.source,
+        platform: args.platform.clone(),
+        read: ReadOptions {
+            verify_diff_ids: args.verify,
+            skip_contents,
+            limits: Limits {
+                max_entries_per_layer: args.max_entries,
+                max_path_bytes: args.max_path_bytes,
+                max_path_depth: args.max_path_depth,
+                max_json_bytes: args.max_json_bytes,
+            },
+        },
+        progress: progress && std::io::stderr().is_terminal(),
+    }
+}
+
+pub(crate) fn load_config(explicit: Option<&std::path::Path>) -> Result<config::UserConfig> {
+    let here = std::env::current_dir().map_err(|e| pyslim::Error::io(".", e))?;
+    config::load(explicit, &here)
+}
+
+/// The user's Dockerfile: the one named, else ./Dockerfile when there is one.
+pub(crate) fn read_dockerfile(out: &TrimOutputArgs) -> Result<Option<(String, String)>> {
+    let path = match &out.dockerfile {
+        Some(p) => p.clone(),
+        None => {
+            let here = std::path::PathBuf::from("Dockerfile");
+            if !here.is_file() {
+                return Ok(None);
+            }
+            here
+        }
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| pyslim::Error::io(&path, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "Dockerfile".into());
+    Ok(Some((name, text)))
+}

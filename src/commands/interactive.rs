@@ -1,0 +1,139 @@
+//! `pyslim explore` and `pyslim trim`: the terminal UI, and trimming driven by a file.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use pyslim::cli::{ExploreArgs, ImageArgs, TrimArgs, TrimOutputArgs};
+use pyslim::core::examine;
+use pyslim::{report, Result};
+
+use super::common::{load_config, open_image, open_image_observed, read_dockerfile};
+
+struct Interactive<'a> {
+    image: &'a ImageArgs,
+    config: Option<&'a std::path::Path>,
+    theme: Option<&'a str>,
+    keymap: Option<&'a std::path::Path>,
+    out: &'a TrimOutputArgs,
+    start_trim: bool,
+}
+
+fn run_interactive(opts: Interactive) -> Result<ExitCode> {
+    use pyslim::tui::{self, event, keymap::Keymap, theme::Theme};
+    if !std::io::stdout().is_terminal() {
+        return Err(pyslim::Error::Usage(
+            "this needs a terminal; use `pyslim analyze` (or --json), or `pyslim trim --decisions FILE`, for scripts".into(),
+        ));
+    }
+    let cfg = load_config(opts.config)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = Theme::load(
+        opts.theme.or(cfg.theme.as_deref()).unwrap_or("dark"),
+        no_color,
+    )?;
+    let user_keys = match opts.keymap {
+        Some(p) => Some((
+            p.display().to_string(),
+            std::fs::read_to_string(p).map_err(|e| pyslim::Error::io(p, e))?,
+        )),
+        None => std::env::var_os("HOME")
+            .map(|h| std::path::Path::new(&h).join(".config/pyslim/keymap.toml"))
+            .filter(|p| p.is_file())
+            .and_then(|p| {
+                std::fs::read_to_string(&p)
+                    .ok()
+                    .map(|t| (p.display().to_string(), t))
+            }),
+    };
+    let keymap = Keymap::load(user_keys.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))?;
+    let dockerfile = read_dockerfile(opts.out)?;
+    let label = if opts.image.demo || opts.image.image.is_none() {
+        "the demo image".to_owned()
+    } else {
+        opts.image.image.clone().unwrap_or_default()
+    };
+    let (tx, rx) = event::channel_pair();
+    let image_args = opts.image.clone();
+    let rules = cfg.rules.clone();
+    let loader = tx.clone();
+    let observer = std::sync::Arc::new(event::ChannelObserver(tx.clone()));
+    std::thread::spawn(move || {
+        let result = open_image_observed(&image_args, false, false, observer).map(|image| {
+            let ex = examine(&image, Some(&rules), pyslim::core::analysis::DEFAULT_TOP);
+            (image, ex)
+        });
+        let _ = loader.send(event::Event::Loaded(Box::new(result)));
+    });
+    let mut terminal = ratatui::try_init()
+        .map_err(|e| pyslim::Error::Usage(format!("cannot open the terminal: {e}")))?;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    event::spawn_terminal_reader(tx);
+    let prefix = opts.out.output.clone();
+    let start_trim = opts.start_trim;
+    let result = tui::run(&mut terminal, rx, keymap, &theme, &label, move |app| {
+        app.rules = cfg.rules;
+        app.dockerfile = dockerfile;
+        app.trim_prefix = prefix;
+        if start_trim {
+            app.update(tui::action::Action::Trim);
+        }
+    });
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    let _ = ratatui::try_restore();
+    result.map(|_| ExitCode::SUCCESS)
+}
+
+pub(crate) fn run_explore(args: ExploreArgs) -> Result<ExitCode> {
+    run_interactive(Interactive {
+        image: &args.image,
+        config: args.config.as_deref(),
+        theme: args.theme.as_deref(),
+        keymap: args.keymap.as_deref(),
+        out: &args.out,
+        start_trim: false,
+    })
+}
+
+pub(crate) fn run_trim(args: TrimArgs) -> Result<ExitCode> {
+    let Some(decisions) = &args.decisions else {
+        return run_interactive(Interactive {
+            image: &args.image,
+            config: args.config.as_deref(),
+            theme: args.theme.as_deref(),
+            keymap: None,
+            out: &args.out,
+            start_trim: true,
+        });
+    };
+    let input = decisions.display().to_string();
+    let text = std::fs::read_to_string(decisions).map_err(|e| pyslim::Error::io(decisions, e))?;
+    let file = pyslim::core::trim::DecisionsFile::parse(&input, &text)?;
+    let cfg = load_config(args.config.as_deref())?;
+    let dockerfile = read_dockerfile(&args.out)?;
+    let image = open_image(&args.image, false, true)?;
+    let ex = examine(
+        &image,
+        Some(&cfg.rules),
+        pyslim::core::analysis::DEFAULT_TOP,
+    );
+    let mut session = pyslim::core::trim::Session::new(&ex);
+    session.apply_file(&input, &file)?;
+    let df = dockerfile.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
+    let outputs = report::trim::build(&image, &ex, &cfg.rules, &session, df);
+    let written = report::trim::write(std::path::Path::new(&args.out.output), &outputs)?;
+    let p = session.projection(&ex);
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "{}: ships {} now, {} with the accepted fixes ({} less)",
+        image.reference,
+        report::text::size(p.before),
+        report::text::size(p.after),
+        report::text::size(p.saved())
+    );
+    for w in written {
+        let _ = writeln!(stdout, "wrote {}", w.display());
+    }
+    std::mem::forget((image, ex));
+    Ok(ExitCode::SUCCESS)
+}

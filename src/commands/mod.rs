@@ -1,0 +1,10 @@
+//! One module per command; main.rs only dispatches.
+
+mod analyze;
+mod common;
+mod compare;
+mod interactive;
+
+pub(crate) use analyze::{run_analyze, run_check};
+pub(crate) use compare::run_compare;
+pub(crate) use interactive::{run_explore, run_trim};
