@@ -297,27 +297,9 @@ fn compare_app() -> pyslim::tui::compare::CompareApp {
 }
 
 fn draw(app: &pyslim::tui::compare::CompareApp, w: u16, h: u16) -> String {
-    let theme = pyslim::tui::theme::Theme::load("dark", false).unwrap();
-    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
-    terminal
-        .draw(|f| {
-            f.render_widget(
-                pyslim::tui::view::CompareView { app, theme: &theme },
-                f.area(),
-            )
-        })
-        .unwrap();
-    let buf = terminal.backend().buffer().clone();
-    (0..h)
-        .map(|y| {
-            (0..w)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-                .trim_end()
-                .to_owned()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    common::render_text(w, h, |f, theme| {
+        f.render_widget(pyslim::tui::view::CompareView { app, theme }, f.area())
+    })
 }
 
 #[test]

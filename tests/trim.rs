@@ -226,20 +226,5 @@ fn the_explorer_runs_a_session_and_asks_the_loop_to_write() {
 }
 
 fn screen(app: &mut App, w: u16, h: u16) -> String {
-    let theme = pyslim::tui::theme::Theme::load("dark", false).unwrap();
-    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
-    terminal
-        .draw(|f| pyslim::tui::view::draw(f, app, &theme))
-        .unwrap();
-    let buf = terminal.backend().buffer().clone();
-    (0..h)
-        .map(|y| {
-            (0..w)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-                .trim_end()
-                .to_owned()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    common::render_text(w, h, |f, theme| pyslim::tui::view::draw(f, app, theme))
 }

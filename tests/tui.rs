@@ -1,15 +1,14 @@
 //! The explorer without a terminal: keys drive the app, views are drawn on ratatui's
 //! TestBackend and compared with snapshots (tests/snapshots/), at 80×24 and 160×48.
 
+mod common;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
 use pyslim::core::examine;
 use pyslim::core::findings::RuleSet;
 use pyslim::tui::app::{App, Mode, Pane};
 use pyslim::tui::keymap::Keymap;
-use pyslim::tui::theme::Theme;
 use pyslim::tui::treeview::{Filter, Scope};
 use pyslim::tui::view;
 
@@ -31,25 +30,10 @@ fn key(app: &mut App, code: KeyCode) {
 
 /// The screen as text, one line per row.
 fn screen(app: &mut App, w: u16, h: u16) -> String {
-    let theme = Theme::load("dark", false).unwrap();
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal
-        .draw(|f| {
-            app.page = view::areas(f.area(), app).tree.height.saturating_sub(2) as usize;
-            view::draw(f, app, &theme);
-        })
-        .unwrap();
-    let buf = terminal.backend().buffer().clone();
-    (0..h)
-        .map(|y| {
-            (0..w)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-                .trim_end()
-                .to_owned()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    common::render_text(w, h, |f, theme| {
+        app.page = view::areas(f.area(), app).tree.height.saturating_sub(2) as usize;
+        view::draw(f, app, theme);
+    })
 }
 
 fn both_sizes(name: &str, app: &mut App) {
@@ -202,7 +186,6 @@ fn mouse_clicks_focus_panes_and_pick_rows() {
 
 #[test]
 fn loading_shows_layers_at_once_and_marks_each_as_read() {
-    let theme = Theme::load("dark", false).unwrap();
     let layers = vec![
         (
             "ADD file:base in /".to_owned(),
@@ -218,19 +201,8 @@ fn loading_shows_layers_at_once_and_marks_each_as_read() {
         ("usr".to_owned(), 300_000_000u64, 12_000u64),
         ("opt".to_owned(), 88_000_000, 5_000),
     ];
-    let mut terminal = Terminal::new(TestBackend::new(120, 6)).unwrap();
-    terminal
-        .draw(|f| pyslim::tui::draw_loading(f, &theme, "myapp:latest", 1.25, &layers, &files))
-        .unwrap();
-    let buf = terminal.backend().buffer().clone();
-    let text: Vec<String> = (0..6)
-        .map(|y| {
-            (0..120)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-                .trim_end()
-                .to_owned()
-        })
-        .collect();
-    insta::assert_snapshot!("loading", text.join("\n"));
+    let text = common::render_text(120, 6, |f, theme| {
+        pyslim::tui::draw_loading(f, theme, "myapp:latest", 1.25, &layers, &files)
+    });
+    insta::assert_snapshot!("loading", text);
 }

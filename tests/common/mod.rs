@@ -193,3 +193,27 @@ pub fn docker_or_skip(test: &str) -> bool {
     }
     ok
 }
+
+/// Draws with the dark theme on a `w`×`h` TestBackend and returns the screen as text, one
+/// line per row, trailing spaces trimmed.
+pub fn render_text(
+    w: u16,
+    h: u16,
+    draw: impl FnOnce(&mut ratatui::Frame, &pyslim::tui::theme::Theme),
+) -> String {
+    let theme = pyslim::tui::theme::Theme::load("dark", false).expect("theme");
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("backend");
+    terminal.draw(|f| draw(f, &theme)).expect("draw");
+    let buf = terminal.backend().buffer().clone();
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -16,17 +16,7 @@ pub(super) fn user_root(ctx: &Context, rule: &Rule) -> Vec<Draft> {
     } else {
         format!("USER {user}")
     };
-    vec![draft(
-        rule,
-        shown.clone(),
-        1,
-        vec![Item {
-            name: shown,
-            bytes: 0,
-            layer: None,
-            note: String::new(),
-        }],
-    )]
+    config_finding(rule, shown)
 }
 
 pub(super) fn mode_bits(ctx: &Context, rule: &Rule, setuid: bool) -> Vec<Draft> {
@@ -116,35 +106,26 @@ pub(super) fn env_locale(ctx: &Context, rule: &Rule) -> Vec<Draft> {
     let shown = env_value(ctx, "LANG")
         .map(|v| format!("LANG={v}"))
         .unwrap_or_else(|| "LANG is not set".into());
-    vec![draft(
-        rule,
-        shown.clone(),
-        1,
-        vec![Item {
-            name: shown,
-            bytes: 0,
-            layer: None,
-            note: String::new(),
-        }],
-    )]
+    config_finding(rule, shown)
 }
 
 pub(super) fn env_hashseed(ctx: &Context, rule: &Rule) -> Vec<Draft> {
     match env_value(ctx, "PYTHONHASHSEED") {
         Some(v) if !v.is_empty() && v != "random" => {
             let shown = format!("PYTHONHASHSEED={v}");
-            vec![draft(
-                rule,
-                shown.clone(),
-                1,
-                vec![Item {
-                    name: shown,
-                    bytes: 0,
-                    layer: None,
-                    note: String::new(),
-                }],
-            )]
+            config_finding(rule, shown)
         }
         _ => Vec::new(),
     }
+}
+
+/// A finding about the image's configuration: one item, no bytes.
+fn config_finding(rule: &Rule, shown: String) -> Vec<Draft> {
+    let item = Item {
+        name: shown.clone(),
+        bytes: 0,
+        layer: None,
+        note: String::new(),
+    };
+    vec![draft(rule, shown, 1, vec![item])]
 }
