@@ -28,6 +28,106 @@ pub enum Command {
     /// Guided trimming session: accept or skip each finding, biggest first, and leave with a
     /// report, a Dockerfile patch and a decisions file. `--decisions FILE` runs it unattended.
     Trim(TrimArgs),
+    /// Propose a multi-stage Dockerfile that rebuilds the image smaller and safer, with a size
+    /// estimate; `--build` builds it with the Docker engine and measures it.
+    Propose(ProposeArgs),
+}
+
+/// The runtime a proposal targets.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetArg {
+    /// python:X-slim (Debian), or any Debian base given with --base.
+    Slim,
+    /// gcr.io/distroless/python3: no shell, no package manager.
+    Distroless,
+    /// python:X-alpine (musl).
+    Alpine,
+}
+
+impl From<TargetArg> for crate::core::propose::Target {
+    fn from(t: TargetArg) -> Self {
+        match t {
+            TargetArg::Slim => Self::Slim,
+            TargetArg::Distroless => Self::Distroless,
+            TargetArg::Alpine => Self::Alpine,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ProposeArgs {
+    #[command(flatten)]
+    pub image: ImageArgs,
+
+    /// The Dockerfile that built the image (default: ./Dockerfile, if present). Without one,
+    /// the build steps are reconstructed from the image history.
+    #[arg(short = 'f', long = "file")]
+    pub dockerfile: Option<std::path::PathBuf>,
+
+    /// The runtime to target.
+    #[arg(long, value_enum, default_value_t = TargetArg::Slim)]
+    pub target: TargetArg,
+
+    /// Where to write the proposal (never over an existing file without --force).
+    #[arg(short = 'o', long = "output", default_value = "Dockerfile.pyslim")]
+    pub output: std::path::PathBuf,
+
+    /// Write over an existing output file.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Runtime base image (default: the target's, for the image's Python version).
+    #[arg(long)]
+    pub base: Option<String>,
+
+    /// Builder base image (default: the target's, for the image's Python version).
+    #[arg(long)]
+    pub builder_base: Option<String>,
+
+    /// A bases table of your own (same shape as assets/bases.toml; its entries win).
+    #[arg(long)]
+    pub bases: Option<std::path::PathBuf>,
+
+    /// A Dockerfile template of your own (minijinja; may extend "base.Dockerfile").
+    #[arg(long)]
+    pub template: Option<std::path::PathBuf>,
+
+    /// Configuration file (rules); default: .pyslim.toml here, if present.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Print JSON (the proposal, its estimate and, with --build, the measurement).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Build the proposal with the Docker engine and measure it against the estimate.
+    #[arg(long)]
+    pub build: bool,
+
+    /// Build context for --build (default: the Dockerfile's directory, else this one).
+    #[arg(long, requires = "build")]
+    pub context: Option<std::path::PathBuf>,
+
+    /// Build argument for --build (NAME=value; repeatable).
+    #[arg(long = "build-arg", requires = "build")]
+    pub build_args: Vec<String>,
+
+    /// Network for the build's RUN steps (e.g. host).
+    #[arg(long, requires = "build")]
+    pub network: Option<String>,
+
+    /// Tag for the built image (default: pyslim-proposal/NAME:latest).
+    #[arg(long, requires = "build")]
+    pub tag: Option<String>,
+
+    /// Command to run in a container of the built image; the build fails the check if it
+    /// fails. Example: --smoke 'python -c "import app"'.
+    #[arg(long, requires = "build")]
+    pub smoke: Option<String>,
+
+    /// Keep the built image (it is removed otherwise).
+    #[arg(long, requires = "build")]
+    pub keep: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Explore(args) => commands::run_explore(args),
         Command::Trim(args) => commands::run_trim(args),
         Command::Compare(args) => commands::run_compare(args),
+        Command::Propose(args) => commands::run_propose(args),
     };
     match result {
         Ok(code) => code,

@@ -55,8 +55,15 @@ pub(crate) fn load_config(explicit: Option<&std::path::Path>) -> Result<config::
 
 /// The user's Dockerfile: the one named, else ./Dockerfile when there is one.
 pub(crate) fn read_dockerfile(out: &TrimOutputArgs) -> Result<Option<(String, String)>> {
-    let path = match &out.dockerfile {
-        Some(p) => p.clone(),
+    read_dockerfile_at(out.dockerfile.as_deref())
+}
+
+/// The Dockerfile at `named`, else ./Dockerfile when there is one: (file name, text).
+pub(crate) fn read_dockerfile_at(
+    named: Option<&std::path::Path>,
+) -> Result<Option<(String, String)>> {
+    let path = match named {
+        Some(p) => p.to_path_buf(),
         None => {
             let here = std::path::PathBuf::from("Dockerfile");
             if !here.is_file() {

@@ -4,7 +4,10 @@ mod analyze;
 mod common;
 mod compare;
 mod interactive;
+mod propose;
+mod propose_build;
 
 pub(crate) use analyze::{run_analyze, run_check};
 pub(crate) use compare::run_compare;
 pub(crate) use interactive::{run_explore, run_trim};
+pub(crate) use propose::run_propose;

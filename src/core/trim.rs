@@ -181,20 +181,7 @@ impl Session {
         rules: &RuleSet,
         df: &Dockerfile,
     ) -> Vec<Edit> {
-        // For a COPY/ADD layer: how many COPY/ADD layers sit above it.
-        let is_copy = |l: &super::image::Layer| {
-            let i = l.instruction();
-            i.starts_with("COPY") || i.starts_with("ADD")
-        };
-        let copies_after = |layer: usize| -> Option<usize> {
-            let l = image.layers.get(layer)?;
-            is_copy(l).then(|| {
-                image.layers[layer + 1..]
-                    .iter()
-                    .filter(|l| is_copy(l))
-                    .count()
-            })
-        };
+        let made_by = crate::core::dockerfile::layer_instructions(df, image);
         let mut edits = Vec::new();
         for f in self.accepted(ex) {
             let Some(rule) = rules.rules.iter().find(|r| r.id == f.rule) else {
@@ -213,11 +200,7 @@ impl Session {
                 });
             }
             for share in &f.layers {
-                let layer = share.layer as usize;
-                let Some(hist) = image.layers.get(layer).and_then(|l| l.history.as_ref()) else {
-                    continue;
-                };
-                let Some(at) = df.instruction_for(hist, copies_after(layer)) else {
+                let Some(&Some(at)) = made_by.get(share.layer as usize) else {
                     continue;
                 };
                 let keyword = df.instructions[at].keyword.as_str();

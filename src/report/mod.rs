@@ -3,5 +3,6 @@
 pub mod check;
 pub mod compare;
 pub mod json;
+pub mod propose;
 pub mod text;
 pub mod trim;

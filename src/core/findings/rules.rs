@@ -69,6 +69,9 @@ pub struct Rule {
     /// Lines the fix adds to .dockerignore.
     #[serde(default)]
     pub dockerignore: Vec<String>,
+    /// What a proposed multi-stage Dockerfile does about the finding, for its summary.
+    #[serde(default)]
+    pub proposal: Option<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
 }
@@ -92,6 +95,7 @@ pub struct RulePatch {
     pub cleanup: Option<String>,
     pub set_env: Option<String>,
     pub dockerignore: Option<Vec<String>>,
+    pub proposal: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +174,9 @@ impl RuleSet {
             }
             if p.cleanup.is_some() {
                 rule.cleanup = p.cleanup.clone();
+            }
+            if p.proposal.is_some() {
+                rule.proposal = p.proposal.clone();
             }
             if p.set_env.is_some() {
                 rule.set_env = p.set_env.clone();

@@ -48,6 +48,10 @@ pub struct OsPackage {
     /// Bytes of its files the final image really shows (0 when no file list is available).
     pub file_bytes: u64,
     pub files: u64,
+    /// Names it depends on (Depends and Pre-Depends; apk `D:`), first of each alternative,
+    /// without versions.
+    #[serde(skip)]
+    pub depends: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

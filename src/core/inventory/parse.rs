@@ -53,10 +53,28 @@ pub fn parse_dpkg_status(text: &str) -> Vec<OsPackage> {
                 .and_then(|s| s.parse::<u64>().ok())
                 .map(|kib| kib * 1024)
                 .unwrap_or(0),
+            depends: ["Pre-Depends", "Depends"]
+                .iter()
+                .filter_map(|k| fields.get(k))
+                .flat_map(|v| v.split(','))
+                .filter_map(|alt| dependency_name(alt.split('|').next().unwrap_or("")))
+                .collect(),
             ..Default::default()
         });
     }
     out
+}
+
+/// `libpq5 (>= 15)` → `libpq5`; `python3:any` → `python3`; apk's `so:libc.musl…` and
+/// `cmd:…` virtual names are not packages.
+fn dependency_name(dep: &str) -> Option<String> {
+    let name = dep
+        .trim()
+        .split(|c: char| c.is_whitespace() || c == '(' || c == '<' || c == '>' || c == '=')
+        .next()?;
+    let name = name.split(':').next()?;
+    let virtual_apk = dep.trim().starts_with("so:") || dep.trim().starts_with("cmd:");
+    (!name.is_empty() && !virtual_apk && !dep.trim().starts_with('!')).then(|| name.to_owned())
 }
 
 /// Parses apk's installed database: `P:` name, `V:` version, `I:` size, `F:` dir, `R:` file.
@@ -75,6 +93,9 @@ pub fn parse_apk_installed(text: &str) -> (Vec<OsPackage>, Vec<(usize, String)>)
                 "P" => pkg.name = v.to_owned(),
                 "V" => pkg.version = v.to_owned(),
                 "I" => pkg.installed_bytes = v.parse().unwrap_or(0),
+                "D" => pkg
+                    .depends
+                    .extend(v.split_whitespace().filter_map(dependency_name)),
                 "F" => dir = v.to_owned(),
                 "R" => mine.push(if dir.is_empty() {
                     v.to_owned()
@@ -180,6 +201,20 @@ mod tests {
             (pkgs[0].name.as_str(), pkgs[0].installed_bytes),
             ("gcc-12", 70000 * 1024)
         );
+    }
+
+    #[test]
+    fn dependencies_are_names_without_versions_or_alternatives() {
+        let text = "Package: libpq-dev\nStatus: install ok installed\nPre-Depends: dpkg (>= 1.17)\nDepends: libpq5 (= 15.8-0+deb12u1), libssl-dev, python3:any | python3-minimal\n";
+        let pkgs = parse_dpkg_status(text);
+        assert_eq!(
+            pkgs[0].depends,
+            vec!["dpkg", "libpq5", "libssl-dev", "python3"]
+        );
+        let (apk, _) = parse_apk_installed(
+            "P:py3-pip\nD:python3 py3-setuptools>=60 so:libc.musl-x86_64.so.1 !py3-old\n",
+        );
+        assert_eq!(apk[0].depends, vec!["python3", "py3-setuptools"]);
     }
 
     #[test]

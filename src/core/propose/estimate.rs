@@ -1,0 +1,240 @@
+//! What the proposed image will weigh, from the image model alone: the new base, plus each
+//! runtime layer sized from the files of the current image it will hold. Sizes are what
+//! `docker image inspect` reports: apparent bytes of files, hardlinked content once.
+
+use rustc_hash::FxHashSet;
+use serde::Serialize;
+
+use super::plan::{user_dists, Plan};
+use crate::core::entry::EntryKind;
+use crate::core::findings::RuleSet;
+use crate::core::image::Image;
+use crate::core::inventory::normalize_dist_name;
+use crate::core::tree::{NodeId, Tree, ROOT};
+use crate::core::Examination;
+
+/// What a venv made by `python -m venv` holds besides its packages (activate scripts,
+/// pyvenv.cfg, links), when the image has no venv to measure.
+pub const VENV_SKELETON_BYTES: u64 = 12 * 1024;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BaseSize {
+    pub image: String,
+    pub bytes: u64,
+    /// `daemon` (measured), `table` (assets/bases.toml, of `date`) or `unknown`.
+    pub source: String,
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LayerEstimate {
+    /// The runtime instruction that makes the layer.
+    pub instruction: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FindingChange {
+    pub rule: String,
+    pub title: String,
+    /// Bytes of the finding in the current image (0 for posture findings).
+    pub bytes: u64,
+    /// What the proposal does about it.
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Estimate {
+    /// What the image ships now: every layer's bytes, hidden ones included.
+    pub current_bytes: u64,
+    /// The current image's base layers (below the user's first step).
+    pub current_base_bytes: u64,
+    pub base: BaseSize,
+    pub layers: Vec<LayerEstimate>,
+    pub total_bytes: u64,
+    /// Current minus proposed (negative when the proposal is larger).
+    pub saved_bytes: i64,
+    pub by_finding: Vec<FindingChange>,
+}
+
+/// Measured facts about the runtime base, when the caller could read them.
+#[derive(Debug, Clone, Default)]
+pub struct BaseFacts {
+    pub bytes: Option<u64>,
+    pub digest: Option<String>,
+}
+
+pub fn estimate(
+    image: &Image,
+    ex: &Examination,
+    rules: &RuleSet,
+    plan: &Plan,
+    first_user_layer: usize,
+    base: BaseSize,
+) -> Estimate {
+    let tree = &ex.tree;
+    let inv = &ex.inventory;
+    let current_bytes: u64 = image.layers.iter().map(|l| l.content_bytes()).sum();
+    let current_base_bytes: u64 = image.layers[..first_user_layer.min(image.layers.len())]
+        .iter()
+        .map(|l| l.content_bytes())
+        .sum();
+    let mut layers = Vec::new();
+
+    if !plan.runtime_packages.is_empty() {
+        let bytes = plan
+            .runtime_packages
+            .iter()
+            .filter_map(|n| inv.os_packages.iter().find(|p| &p.name == n))
+            .map(|p| {
+                if p.file_bytes > 0 {
+                    p.file_bytes
+                } else {
+                    p.installed_bytes
+                }
+            })
+            .sum();
+        layers.push(LayerEstimate {
+            instruction: format!("RUN install {}", plan.runtime_packages.join(" ")),
+            bytes,
+        });
+    }
+    if plan.user.create {
+        // Adding a user rewrites these files (and their `-` backups) whole.
+        let bytes: u64 = ["etc/passwd", "etc/group", "etc/shadow", "etc/gshadow"]
+            .iter()
+            .filter_map(|p| tree.lookup(p))
+            .filter_map(|n| tree.final_state(n))
+            .map(|e| 2 * (e.size + 48))
+            .sum();
+        layers.push(LayerEstimate {
+            instruction: format!("RUN add user {}", plan.user.name),
+            bytes,
+        });
+    }
+
+    // The venv: its files in the image, minus what the builder prunes and uninstalls.
+    let dists = user_dists(inv, tree, first_user_layer);
+    let dropped: FxHashSet<NodeId> = dists
+        .iter()
+        .filter(|p| plan.uninstalled.contains(&normalize_dist_name(&p.name)))
+        .flat_map(|p| p.files_nodes.iter().copied())
+        .collect();
+    let venv_node = tree.lookup(plan.venv.trim_start_matches('/'));
+    let venv_bytes = match venv_node {
+        Some(n) => subtree_bytes(tree, n, &dropped, true),
+        None => {
+            let kept: FxHashSet<NodeId> = dists
+                .iter()
+                .filter(|p| !plan.uninstalled.contains(&normalize_dist_name(&p.name)))
+                .flat_map(|p| p.files_nodes.iter().copied())
+                .collect();
+            kept.iter()
+                .filter(|&&n| !under_pruned_dir(tree, n))
+                .filter_map(|&n| tree.final_state(n))
+                .filter(|e| e.kind == EntryKind::File)
+                .map(|e| e.size)
+                .sum::<u64>()
+                + VENV_SKELETON_BYTES
+        }
+    };
+    let mut copies = plan.copies.iter();
+    if let Some(venv) = copies.next() {
+        layers.push(LayerEstimate {
+            instruction: format!("COPY {}", venv.path),
+            bytes: venv_bytes,
+        });
+    }
+    for c in copies {
+        let bytes = tree
+            .lookup(c.path.trim_start_matches('/'))
+            .map(|n| subtree_bytes(tree, n, &FxHashSet::default(), false))
+            .unwrap_or(0);
+        layers.push(LayerEstimate {
+            instruction: format!("COPY {}", c.path),
+            bytes,
+        });
+    }
+
+    let total_bytes = base.bytes + layers.iter().map(|l| l.bytes).sum::<u64>();
+    // One row per rule (wasted bytes come as one finding per layer), biggest first.
+    let mut by_finding: Vec<FindingChange> = Vec::new();
+    for f in &ex.findings.findings {
+        let bytes = if f.bloat { f.bytes } else { 0 };
+        if let Some(row) = by_finding.iter_mut().find(|r| r.rule == f.rule) {
+            row.bytes += bytes;
+            continue;
+        }
+        by_finding.push(FindingChange {
+            rule: f.rule.clone(),
+            title: f.title.clone(),
+            bytes,
+            action: rules
+                .rules
+                .iter()
+                .find(|r| r.id == f.rule)
+                .and_then(|r| r.proposal.clone())
+                .unwrap_or_else(|| "Not changed by the proposal.".into()),
+        });
+    }
+    by_finding.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    Estimate {
+        current_bytes,
+        current_base_bytes,
+        base,
+        layers,
+        total_bytes,
+        saved_bytes: current_bytes as i64 - total_bytes as i64,
+        by_finding,
+    }
+}
+
+/// Final-image file bytes under `node`, each inode once, leaving out `dropped` files and,
+/// when `prune`, what the builder's prune step deletes (`tests`, `test`, `__pycache__`).
+fn subtree_bytes(tree: &Tree, node: NodeId, dropped: &FxHashSet<NodeId>, prune: bool) -> u64 {
+    let mut seen_inodes = FxHashSet::default();
+    let mut total = 0u64;
+    let mut stack = vec![node];
+    while let Some(id) = stack.pop() {
+        let Some(state) = (if id == ROOT {
+            None
+        } else {
+            tree.final_state(id)
+        }) else {
+            continue;
+        };
+        match state.kind {
+            EntryKind::Dir => {
+                let name = &*tree.node(id).name;
+                if prune && id != node && matches!(name, "tests" | "test" | "__pycache__") {
+                    continue;
+                }
+                stack.extend(tree.node(id).children.iter().copied());
+            }
+            EntryKind::File | EntryKind::Hardlink => {
+                if dropped.contains(&id) {
+                    continue;
+                }
+                if let Some(inode) = state.inode {
+                    if !seen_inodes.insert(inode) {
+                        continue;
+                    }
+                }
+                total += state.size;
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
+/// True when a path lies below a directory the builder's prune step deletes.
+fn under_pruned_dir(tree: &Tree, mut id: NodeId) -> bool {
+    while id != ROOT {
+        id = tree.node(id).parent;
+        if matches!(&*tree.node(id).name, "tests" | "test" | "__pycache__") {
+            return true;
+        }
+    }
+    false
+}
