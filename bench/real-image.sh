@@ -10,9 +10,12 @@
 # cached under $OUT; docker's build cache covers the image build.
 # Start from scratch with:  rm -rf "$OUT"; docker rmi pyslim-fixture/fat-app:latest pyslim-fixture/debian-python:base
 # Needs: root, docker, debootstrap (apt-get install debootstrap), python3 + pip on the host.
+# tests/propose_build.rs uses what this makes (set PYSLIM_E2E_DIR=$OUT); CI runs it.
 set -euo pipefail
 
-OUT=${OUT:-/work/main/bench/out}
+OUT=${OUT:-$(cd "$(dirname "$0")" && pwd)/out}
+# SAVE=0 skips writing the images to tarballs (CI only needs them in the daemon).
+SAVE=${SAVE:-1}
 SUITE=bookworm
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 BASE_IMAGE=pyslim-fixture/debian-python:base
@@ -190,8 +193,10 @@ save() {  # save IMAGE FILE
   log "docker save $1 -> $2"
   docker save "$1" -o "$2.tmp" && mv "$2.tmp" "$2" && echo "$id" > "$2.id"
 }
-save "$BASE_IMAGE" "$OUT/debian-python.tar"
-save "$APP_IMAGE" "$OUT/fat-app.tar"
+if [ "$SAVE" = 1 ]; then
+  save "$BASE_IMAGE" "$OUT/debian-python.tar"
+  save "$APP_IMAGE" "$OUT/fat-app.tar"
+fi
 
 # ---------------------------------------------------------------------------
 # 5. Numbers to quote.
@@ -219,6 +224,8 @@ for i, name in enumerate(layers, 1):
 print(f"layers: {len(layers)}, tar entries: {total}")
 PY
 }
-summary "$BASE_IMAGE" "$OUT/debian-python.tar"
-summary "$APP_IMAGE" "$OUT/fat-app.tar"
+if [ "$SAVE" = 1 ]; then
+  summary "$BASE_IMAGE" "$OUT/debian-python.tar"
+  summary "$APP_IMAGE" "$OUT/fat-app.tar"
+fi
 log "done in $((SECONDS - START))s"

@@ -541,3 +541,71 @@ fn proposals_pass_hadolint() {
         );
     }
 }
+
+#[test]
+fn a_base_the_daemon_knows_is_measured_and_pinned_by_digest() {
+    use pyslim::core::propose::{self, BaseFacts, Bases, Request, Target};
+    let (dir, _) = setup();
+    let image = common::open(&dir.path().join("app.tar")).unwrap();
+    let rules = pyslim::core::findings::RuleSet::builtin().unwrap();
+    let ex = pyslim::core::examine(&image, Some(&rules), 20);
+    let bases = Bases::load(None).unwrap();
+    let req = Request {
+        image: &image,
+        ex: &ex,
+        rules: &rules,
+        dockerfile: Some(("Dockerfile", DOCKERFILE)),
+        target: Target::Slim,
+        bases: &bases,
+        builder_base: None,
+        runtime_base: None,
+        template: None,
+    };
+    assert_eq!(
+        propose::runtime_base(&req).unwrap(),
+        "python:3.11-slim-bookworm"
+    );
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let p = propose::propose(
+        &req,
+        &BaseFacts {
+            bytes: Some(123_456_789),
+            digest: Some(digest.clone()),
+        },
+    )
+    .unwrap();
+    assert!(
+        p.dockerfile
+            .contains(&format!("\nFROM python:3.11-slim-bookworm@{digest}\n")),
+        "{}",
+        p.dockerfile
+    );
+    assert_eq!(p.estimate.base.source, "daemon");
+    assert_eq!(p.estimate.base.bytes, 123_456_789);
+    assert!(!p.plan.warnings.iter().any(|w| w.contains("not pinned")));
+}
+
+#[test]
+fn requirements_are_installed_before_the_source_is_copied() {
+    let (dir, _) = setup();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM debian-python:3.11\nRUN apt-get update && apt-get install -y gcc libpq-dev\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"main.py\"]\n",
+    )
+    .unwrap();
+    let run = pyslim(dir.path(), &["propose", "app.tar", "--json"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let doc = json(&run);
+    let builder = stage(doc["proposal"]["dockerfile"].as_str().unwrap(), 0).to_owned();
+    let at = |needle: &str| {
+        builder
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing:\n{builder}"))
+    };
+    assert!(
+        at("COPY requirements.txt /app/requirements.txt\n")
+            < at("RUN pip install --no-cache-dir -r requirements.txt\n")
+    );
+    assert!(at("RUN pip install --no-cache-dir -r requirements.txt\n") < at("COPY . .\n"));
+    assert!(builder.contains("# pyslim: requirements first"));
+}

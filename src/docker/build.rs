@@ -23,7 +23,8 @@ pub struct BuildRequest<'a> {
 #[derive(Debug, Clone)]
 pub struct Built {
     pub image_id: String,
-    /// The last image of each earlier stage (untagged, left behind by the classic builder).
+    /// The last image of each earlier stage this build made (untagged, left behind by the
+    /// classic builder); stages the cache supplied are not listed.
     pub stage_images: Vec<String>,
     /// The last lines the build printed.
     pub log_tail: String,
@@ -65,6 +66,8 @@ pub fn build(client: &Client, req: &BuildRequest) -> Result<Built> {
         let mut image_id = String::new();
         let mut stage_images = Vec::new();
         let mut last_step_image = String::new();
+        // An image the cache supplied existed before this build: not ours to remove.
+        let mut last_step_cached = false;
         while let Some(item) = stream.next().await {
             let info = match item {
                 Ok(info) => info,
@@ -84,14 +87,19 @@ pub fn build(client: &Client, req: &BuildRequest) -> Result<Built> {
                     let line_t = line.trim();
                     if let Some(id) = line_t.strip_prefix("Successfully built ") {
                         image_id = id.trim().to_owned();
+                    } else if line_t == "---> Using cache" {
+                        last_step_cached = true;
                     } else if let Some(id) = line_t.strip_prefix("---> ") {
                         if !id.contains(' ') {
                             last_step_image = id.to_owned();
                         }
-                    } else if line_t.starts_with("Step ") && line_t.contains(" : FROM ") {
-                        if !last_step_image.is_empty() {
-                            stage_images.push(std::mem::take(&mut last_step_image));
+                    } else if line_t.starts_with("Step ") {
+                        let stage_ends = line_t.contains(" : FROM ");
+                        if stage_ends && !last_step_image.is_empty() && !last_step_cached {
+                            stage_images.push(last_step_image.clone());
                         }
+                        last_step_image.clear();
+                        last_step_cached = false;
                     }
                     log.push(line.to_owned());
                     if log.len() > LOG_TAIL_LINES {

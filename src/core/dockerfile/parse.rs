@@ -66,8 +66,9 @@ impl Dockerfile {
             loop {
                 let line = lines[i].as_str();
                 let body = line.trim_end();
-                if i > first && body.trim_start().starts_with('#') {
-                    i += 1; // comment inside a continuation
+                // Comments and empty lines inside a continuation are dropped, as Docker does.
+                if i > first && (body.trim_start().starts_with('#') || body.trim().is_empty()) {
+                    i += 1;
                     if i >= lines.len() {
                         break;
                     }

@@ -4,8 +4,11 @@
 
 pub mod bases;
 pub mod estimate;
+mod packages;
 pub mod plan;
 mod render;
+mod reorder;
+mod runtime;
 pub mod shell;
 pub mod steps;
 

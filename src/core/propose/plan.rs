@@ -7,10 +7,12 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::bases::{fill, Bases, Target, TargetBases};
+use super::packages::{alpine_install, build_only_packages, os_package_layer, runtime_packages};
+use super::reorder;
+use super::runtime::{copies, runtime_user, user_env};
 use super::shell;
-use super::steps::{config_lines, Step, UserSteps};
-use crate::core::findings::paths::glob_set;
-use crate::core::findings::{Finding, RuleSet};
+use super::steps::{config_lines, UserSteps};
+use crate::core::findings::RuleSet;
 use crate::core::image::Image;
 use crate::core::inventory::{normalize_dist_name, Inventory, PythonPackage};
 use crate::core::tree::Tree;
@@ -223,7 +225,11 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
     let build_only = build_only_packages(input.rules, input.bases);
     let mut runtime_candidates: Vec<String> = Vec::new();
     let mut first_install = true;
-    for step in &input.steps.steps {
+    let (user_steps, reordered) = reorder::requirements_first(&input.steps.steps);
+    if reordered {
+        notes.push("The requirements are copied and installed before the source, so code changes do not invalidate the install layer.".into());
+    }
+    for step in &user_steps {
         match step.keyword.as_str() {
             "CMD" | "ENTRYPOINT" | "USER" | "EXPOSE" | "HEALTHCHECK" | "STOPSIGNAL" | "VOLUME"
             | "LABEL" | "ONBUILD" | "MAINTAINER" => continue,
@@ -468,267 +474,4 @@ pub(crate) fn user_dists<'a>(
             })
         })
         .collect()
-}
-
-/// OS packages only a build needs: the compilers and dev-packages rules' globs, plus the
-/// table's list of build tools.
-fn build_only_packages(rules: &RuleSet, bases: &Bases) -> globset::GlobSet {
-    let mut patterns: Vec<String> = rules
-        .rules
-        .iter()
-        .filter(|r| r.id == "compilers" || r.id == "dev-packages")
-        .flat_map(|r| r.packages.iter().cloned())
-        .collect();
-    patterns.extend(bases.build_only.iter().cloned());
-    glob_set(patterns.iter())
-}
-
-/// The runtime's OS packages: what the build installed minus build-only packages, plus the
-/// libraries each -dev package depends on (libpq-dev → libpq5).
-fn runtime_packages(
-    installed: &[String],
-    build_only: &globset::GlobSet,
-    inv: &Inventory,
-    bases: &Bases,
-    target: Target,
-    in_base: &dyn Fn(&str) -> bool,
-) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut push = |n: &str| {
-        if !out.iter().any(|o| o == n) {
-            out.push(n.to_owned());
-        }
-    };
-    for name in installed {
-        if !build_only.is_match(name.as_str()) {
-            push(name);
-            continue;
-        }
-        // A library's -dev package (libpq-dev) stands for the library (libpq5) that what was
-        // built against it links at run time. Toolchains (build-essential, python3-dev) do not.
-        if !is_library_dev(name) {
-            continue;
-        }
-        let mut stack = vec![name.clone()];
-        let mut seen = BTreeSet::new();
-        while let Some(n) = stack.pop() {
-            if !seen.insert(n.clone()) {
-                continue;
-            }
-            let Some(pkg) = inv.os_packages.iter().find(|p| p.name == n) else {
-                continue;
-            };
-            for d in &pkg.depends {
-                if is_library_dev(d) {
-                    stack.push(d.clone());
-                } else if is_runtime_library(d) && !build_only.is_match(d.as_str()) && !in_base(d) {
-                    push(d);
-                }
-            }
-        }
-    }
-    if target == Target::Alpine {
-        return out
-            .into_iter()
-            .map(|n| bases.apk_names.get(&n).cloned().unwrap_or(n))
-            .collect();
-    }
-    out
-}
-
-/// `libpq-dev`, `libssl-dev`: the development files of one library.
-fn is_library_dev(name: &str) -> bool {
-    name.starts_with("lib") && name.ends_with("-dev") && !name.starts_with("libc6")
-}
-
-/// The layer that installed an OS package, by its dpkg file list (or None).
-fn os_package_layer(tree: &Tree, name: &str) -> Option<usize> {
-    [
-        format!("var/lib/dpkg/info/{name}.list"),
-        format!("var/lib/dpkg/info/{name}:amd64.list"),
-        format!("var/lib/dpkg/info/{name}:arm64.list"),
-    ]
-    .iter()
-    .filter_map(|p| tree.lookup(p))
-    .filter_map(|n| tree.node(n).events.first())
-    .map(|e| e.layer as usize)
-    .min()
-}
-
-/// Libraries worth installing in a runtime: `lib*` packages other than the C and compiler
-/// runtimes every base already has.
-fn is_runtime_library(name: &str) -> bool {
-    const EVERY_BASE_HAS: &[&str] = &["libc6", "libgcc-s1", "libstdc++6", "libcrypt1", "libc-bin"];
-    name.starts_with("lib")
-        && !name.starts_with("libpython")
-        && !EVERY_BASE_HAS.contains(&name)
-        && !name.starts_with("libgcc")
-        && !name.starts_with("libc-dev")
-}
-
-/// The builder's `apk add` for what an apt-get step installed, by the table's names.
-fn alpine_install(
-    packages: &[String],
-    bases: &Bases,
-    build_only: &globset::GlobSet,
-) -> RenderedStep {
-    let mut names = vec!["build-base".to_owned()];
-    let mut unknown = Vec::new();
-    for p in packages {
-        match bases.apk_names.get(p) {
-            Some(a) if !names.contains(a) => names.push(a.clone()),
-            Some(_) => {}
-            None if build_only.is_match(p.as_str()) => {}
-            None => unknown.push(p.clone()),
-        }
-    }
-    let mut comments = vec![
-        "apt-get has no Alpine counterpart: the same packages by their Alpine names".to_owned(),
-    ];
-    if !unknown.is_empty() {
-        comments.push(format!(
-            "no Alpine name known for: {} (add them)",
-            unknown.join(", ")
-        ));
-    }
-    RenderedStep {
-        text: format!("RUN apk add --no-cache {}", names.join(" ")),
-        comments,
-    }
-}
-
-/// ENV the user's steps set, for the runtime (minus what the builder or pyslim handles).
-fn user_env(steps: &[Step]) -> Vec<(String, String)> {
-    const HANDLED: &[&str] = &[
-        "PATH",
-        "VIRTUAL_ENV",
-        "DEBIAN_FRONTEND",
-        "PYTHONDONTWRITEBYTECODE",
-        "PYTHONUNBUFFERED",
-    ];
-    let mut out: Vec<(String, String)> = Vec::new();
-    for s in steps.iter().filter(|s| s.keyword == "ENV") {
-        for (k, a) in shell::env_assignments(&s.args) {
-            if HANDLED.contains(&k.as_str()) || k.starts_with("PIP_") {
-                continue;
-            }
-            out.retain(|(o, _)| *o != k);
-            out.push((k, a));
-        }
-    }
-    out
-}
-
-fn runtime_user(image: &Image, target: Target, root_finding: Option<&Finding>) -> User {
-    let configured = image.config.user.trim();
-    let name_part = configured.split(':').next().unwrap_or("");
-    let is_root = name_part.is_empty() || name_part == "root" || name_part == "0";
-    let why_root = match root_finding {
-        Some(f) => format!("run as a non-root user ({})", f.rule),
-        None => "run as a non-root user".into(),
-    };
-    if !is_root {
-        let numeric = name_part.chars().all(|c| c.is_ascii_digit());
-        return User {
-            name: configured.to_owned(),
-            uid: name_part.parse().unwrap_or(APP_UID),
-            create: !numeric && target != Target::Distroless,
-            why: format!("the image's user, {configured}, added to the new base"),
-        };
-    }
-    if target == Target::Distroless {
-        return User {
-            name: "nonroot".into(),
-            uid: 65532,
-            create: false,
-            why: why_root,
-        };
-    }
-    User {
-        name: APP_USER.into(),
-        uid: APP_UID,
-        create: true,
-        why: why_root,
-    }
-}
-
-/// What the runtime copies from the builder: the venv, the working directory, and what the
-/// user's COPY/ADD steps put elsewhere, unless a later RUN consumed it (a build input) or it
-/// is a secret.
-fn copies(input: &PlanInput, venv: &str) -> Vec<CopyPath> {
-    let tree = &input.ex.tree;
-    let exists = |p: &str| {
-        tree.lookup(p.trim_start_matches('/'))
-            .is_some_and(|n| tree.is_visible(n))
-    };
-    let secrets: Vec<String> = input
-        .ex
-        .findings
-        .findings
-        .iter()
-        .filter(|f| f.rule == "secrets")
-        .flat_map(|f| {
-            f.items
-                .iter()
-                .map(|i| format!("/{}", i.name.trim_start_matches('/')))
-        })
-        .collect();
-    let under =
-        |p: &str, dir: &str| p == dir || p.starts_with(&format!("{}/", dir.trim_end_matches('/')));
-    let mut out = vec![CopyPath {
-        path: venv.to_owned(),
-        why: "the venv, built and pruned in the builder".into(),
-    }];
-    let workdir = input.image.config.workdir.trim_end_matches('/').to_owned();
-    if !workdir.is_empty() && workdir != "/" && exists(&workdir) && !under(&workdir, venv) {
-        out.push(CopyPath {
-            path: workdir.clone(),
-            why: "the app, as the builder left it".into(),
-        });
-    }
-    let steps = &input.steps.steps;
-    let mut cwd = "/".to_owned();
-    for (i, s) in steps.iter().enumerate() {
-        if s.keyword == "WORKDIR" {
-            cwd = absolute(&cwd, s.args.trim());
-            continue;
-        }
-        if s.keyword != "COPY" && s.keyword != "ADD" {
-            continue;
-        }
-        let words = shell::words(&s.args);
-        let Some(dest) = words.last() else { continue };
-        let dest = absolute(&cwd, dest);
-        let dest = dest.trim_end_matches('/').to_owned();
-        if dest.is_empty()
-            || out.iter().any(|c| under(&dest, &c.path))
-            || secrets.iter().any(|sec| under(sec, &dest))
-            || !exists(&dest)
-        {
-            continue;
-        }
-        let consumed = steps[i + 1..]
-            .iter()
-            .any(|later| later.keyword == "RUN" && later.args.contains(dest.as_str()));
-        if consumed {
-            continue;
-        }
-        out.push(CopyPath {
-            path: dest,
-            why: format!("copied in by `{}`", crate::text::one_line(&s.text)),
-        });
-    }
-    out
-}
-
-fn absolute(cwd: &str, p: &str) -> String {
-    if p.starts_with('/') {
-        p.to_owned()
-    } else {
-        format!(
-            "{}/{}",
-            cwd.trim_end_matches('/'),
-            p.trim_start_matches("./")
-        )
-    }
 }

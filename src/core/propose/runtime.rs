@@ -1,0 +1,134 @@
+//! The runtime stage's own decisions: which user it runs as, which of the user's ENV it
+//! keeps, and what it copies from the builder.
+
+use super::bases::Target;
+use super::plan::{CopyPath, PlanInput, User, APP_UID, APP_USER};
+use super::reorder::absolute;
+use super::shell;
+use super::steps::Step;
+use crate::core::findings::Finding;
+use crate::core::image::Image;
+
+/// ENV the user's steps set, for the runtime (minus what the builder or pyslim handles).
+pub(crate) fn user_env(steps: &[Step]) -> Vec<(String, String)> {
+    const HANDLED: &[&str] = &[
+        "PATH",
+        "VIRTUAL_ENV",
+        "DEBIAN_FRONTEND",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONUNBUFFERED",
+    ];
+    let mut out: Vec<(String, String)> = Vec::new();
+    for s in steps.iter().filter(|s| s.keyword == "ENV") {
+        for (k, a) in shell::env_assignments(&s.args) {
+            if HANDLED.contains(&k.as_str()) || k.starts_with("PIP_") {
+                continue;
+            }
+            out.retain(|(o, _)| *o != k);
+            out.push((k, a));
+        }
+    }
+    out
+}
+
+pub(crate) fn runtime_user(image: &Image, target: Target, root_finding: Option<&Finding>) -> User {
+    let configured = image.config.user.trim();
+    let name_part = configured.split(':').next().unwrap_or("");
+    let is_root = name_part.is_empty() || name_part == "root" || name_part == "0";
+    let why_root = match root_finding {
+        Some(f) => format!("run as a non-root user ({})", f.rule),
+        None => "run as a non-root user".into(),
+    };
+    if !is_root {
+        let numeric = name_part.chars().all(|c| c.is_ascii_digit());
+        return User {
+            name: configured.to_owned(),
+            uid: name_part.parse().unwrap_or(APP_UID),
+            create: !numeric && target != Target::Distroless,
+            why: format!("the image's user, {configured}, added to the new base"),
+        };
+    }
+    if target == Target::Distroless {
+        return User {
+            name: "nonroot".into(),
+            uid: 65532,
+            create: false,
+            why: why_root,
+        };
+    }
+    User {
+        name: APP_USER.into(),
+        uid: APP_UID,
+        create: true,
+        why: why_root,
+    }
+}
+
+/// What the runtime copies from the builder: the venv, the working directory, and what the
+/// user's COPY/ADD steps put elsewhere, unless a later RUN consumed it (a build input) or it
+/// is a secret.
+pub(crate) fn copies(input: &PlanInput, venv: &str) -> Vec<CopyPath> {
+    let tree = &input.ex.tree;
+    let exists = |p: &str| {
+        tree.lookup(p.trim_start_matches('/'))
+            .is_some_and(|n| tree.is_visible(n))
+    };
+    let secrets: Vec<String> = input
+        .ex
+        .findings
+        .findings
+        .iter()
+        .filter(|f| f.rule == "secrets")
+        .flat_map(|f| {
+            f.items
+                .iter()
+                .map(|i| format!("/{}", i.name.trim_start_matches('/')))
+        })
+        .collect();
+    let under =
+        |p: &str, dir: &str| p == dir || p.starts_with(&format!("{}/", dir.trim_end_matches('/')));
+    let mut out = vec![CopyPath {
+        path: venv.to_owned(),
+        why: "the venv, built and pruned in the builder".into(),
+    }];
+    let workdir = input.image.config.workdir.trim_end_matches('/').to_owned();
+    if !workdir.is_empty() && workdir != "/" && exists(&workdir) && !under(&workdir, venv) {
+        out.push(CopyPath {
+            path: workdir.clone(),
+            why: "the app, as the builder left it".into(),
+        });
+    }
+    let steps = &input.steps.steps;
+    let mut cwd = "/".to_owned();
+    for (i, s) in steps.iter().enumerate() {
+        if s.keyword == "WORKDIR" {
+            cwd = absolute(&cwd, s.args.trim());
+            continue;
+        }
+        if s.keyword != "COPY" && s.keyword != "ADD" {
+            continue;
+        }
+        let words = shell::words(&s.args);
+        let Some(dest) = words.last() else { continue };
+        let dest = absolute(&cwd, dest);
+        let dest = dest.trim_end_matches('/').to_owned();
+        if dest.is_empty()
+            || out.iter().any(|c| under(&dest, &c.path))
+            || secrets.iter().any(|sec| under(sec, &dest))
+            || !exists(&dest)
+        {
+            continue;
+        }
+        let consumed = steps[i + 1..]
+            .iter()
+            .any(|later| later.keyword == "RUN" && later.args.contains(dest.as_str()));
+        if consumed {
+            continue;
+        }
+        out.push(CopyPath {
+            path: dest,
+            why: format!("copied in by `{}`", crate::text::one_line(&s.text)),
+        });
+    }
+    out
+}
