@@ -1,0 +1,195 @@
+//! `pyslim propose --build` end to end on this machine's engine, with no registry: the fat
+//! app image that bench/real-image.sh builds from a debootstrap root file system, Debian
+//! packages and PyPI wheels (served from a local index, as the build containers cannot reach
+//! PyPI). The proposal is built through the engine, smoke-tested, measured, and cleaned up.
+//!
+//! Needs the images `pyslim-fixture/debian-python:base` and `pyslim-fixture/fat-app:latest`
+//! and PYSLIM_E2E_DIR naming the script's output directory (ctx/ and index/). CI sets all of
+//! this up; elsewhere the test skips unless PYSLIM_REQUIRE_E2E=1.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+const FAT: &str = "pyslim-fixture/fat-app:latest";
+const BASE: &str = "pyslim-fixture/debian-python:base";
+const TAG: &str = "pyslim-e2e/proposal:test";
+
+/// The local PyPI index, stopped when dropped.
+struct Index(Child);
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve_index(dir: &std::path::Path) -> (Index, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 serves the wheel index");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (Index(child), port)
+}
+
+fn fixture() -> Option<PathBuf> {
+    let required = std::env::var("PYSLIM_REQUIRE_E2E").as_deref() == Ok("1");
+    let dir = std::env::var_os("PYSLIM_E2E_DIR").map(PathBuf::from);
+    let images = ["inspect", FAT, BASE];
+    let present = Command::new("docker")
+        .arg("image")
+        .args(images)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    match dir {
+        Some(d) if present && d.join("ctx/Dockerfile").is_file() => Some(d),
+        _ if required => panic!(
+            "PYSLIM_REQUIRE_E2E=1 but the fixture is missing: run `OUT=DIR bash bench/real-image.sh` and set PYSLIM_E2E_DIR=DIR"
+        ),
+        _ => {
+            eprintln!("skipped: no e2e fixture (run bench/real-image.sh, set PYSLIM_E2E_DIR)");
+            None
+        }
+    }
+}
+
+fn docker_ok(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn the_proposal_builds_runs_and_weighs_what_was_estimated() {
+    if !common::docker_or_skip("propose --build") {
+        return;
+    }
+    let Some(e2e) = fixture() else { return };
+    let (_index, port) = serve_index(&e2e.join("index"));
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("Dockerfile.pyslim");
+    let fat_bytes: u64 = docker_ok(&["image", "inspect", "-f", "{{.Size}}", FAT])
+        .parse()
+        .unwrap();
+    let images_before = docker_ok(&["images", "-aq"]);
+
+    let run = Command::cargo_bin("pyslim")
+        .unwrap()
+        .args(["propose", FAT, "-f"])
+        .arg(e2e.join("ctx/Dockerfile"))
+        .arg("-o")
+        .arg(&out)
+        .args([
+            "--base",
+            BASE,
+            "--builder-base",
+            BASE,
+            "--build",
+            "--network",
+            "host",
+        ])
+        .args(["--tag", TAG])
+        .arg(format!(
+            "--build-arg=PIP_INDEX_URL=http://127.0.0.1:{port}/simple"
+        ))
+        .arg("--build-arg=PIP_TRUSTED_HOST=127.0.0.1")
+        .args([
+            "--smoke",
+            "python -c 'import flask, pandas, numpy, requests; print(numpy.__version__)'",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "propose --build failed: {}\n{stdout}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let m = &doc["measured"];
+    let measured = m["total_bytes"].as_u64().unwrap();
+    let estimated = doc["proposal"]["estimate"]["total_bytes"].as_u64().unwrap();
+    let error = (estimated as f64 - measured as f64) / measured as f64;
+    eprintln!(
+        "fat {fat_bytes} B, proposed: estimated {estimated} B, measured {measured} B ({:+.2}%)",
+        error * 100.0
+    );
+    for l in m["layers"].as_array().unwrap() {
+        eprintln!(
+            "  {} est {} measured {}",
+            l["instruction"], l["estimated"], l["measured"]
+        );
+    }
+    assert!(
+        measured < fat_bytes / 2,
+        "{measured} B is not much smaller than {fat_bytes} B"
+    );
+    assert!(
+        error.abs() < 0.10,
+        "estimate {estimated} B is {:.1}% off {measured} B",
+        error * 100.0
+    );
+    assert_eq!(m["smoke"]["passed"], true, "{}", m["smoke"]);
+    assert!(m["smoke"]["output"].as_str().unwrap().contains("1.26.4"));
+    // Each runtime layer is estimated; the venv within 10% on its own.
+    let venv = m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["estimated"].as_u64().unwrap_or(0) > 50_000_000)
+        .expect("the venv layer");
+    let (e, v) = (
+        venv["estimated"].as_u64().unwrap() as f64,
+        venv["measured"].as_u64().unwrap() as f64,
+    );
+    assert!(((e - v) / v).abs() < 0.10, "venv {e} vs {v}");
+
+    // Cleaned up: the image (no --keep), the smoke container, the builder stage images.
+    assert_eq!(
+        docker_ok(&["images", "-q", TAG]),
+        "",
+        "the built image is removed"
+    );
+    assert_eq!(
+        docker_ok(&["ps", "-aq", "--filter", "name=pyslim-smoke"]),
+        ""
+    );
+    let images_after = docker_ok(&["images", "-aq"]);
+    let mut before: Vec<&str> = images_before.lines().collect();
+    let mut after: Vec<&str> = images_after.lines().collect();
+    before.sort();
+    before.dedup();
+    after.sort();
+    after.dedup();
+    assert_eq!(after, before, "no image is left behind");
+    // The proposal file is what was built, and it names its findings.
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("# pyslim: test suites inside installed packages (python-package-tests"));
+}
