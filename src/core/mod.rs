@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod markers;
 pub mod tree;
 pub mod trim;
+pub mod trim_image;
 
 use self::analysis::Analysis;
 use self::findings::{Findings, RuleSet};
