@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod demo;
+pub mod docker;
 pub mod error;
 pub mod report;
 pub mod source;

@@ -83,7 +83,7 @@ fn connect_timeout() -> Duration {
 }
 
 /// Words for a failed call to the daemon, by what went wrong underneath.
-fn describe(err: &bollard::errors::Error, reference: &str) -> Error {
+pub(crate) fn describe(err: &bollard::errors::Error, reference: &str) -> Error {
     use bollard::errors::Error as B;
     if let B::DockerResponseServerError {
         status_code,
@@ -130,7 +130,7 @@ fn describe(err: &bollard::errors::Error, reference: &str) -> Error {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -138,7 +138,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Daemon(format!("cannot start the async runtime: {e}")))
 }
 
-async fn connect() -> Result<Docker> {
+pub(crate) async fn connect() -> Result<Docker> {
     let docker = Docker::connect_with_defaults()
         .map_err(|e| describe(&e, ""))?
         .with_timeout(connect_timeout());

@@ -1,0 +1,114 @@
+//! Actions on the Docker engine, for checking what pyslim made: load an archive, run a smoke
+//! test in a container, save an image to a file. The connection (DOCKER_HOST, version
+//! negotiation, PYSLIM_DOCKER_TIMEOUT) is the daemon reader's, shared, not copied.
+
+pub mod load;
+pub mod smoke;
+
+use std::path::Path;
+use std::time::Duration;
+
+use bollard::Docker;
+use futures_util::StreamExt;
+use std::io::Write;
+
+use crate::error::{Error, Result};
+use crate::source::daemon::{connect, describe, docker_host, runtime};
+
+/// How long a load, a save or a smoke test may take (`PYSLIM_SMOKE_TIMEOUT`, seconds;
+/// default 600): they move whole images or run programs, so the connect timeout is too short.
+pub fn action_timeout() -> Duration {
+    let secs = std::env::var("PYSLIM_SMOKE_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
+    Duration::from_secs(secs)
+}
+
+/// A connection to the engine with the runtime that drives it. Blocking methods: callers
+/// are synchronous commands.
+pub struct Client {
+    rt: tokio::runtime::Runtime,
+    docker: Docker,
+}
+
+impl Client {
+    pub fn connect() -> Result<Client> {
+        let rt = runtime()?;
+        let docker = rt.block_on(connect())?;
+        let docker = docker.with_timeout(action_timeout());
+        Ok(Client { rt, docker })
+    }
+
+    pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    pub(crate) fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The image's ID and size as the engine counts them, or `None` when it has no such image.
+    pub fn image(&self, reference: &str) -> Result<Option<ImageFacts>> {
+        self.block_on(async {
+            match self.docker.inspect_image(reference).await {
+                Ok(i) => Ok(Some(ImageFacts {
+                    id: i.id.unwrap_or_default(),
+                    size: i.size.unwrap_or(0).max(0) as u64,
+                    tags: i.repo_tags.unwrap_or_default(),
+                })),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(None),
+                Err(e) => Err(describe(&e, reference)),
+            }
+        })
+    }
+
+    /// Writes `docker save REFERENCE` to `path` (streamed; nothing held in memory).
+    pub fn save(&self, reference: &str, path: &Path) -> Result<()> {
+        self.block_on(async {
+            // Plain writes: a chunk to a local file is quick next to the export itself.
+            let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+            let mut file = std::io::BufWriter::new(file);
+            let mut stream = self.docker.export_image(reference);
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| describe(&e, reference))?;
+                file.write_all(&chunk).map_err(|e| Error::io(path, e))?;
+            }
+            file.flush().map_err(|e| Error::io(path, e))
+        })
+    }
+
+    /// Removes an image pyslim itself made (tests, and a load the user asked to undo).
+    pub fn remove_image(&self, reference: &str) -> Result<()> {
+        self.block_on(async {
+            self.docker
+                .remove_image(
+                    reference,
+                    Some(bollard::query_parameters::RemoveImageOptions {
+                        force: true,
+                        noprune: false,
+                        ..Default::default()
+                    }),
+                    None,
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| describe(&e, reference))
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageFacts {
+    pub id: String,
+    /// Bytes the engine says the image takes (uncompressed layers).
+    pub size: u64,
+    pub tags: Vec<String>,
+}
+
+/// Where the engine is, for messages.
+pub fn host() -> String {
+    docker_host()
+}
