@@ -4,6 +4,7 @@ mod analyze;
 mod common;
 mod compare;
 mod interactive;
+mod trim_image;
 
 pub(crate) use analyze::{run_analyze, run_check};
 pub(crate) use compare::run_compare;

@@ -5,3 +5,4 @@ pub mod compare;
 pub mod json;
 pub mod text;
 pub mod trim;
+pub mod trim_image;
