@@ -184,7 +184,8 @@ fn trim_from_a_decisions_file_writes_a_patch_that_applies() {
             "d.toml",
             "out.decisions.toml",
             "out.md",
-            "out.patch"
+            "out.patch",
+            "out.tar"
         ]
     );
 }

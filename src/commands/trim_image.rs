@@ -62,6 +62,13 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
     let archive = PathBuf::from(format!("{prefix}.tar"));
     let want_image = !opts.no_image;
     // Everything that would refuse is checked before anything is read or written.
+    let reports = report::trim::paths(Path::new(&prefix), dockerfile.is_some());
+    if let Some(existing) = reports.iter().find(|p| p.exists()) {
+        return Err(Error::Usage(format!(
+            "{} exists; pyslim never writes over a file: choose another prefix with -o",
+            existing.display()
+        )));
+    }
     if want_image && archive.exists() && !opts.force {
         return Err(Error::Usage(format!(
             "{} exists; pyslim never writes over a file unless --force: choose another prefix with -o",
