@@ -39,12 +39,18 @@ mod tests {
     }
 }
 
-/// The current time as RFC 3339 in UTC (`2024-05-01T00:00:00Z`), as image configs write it.
+/// The current time as RFC 3339 in UTC (`2024-05-01T00:00:00Z`), as image configs write it;
+/// `SOURCE_DATE_EPOCH` (reproducible builds) replaces the clock when set.
 pub fn utc_now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        });
     rfc3339(secs)
 }
 

@@ -92,6 +92,9 @@ fn spec() -> ImageSpec {
         ),
         SpecEntry::symlink("opt/venv/bin/python3", "/usr/bin/python3.11"),
         SpecEntry::symlink("opt/venv/bin/python", "python3"),
+        SpecEntry::dir("root/.cache"),
+        SpecEntry::dir("root/.cache/pip"),
+        SpecEntry::dir(&format!("{SITE}/numpy/tests")),
         SpecEntry::file("root/.cache/pip/http/abc.body", 40_000),
         SpecEntry::file("root/.cache/pip/selfcheck.json", 1_200),
         // Overwrites the base layer's copy: those bytes are hidden.
@@ -215,6 +218,7 @@ fn trim(accept: &[&str], extra: &[&str]) -> Run {
         .arg(&tar)
         .args(["--decisions", "d.toml", "-o", "out"])
         .args(extra)
+        .env("SOURCE_DATE_EPOCH", "1714521600")
         .output()
         .unwrap();
     let original = common::open(&tar).unwrap();
@@ -309,8 +313,14 @@ fn the_trimmed_archive_shows_the_original_tree_minus_the_accepted_paths() {
     );
     let (_, analysis) = common::analysis_of(&trimmed);
     assert_eq!(analysis.totals.wasted_bytes, 0);
-    // The hardlink and its target survive together.
+    // The directories the rules name go once empty (an empty numpy/tests would still
+    // import, as a namespace package); the directories around them stay.
     let tree = Tree::build(&trimmed.layers);
+    let visible = |p: &str| tree.lookup(p).is_some_and(|n| tree.is_visible(n));
+    assert!(!visible(&format!("{SITE}/numpy/tests")));
+    assert!(!visible("root/.cache/pip"));
+    assert!(visible("root/.cache") && visible(&format!("{SITE}/numpy/core")));
+    // The hardlink and its target survive together.
     let tool = tree.lookup("usr/bin/tool").unwrap();
     assert_eq!(tree.final_state(tool).unwrap().size, 5_000);
     // Config and history are kept; one entry says what pyslim removed.
@@ -323,6 +333,7 @@ fn the_trimmed_archive_shows_the_original_tree_minus_the_accepted_paths() {
     );
     let added = trimmed.history.last().unwrap();
     assert!(added.empty_layer);
+    assert_eq!(added.created.as_deref(), Some("2024-05-01T00:00:00Z"));
     assert!(
         added.created_by.starts_with("pyslim trim: removed "),
         "{}",
@@ -396,18 +407,60 @@ fn the_oci_format_reads_back_the_same_from_both_of_its_indexes() {
 fn never_over_an_existing_archive_without_force() {
     let run = trim(ACCEPT, &[]);
     assert!(run.out.status.success());
-    let again = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
-        .current_dir(&run.work)
-        .arg("trim")
-        .arg(run._dir.path().join("t.tar"))
-        .args(["--decisions", "d.toml", "-o", "out.tar"])
-        .output()
-        .unwrap();
-    assert_eq!(again.status.code(), Some(2));
+    let again = |extra: &[&str]| {
+        assert_cmd::Command::cargo_bin("pyslim")
+            .unwrap()
+            .current_dir(&run.work)
+            .arg("trim")
+            .arg(run._dir.path().join("t.tar"))
+            .args(["--decisions", "d.toml", "-o", "out.tar"])
+            .args(extra)
+            .env("SOURCE_DATE_EPOCH", "1714521600")
+            .output()
+            .unwrap()
+    };
+    // The session's files are never overwritten, --force or not.
+    let refused = again(&["--force"]);
+    assert_eq!(refused.status.code(), Some(2));
     assert_eq!(
-        String::from_utf8_lossy(&again.stderr).trim_end(),
+        String::from_utf8_lossy(&refused.stderr).trim_end(),
+        "pyslim: out.md exists; pyslim never writes over a file: choose another prefix with -o"
+    );
+    std::fs::remove_file(run.work.join("out.md")).unwrap();
+    std::fs::remove_file(run.work.join("out.decisions.toml")).unwrap();
+    let archive = std::fs::read(run.work.join("out.tar")).unwrap();
+    let refused = again(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim_end(),
         "pyslim: out.tar exists; pyslim never writes over a file unless --force: choose another prefix with -o"
+    );
+    assert!(!run.work.join("out.md").exists());
+    assert_eq!(std::fs::read(run.work.join("out.tar")).unwrap(), archive);
+    // With --force the archive is written again: the same bytes but for the history time.
+    let forced = again(&["--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    let rewritten = open_verified(&run.work.join("out.tar"), SourceChoice::DockerArchive);
+    assert_eq!(
+        listing(&rewritten),
+        listing(&open_verified(
+            &run.work.join("out.tar"),
+            SourceChoice::Auto
+        ))
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&run.work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert_eq!(
+        leftovers,
+        Vec::<String>::new(),
+        "staging files are cleaned up"
     );
 }
 

@@ -126,7 +126,7 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
     let mut session = pyslim::core::trim::Session::new(&ex);
     session.apply_file(&input, &file)?;
     let plan = if want_image {
-        Some(checked_plan(&image, &ex, &session)?)
+        Some(checked_plan(&image, &ex, &session, &cfg.rules)?)
     } else {
         None
     };

@@ -4,7 +4,7 @@
 //! are detectors (detectors/, secrets.rs).
 
 mod detectors;
-mod paths;
+pub(crate) mod paths;
 pub mod rules;
 pub mod secrets;
 

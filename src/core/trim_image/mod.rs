@@ -15,7 +15,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use super::entry::EntryKind;
-use super::findings::{own_bytes, Finding};
+use super::findings::paths::glob_set;
+use super::findings::{own_bytes, Finding, RuleSet};
 use super::image::Image;
 use super::tree::{Change, NodeId, Tree, ROOT};
 use super::trim::Session;
@@ -178,7 +179,7 @@ pub fn removal_findings<'a>(
 }
 
 /// Plans the trimmed image for the session's accepted findings.
-pub fn plan(image: &Image, ex: &Examination, session: &Session) -> TrimPlan {
+pub fn plan(image: &Image, ex: &Examination, session: &Session, rules: &RuleSet) -> TrimPlan {
     let (findings, not_applied) = removal_findings(session, ex);
     let tree = &ex.tree;
     let mut chosen = vec![false; tree.nodes.len()];
@@ -189,6 +190,18 @@ pub fn plan(image: &Image, ex: &Examination, session: &Session) -> TrimPlan {
             chosen_by.entry(n).or_insert(i);
         }
     }
+    // The directories the applied rules name (`numpy/tests`, `root/.cache/pip`) go with
+    // their files when nothing else is left in them: an empty `tests` directory would still
+    // import, as a namespace package.
+    let applied_rules: Vec<&super::findings::Rule> = findings
+        .iter()
+        .filter_map(|(_, f)| rules.rules.iter().find(|r| r.id == f.rule))
+        .collect();
+    let named = glob_set(applied_rules.iter().flat_map(|r| &r.paths));
+    let excepted = glob_set(applied_rules.iter().flat_map(|r| &r.except));
+    choose_emptied_dirs(tree, &mut chosen, |path| {
+        named.is_match(path) && !excepted.is_match(path)
+    });
     let mut plan = plan_removal(image, tree, &chosen);
     plan.chosen_by = chosen_by;
     plan.applied = findings.iter().map(|(k, _)| k.clone()).collect();
@@ -228,6 +241,32 @@ pub fn plan(image: &Image, ex: &Examination, session: &Session) -> TrimPlan {
     by_category.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.category.cmp(&b.category)));
     plan.categories = by_category;
     plan
+}
+
+/// Marks directories whose every final-image path is chosen, and which `named` names, as
+/// chosen themselves. Children have larger ids than their parents, so one backward pass
+/// sees a directory's contents before the directory.
+fn choose_emptied_dirs(tree: &Tree, chosen: &mut [bool], named: impl Fn(&str) -> bool) {
+    let n = tree.nodes.len();
+    let mut kept_below = vec![false; n];
+    let mut chosen_below = vec![false; n];
+    for id in (1..n).rev() {
+        let Some(e) = tree.final_state(id as NodeId) else {
+            continue;
+        };
+        // Emptied: everything in it goes. It goes itself when named, or with a named
+        // directory above it; otherwise it stays, empty.
+        let emptied = e.kind == EntryKind::Dir && chosen_below[id] && !kept_below[id];
+        if !chosen[id] && emptied && named(&tree.path(id as NodeId)) {
+            chosen[id] = true;
+        }
+        let parent = tree.nodes[id].parent as usize;
+        if chosen[id] || emptied {
+            chosen_below[parent] = true;
+        } else {
+            kept_below[parent] = true;
+        }
+    }
 }
 
 /// Plans the layers for removing `chosen` nodes (and everything below a chosen directory)

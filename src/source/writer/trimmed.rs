@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::core::findings::RuleSet;
 use crate::core::image::{HistoryEntry, Image, SourceKind};
 use crate::core::trim::Session;
 use crate::core::trim_image::{final_listing, plan, safety, TrimPlan};
@@ -34,8 +35,13 @@ pub struct Trimmed {
 }
 
 /// Plans the trim and refuses, with every reason on one line, when it would break the app.
-pub fn checked_plan(image: &Image, ex: &Examination, session: &Session) -> Result<TrimPlan> {
-    let plan = plan(image, ex, session);
+pub fn checked_plan(
+    image: &Image,
+    ex: &Examination,
+    session: &Session,
+    rules: &RuleSet,
+) -> Result<TrimPlan> {
+    let plan = plan(image, ex, session, rules);
     let problems = safety::check(image, ex, &plan.removed);
     if problems.is_empty() {
         return Ok(plan);
