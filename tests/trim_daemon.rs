@@ -38,6 +38,11 @@ fn leftover_containers(image: &str) -> String {
         .args(["ps", "-a", "-q", "--filter", &format!("ancestor={image}")])
         .output()
         .expect("docker ps");
+    assert!(
+        out.status.success(),
+        "docker ps: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -236,5 +241,156 @@ fn a_real_python_image_trimmed_loads_imports_every_package_and_is_smaller() {
     assert_eq!(
         leftover_containers("pyslim/real-python-runnable:latest"),
         ""
+    );
+}
+
+fn small_spec(tag: &str) -> ImageSpec {
+    ImageSpec::new(
+        tag,
+        vec![
+            LayerSpec::new(
+                "/bin/sh -c #(nop) ADD file:base in / ",
+                vec![SpecEntry::file("usr/lib/python3.11/os.py", 3_000)],
+            ),
+            LayerSpec::new(
+                "/bin/sh -c pip install x",
+                vec![
+                    SpecEntry::file("root/.cache/pip/http/a.body", 400_000),
+                    SpecEntry::file("app/x.py", 1_000),
+                ],
+            ),
+        ],
+    )
+}
+
+fn pyslim_trim(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("pyslim")
+        .unwrap()
+        .current_dir(dir)
+        .arg("trim")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn from_the_daemon_into_the_daemon_never_over_an_existing_tag() {
+    if !common::docker_or_skip("from_the_daemon_into_the_daemon_never_over_an_existing_tag") {
+        return;
+    }
+    let client = Client::connect().unwrap();
+    let pid = std::process::id();
+    let source = format!("pyslim-test/trim-src:{pid}");
+    let target = format!("pyslim-test/trim-dst:{pid}");
+    let _cleanup = Cleanup(&client, vec![source.clone(), target.clone()]);
+    let dir = tempfile::tempdir().unwrap();
+    let tar = common::write_tar(
+        dir.path(),
+        "t.tar",
+        &small_spec(&source),
+        ArchiveFormat::DockerLegacy,
+    );
+    docker::load::load(&client, &tar).unwrap();
+    let source_id = client.image(&source).unwrap().unwrap().id;
+    std::fs::write(dir.path().join("d.toml"), decisions(&["pip-cache"])).unwrap();
+
+    // The image comes from the daemon (saved beside the output, then removed).
+    let out = pyslim_trim(
+        dir.path(),
+        &[
+            &source,
+            "--decisions",
+            "d.toml",
+            "-o",
+            "a",
+            "--load",
+            &target,
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(&format!("loaded {target} into the Docker daemon: 3.91 KiB as the daemon counts it (the original: 394.53 KiB)")), "{stdout}");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert_eq!(names, Vec::<String>::new());
+    // The user's image is untouched.
+    assert_eq!(client.image(&source).unwrap().unwrap().id, source_id);
+
+    // An existing tag is never retagged without --force, and nothing is written.
+    let again = pyslim_trim(
+        dir.path(),
+        &[
+            &source,
+            "--decisions",
+            "d.toml",
+            "-o",
+            "b",
+            "--load",
+            &target,
+        ],
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&again.stderr).trim_end(),
+        format!("pyslim: {target} already names an image in the Docker daemon; pyslim never retags an image unless --force")
+    );
+    assert!(!dir.path().join("b.tar").exists() && !dir.path().join("b.md").exists());
+}
+
+#[test]
+fn a_smoke_test_that_cannot_start_is_one_error_and_leaves_nothing_behind() {
+    if !common::docker_or_skip(
+        "a_smoke_test_that_cannot_start_is_one_error_and_leaves_nothing_behind",
+    ) {
+        return;
+    }
+    let client = Client::connect().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tar = common::write_tar(
+        dir.path(),
+        "t.tar",
+        &small_spec("t/untagged:1"),
+        ArchiveFormat::DockerLegacy,
+    );
+    std::fs::write(dir.path().join("d.toml"), decisions(&["pip-cache"])).unwrap();
+    // No --load: the image is loaded untagged for the test. It has no programs at all.
+    let out = pyslim_trim(
+        dir.path(),
+        &[
+            tar.to_str().unwrap(),
+            "--decisions",
+            "d.toml",
+            "-o",
+            "s",
+            "--smoke",
+            "/usr/bin/true",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("pyslim: cannot start the smoke-test container for sha256:"),
+        "{stderr}"
+    );
+    let id = stdout
+        .lines()
+        .find_map(|l| l.split("image id ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(leftover_containers(&id), "");
+    assert_eq!(
+        client.image(&id).unwrap(),
+        None,
+        "the image loaded for the test is removed"
     );
 }
