@@ -150,9 +150,13 @@ pub struct TrimArgs {
     #[command(flatten)]
     pub out: TrimOutputArgs,
 
-    /// Decide from this file (as a session writes it) instead of interactively.
+    /// Decide from this file (as a session writes it) instead of interactively; also writes
+    /// the trimmed image to PREFIX.tar.
     #[arg(long)]
     pub decisions: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub image_out: TrimImageArgs,
 
     /// Configuration file (rules); default: .pyslim.toml here, if present.
     #[arg(long)]
@@ -161,6 +165,44 @@ pub struct TrimArgs {
     /// Theme for the interactive session (as for explore).
     #[arg(long, env = "PYSLIM_THEME")]
     pub theme: Option<String>,
+}
+
+/// The trimmed image: how it is written, loaded and tested.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TrimImageArgs {
+    /// Archive format of PREFIX.tar: docker (docker-archive, what `docker load` reads) or
+    /// oci (an OCI layout with manifest.json, which `docker load` reads too).
+    #[arg(long, value_enum, default_value_t = TrimFormat::Docker)]
+    pub format: TrimFormat,
+
+    /// Write the trimmed image as one layer.
+    #[arg(long)]
+    pub squash: bool,
+
+    /// Also load the trimmed image into the Docker daemon under this tag (an existing tag
+    /// needs --force).
+    #[arg(long, value_name = "TAG")]
+    pub load: Option<String>,
+
+    /// Run CMD in a container of the trimmed image and report pass or fail (exit 1 on fail).
+    /// Without CMD: import the top-level module of every Python package in the image.
+    #[arg(long, value_name = "CMD", num_args = 0..=1, default_missing_value = "")]
+    pub smoke: Option<String>,
+
+    /// Write over an existing PREFIX.tar, and retag an existing --load tag.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Write only the report, patch and decisions, not the trimmed image.
+    #[arg(long, conflicts_with_all = ["load", "smoke", "squash"])]
+    pub no_image: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TrimFormat {
+    #[default]
+    Docker,
+    Oci,
 }
 
 #[derive(Args, Debug)]

@@ -203,6 +203,11 @@ pub fn image_from_spec(spec: &ImageSpec, source: SourceKind) -> Result<Image> {
     })
 }
 
+/// The demo image's description, to write it as an archive.
+pub fn spec() -> Result<ImageSpec> {
+    parse_spec(DEMO_TOML)
+}
+
 /// The demo image.
 pub fn image() -> Result<Image> {
     image_from_spec(&parse_spec(DEMO_TOML)?, SourceKind::Demo)

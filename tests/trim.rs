@@ -184,7 +184,8 @@ fn trim_from_a_decisions_file_writes_a_patch_that_applies() {
             "d.toml",
             "out.decisions.toml",
             "out.md",
-            "out.patch"
+            "out.patch",
+            "out.tar"
         ]
     );
 }
@@ -227,4 +228,83 @@ fn the_explorer_runs_a_session_and_asks_the_loop_to_write() {
 
 fn screen(app: &mut App, w: u16, h: u16) -> String {
     common::render_text(w, h, |f, theme| pyslim::tui::view::draw(f, app, theme))
+}
+
+#[test]
+fn the_trim_screen_writes_the_trimmed_image_after_the_session_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("trimmed").display().to_string();
+    let tar = common::write_tar(dir.path(), "t.tar", &spec(), ArchiveFormat::DockerLegacy);
+    let image = common::open(&tar).unwrap();
+    let ex = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
+    let mut app = App::new(image, ex, Keymap::load(None).unwrap());
+    app.rules = RuleSet::builtin().unwrap();
+    app.trim_prefix = prefix.clone();
+    let key =
+        |app: &mut App, code: KeyCode| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+    key(&mut app, KeyCode::Char('t'));
+    // Accept the three biggest findings, then finish.
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Char('y'));
+    }
+    key(&mut app, KeyCode::Char('f'));
+    // Before the session's files are written, `i` is part of the prefix being typed.
+    key(&mut app, KeyCode::Enter);
+    let Some(Effect::WriteTrim(out, p)) = app.effect.take() else {
+        panic!("no write asked")
+    };
+    app.trim_written(
+        pyslim::report::trim::write(std::path::Path::new(&p), &out).map_err(|e| e.to_string()),
+    );
+    assert!(app.trim.as_ref().unwrap().written);
+    assert!(screen(&mut app, 160, 48).contains("i write the trimmed image PREFIX.tar"));
+    key(&mut app, KeyCode::Char('i'));
+    let Some(Effect::WriteTrimmedImage(plan, path)) = app.effect.take() else {
+        panic!(
+            "no image write asked: {:?}",
+            app.trim.as_ref().unwrap().message
+        )
+    };
+    assert_eq!(path, std::path::PathBuf::from(format!("{prefix}.tar")));
+    let result = pyslim::tui::write_trimmed_image(&app, &plan, &path);
+    let line = result.clone().unwrap();
+    app.trim_image_written(result);
+    assert!(screen(&mut app, 160, 48).contains(&line[..40]), "{line}");
+    // The archive holds the image without the accepted findings' paths.
+    let trimmed = common::open(&path).unwrap();
+    assert_eq!(trimmed.layers.len(), app.image.layers.len());
+    let tree = pyslim::Tree::build(&trimmed.layers);
+    let t = app.trim.as_ref().unwrap();
+    let accepted: Vec<_> = t.session.accepted(&app.ex).collect();
+    assert_eq!(accepted.len(), 3);
+    let mut checked = 0;
+    for f in accepted
+        .iter()
+        .filter(|f| f.rule != "unstripped-binaries" && f.rule != "wasted-bytes")
+    {
+        for item in &f.items {
+            if app.ex.tree.lookup(&item.name).is_some() {
+                assert!(
+                    !tree.lookup(&item.name).is_some_and(|n| tree.is_visible(n)),
+                    "{} ({}) is still there",
+                    item.name,
+                    f.rule
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0);
+    // The same key again refuses to write over the archive.
+    key(&mut app, KeyCode::Char('i'));
+    let Some(Effect::WriteTrimmedImage(plan, path)) = app.effect.take() else {
+        panic!("no image write asked")
+    };
+    let again = pyslim::tui::write_trimmed_image(&app, &plan, &path).unwrap_err();
+    assert!(
+        again.ends_with(
+            "exists; pyslim never writes over a file unless --force: choose another prefix with -o"
+        ),
+        "{again}"
+    );
 }

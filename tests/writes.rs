@@ -113,6 +113,8 @@ fn a_full_run_writes_only_the_named_outputs() {
         "work/out/trim.md",
         "work/out/trim.patch",
         "work/out/trim.decisions.toml",
+        // The trimmed image itself.
+        "work/out/trim.tar",
     ]
     .iter()
     .map(PathBuf::from)

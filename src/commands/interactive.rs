@@ -1,13 +1,13 @@
 //! `pyslim explore` and `pyslim trim`: the terminal UI, and trimming driven by a file.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use pyslim::cli::{ExploreArgs, ImageArgs, TrimArgs, TrimOutputArgs};
 use pyslim::core::examine;
-use pyslim::{report, Result};
+use pyslim::Result;
 
-use super::common::{load_config, open_image, open_image_observed, read_dockerfile};
+use super::common::{load_config, open_image_observed, read_dockerfile};
 
 struct Interactive<'a> {
     image: &'a ImageArgs,
@@ -105,35 +105,5 @@ pub(crate) fn run_trim(args: TrimArgs) -> Result<ExitCode> {
             start_trim: true,
         });
     };
-    let input = decisions.display().to_string();
-    let text = std::fs::read_to_string(decisions).map_err(|e| pyslim::Error::io(decisions, e))?;
-    let file = pyslim::core::trim::DecisionsFile::parse(&input, &text)?;
-    let cfg = load_config(args.config.as_deref())?;
-    let dockerfile = read_dockerfile(&args.out)?;
-    let image = open_image(&args.image, false, true)?;
-    let ex = examine(
-        &image,
-        Some(&cfg.rules),
-        pyslim::core::analysis::DEFAULT_TOP,
-    );
-    let mut session = pyslim::core::trim::Session::new(&ex);
-    session.apply_file(&input, &file)?;
-    let df = dockerfile.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
-    let outputs = report::trim::build(&image, &ex, &cfg.rules, &session, df);
-    let written = report::trim::write(std::path::Path::new(&args.out.output), &outputs)?;
-    let p = session.projection(&ex);
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(
-        stdout,
-        "{}: ships {} now, {} with the accepted fixes ({} less)",
-        image.reference,
-        report::text::size(p.before),
-        report::text::size(p.after),
-        report::text::size(p.saved())
-    );
-    for w in written {
-        let _ = writeln!(stdout, "wrote {}", w.display());
-    }
-    std::mem::forget((image, ex));
-    Ok(ExitCode::SUCCESS)
+    super::trim_image::run_decisions(&args, decisions)
 }

@@ -126,6 +126,16 @@ pub struct ElfInfo {
     pub symtab_bytes: u64,
     /// Bytes of debug sections (non-allocated PROGBITS: `.debug_*`, `.zdebug_*`).
     pub debug_bytes: u64,
+    /// Libraries the dynamic section names (DT_NEEDED), in order.
+    #[serde(skip)]
+    pub needed: Vec<String>,
+    /// The name a shared library answers to (DT_SONAME).
+    #[serde(skip)]
+    pub soname: Option<String>,
+    /// Whether the dynamic section could be read: a stream keeps only the file's head and
+    /// tail, so `needed` is unknown there, not empty.
+    #[serde(skip)]
+    pub dynamic_read: bool,
 }
 
 /// Stripped files keep a few tiny non-allocated sections (.gnu_debuglink, .comment): below
@@ -182,6 +192,13 @@ impl ReadAt for HeadTail<'_> {
 const SHT_PROGBITS: u32 = 1;
 const SHT_SYMTAB: u32 = 2;
 const SHT_STRTAB: u32 = 3;
+const SHT_DYNAMIC: u32 = 6;
+const SHT_NOBITS: u32 = 8;
+const DT_NULL: u64 = 0;
+const DT_NEEDED: u64 = 1;
+const DT_SONAME: u64 = 14;
+/// Largest dynamic string table pyslim will read (real ones are a few KiB to a few hundred).
+const MAX_DYNSTR: u64 = 4 << 20;
 const SHF_ALLOC: u64 = 0x2;
 /// Most section headers pyslim will read from one file.
 const MAX_SECTIONS: u64 = 4096;
@@ -234,21 +251,32 @@ pub fn probe_elf(file: &mut dyn ReadAt, size: u64) -> Option<ElfInfo> {
     // stream may already have passed, and the loader cares only about allocated sections.
     // Non-allocated PROGBITS are debug info (.debug_*, .zdebug_*; .comment is a few bytes);
     // a non-allocated string table other than the section names is .strtab.
-    for i in 0..shnum {
+    let section = |i: u64| -> (u32, u64, u64, u64, u32) {
         let at = (i * shentsize) as usize;
-        let (sh_type, flags, size) = if wide {
+        if wide {
             (
                 rd.u32(&table, at + 4),
                 rd.u64(&table, at + 8),
+                rd.u64(&table, at + 24),
                 rd.u64(&table, at + 32),
+                rd.u32(&table, at + 40),
             )
         } else {
             (
                 rd.u32(&table, at + 4),
                 rd.u32(&table, at + 8) as u64,
+                rd.u32(&table, at + 16) as u64,
                 rd.u32(&table, at + 20) as u64,
+                rd.u32(&table, at + 24),
             )
-        };
+        }
+    };
+    let mut dynamic = None;
+    for i in 0..shnum {
+        let (sh_type, flags, offset, size, link) = section(i);
+        if sh_type == SHT_DYNAMIC && dynamic.is_none() {
+            dynamic = Some((offset, size, link as u64));
+        }
         let allocated = flags & SHF_ALLOC != 0;
         match sh_type {
             SHT_SYMTAB => {
@@ -260,7 +288,48 @@ pub fn probe_elf(file: &mut dyn ReadAt, size: u64) -> Option<ElfInfo> {
             _ => {}
         }
     }
+    match dynamic {
+        // A static executable has no dynamic section: it needs nothing, and that is known.
+        None => info.dynamic_read = true,
+        Some((offset, size, link)) if link < shnum => {
+            let (str_type, _, str_offset, str_size, _) = section(link);
+            if str_type != SHT_NOBITS && str_size <= MAX_DYNSTR && size <= MAX_DYNSTR {
+                if let (Some(dyns), Some(strs)) = (
+                    file.read_at(offset, size as usize),
+                    file.read_at(str_offset, str_size as usize),
+                ) {
+                    read_dynamic(&rd, wide, &dyns, &strs, &mut info);
+                }
+            }
+        }
+        Some(_) => {}
+    }
     Some(info)
+}
+
+/// DT_NEEDED and DT_SONAME from the dynamic section and its string table. The loader finds a
+/// library by these names alone, so they are what a removal must not take away.
+fn read_dynamic(rd: &Reader, wide: bool, dyns: &[u8], strs: &[u8], info: &mut ElfInfo) {
+    let step = if wide { 16 } else { 8 };
+    let string_at = |at: u64| -> Option<String> {
+        let rest = strs.get(at as usize..)?;
+        let end = rest.iter().position(|&b| b == 0)?;
+        Some(String::from_utf8_lossy(&rest[..end]).into_owned())
+    };
+    for at in (0..dyns.len().saturating_sub(step - 1)).step_by(step) {
+        let (tag, val) = if wide {
+            (rd.u64(dyns, at), rd.u64(dyns, at + 8))
+        } else {
+            (rd.u32(dyns, at) as u64, rd.u32(dyns, at + 4) as u64)
+        };
+        match tag {
+            DT_NULL => break,
+            DT_NEEDED => info.needed.extend(string_at(val)),
+            DT_SONAME => info.soname = string_at(val),
+            _ => {}
+        }
+    }
+    info.dynamic_read = true;
 }
 
 struct Reader {
@@ -353,6 +422,48 @@ mod tests {
         assert!(info.has_symtab && info.symtab_bytes > 0);
         // A test binary is built with debug info.
         assert!(info.debug_bytes > 0);
+        // Rust test binaries link the C library dynamically on Linux.
+        assert!(info.dynamic_read);
+        assert!(
+            info.needed.iter().any(|n| n.starts_with("libc.so")),
+            "{:?}",
+            info.needed
+        );
+    }
+
+    #[test]
+    fn a_shared_library_names_itself_and_what_it_needs() {
+        // The C library this test links against: its SONAME is what programs ask for.
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let size = exe.len() as u64;
+        let info = probe_elf(&mut Whole(exe), size).unwrap();
+        let libc_name = info
+            .needed
+            .iter()
+            .find(|n| n.starts_with("libc.so"))
+            .unwrap();
+        let libc = [
+            "/lib/x86_64-linux-gnu",
+            "/usr/lib/x86_64-linux-gnu",
+            "/lib64",
+            "/usr/lib",
+        ]
+        .iter()
+        .map(|d| std::path::Path::new(d).join(libc_name))
+        .find(|p| p.exists());
+        let Some(libc) = libc else {
+            eprintln!("skipped: no {libc_name} in the usual places");
+            return;
+        };
+        let bytes = std::fs::read(&libc).unwrap();
+        let size = bytes.len() as u64;
+        let info = probe_elf(&mut Whole(bytes), size).unwrap();
+        assert_eq!(info.soname.as_deref(), Some(libc_name.as_str()));
+        assert!(
+            info.needed.iter().any(|n| n.starts_with("ld-linux")),
+            "{:?}",
+            info.needed
+        );
     }
 
     #[test]
@@ -369,7 +480,13 @@ mod tests {
         };
         let streamed = probe_elf(&mut ht, size).unwrap();
         assert_eq!(streamed.has_symtab, whole.has_symtab);
-        assert_eq!(streamed, whole);
+        assert_eq!(
+            (streamed.kind, streamed.symtab_bytes, streamed.debug_bytes),
+            (whole.kind, whole.symtab_bytes, whole.debug_bytes)
+        );
+        // The dynamic section sits past the head a stream keeps: unknown, not empty.
+        assert!(whole.dynamic_read && !whole.needed.is_empty());
+        assert!(!streamed.dynamic_read && streamed.needed.is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod markers;
 pub mod propose;
 pub mod tree;
 pub mod trim;
+pub mod trim_image;
 
 use self::analysis::Analysis;
 use self::findings::{Findings, RuleSet};

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod context;
+pub mod load;
 pub mod smoke;
 
 use std::path::Path;

@@ -7,6 +7,39 @@ use futures_util::StreamExt;
 use super::{action_timeout, Client};
 use crate::error::{Error, Result};
 
+/// Splits a smoke command as a shell would split simple words; anything with shell syntax
+/// runs through `/bin/sh -c`.
+pub fn argv(cmd: &str) -> Vec<String> {
+    if cmd.chars().any(|c| "|&;<>()$`*?~{}[]#\\\n".contains(c)) {
+        return vec!["/bin/sh".into(), "-c".into(), cmd.into()];
+    }
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut started = false;
+    for c in cmd.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                started = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if started || !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            (None, c) => word.push(c),
+        }
+    }
+    if started || !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SmokeOutcome {
     pub passed: bool,
@@ -129,4 +162,22 @@ async fn run_created(client: &Client, name: &str, image: &str) -> Result<SmokeOu
         exit_code,
         output,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::argv;
+
+    #[test]
+    fn smoke_commands_split_like_a_shell_or_go_through_one() {
+        assert_eq!(
+            argv("python -c 'import numpy'"),
+            ["python", "-c", "import numpy"]
+        );
+        assert_eq!(argv("  a  \"b c\" '' "), ["a", "b c", ""]);
+        assert_eq!(
+            argv("python -V && echo ok"),
+            ["/bin/sh", "-c", "python -V && echo ok"]
+        );
+    }
 }

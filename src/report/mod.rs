@@ -6,3 +6,4 @@ pub mod json;
 pub mod propose;
 pub mod text;
 pub mod trim;
+pub mod trim_image;

@@ -27,6 +27,14 @@ pub trait BlobStore: Sync {
         opts: &ReadOptions,
         hash_compressed: bool,
     ) -> Result<LayerRead>;
+    /// The stored bytes of a member, for rewriting it. Stores that keep only what they
+    /// parsed (a stream read once) cannot give them.
+    fn open_member(&self, member: &str) -> Result<Box<dyn Read + Send + '_>> {
+        Err(Error::unsupported(
+            self.input(),
+            format!("cannot read {member} again from a stream; decompress the archive first"),
+        ))
+    }
 }
 
 /// Checks a member name taken from a manifest: relative, inside the container.
@@ -209,6 +217,9 @@ impl BlobStore for TarFileStore {
         let label = format!("{}: {member}", self.input);
         read_layer_seekable(&label, self.slice(member)?, opts, hash_compressed)
     }
+    fn open_member(&self, member: &str) -> Result<Box<dyn Read + Send + '_>> {
+        Ok(Box::new(self.slice(member)?))
+    }
 }
 
 fn check_json_len(input: &str, member: &str, len: u64, limit: u64) -> Result<()> {
@@ -274,6 +285,9 @@ impl BlobStore for DirStore {
             FileSlice::new(file, 0, len).map_err(|e| Error::io(self.root.join(member), e))?;
         let label = format!("{}: {member}", self.input);
         read_layer_seekable(&label, slice, opts, hash_compressed)
+    }
+    fn open_member(&self, member: &str) -> Result<Box<dyn Read + Send + '_>> {
+        Ok(Box::new(self.file(member)?.0))
     }
 }
 

@@ -108,15 +108,70 @@ pub fn run<B: Backend>(
             Err(_) => return Ok(()),
         }
         // The app asks for I/O through effects; the loop carries them out.
-        if let Some(app::Effect::WriteTrim(outputs, prefix)) = app.effect.take() {
-            let result = crate::report::trim::write(std::path::Path::new(&prefix), &outputs)
-                .map_err(|e| e.to_string());
-            app.trim_written(result);
+        match app.effect.take() {
+            Some(app::Effect::WriteTrim(outputs, prefix)) => {
+                let result = crate::report::trim::write(std::path::Path::new(&prefix), &outputs)
+                    .map_err(|e| e.to_string());
+                app.trim_written(result);
+            }
+            Some(app::Effect::WriteTrimmedImage(plan, path)) => {
+                // Show "writing…" while the layers are rewritten (seconds for big images).
+                terminal.draw(|f| view::draw(f, &app, theme)).map_err(io)?;
+                let result = write_trimmed_image(&app, &plan, &path);
+                app.trim_image_written(result);
+            }
+            None => {}
         }
         if app.quit {
             return Ok(());
         }
     }
+}
+
+/// Writes the trimmed image the trim screen asked for: from the image's archive or layout,
+/// the demo image, or (saved first, beside the output) the daemon. Returns the line the
+/// screen shows.
+pub fn write_trimmed_image(
+    app: &App,
+    plan: &crate::core::trim_image::TrimPlan,
+    path: &std::path::Path,
+) -> std::result::Result<String, String> {
+    use crate::core::image::SourceKind;
+    use crate::source::writer::trimmed::{write_trimmed, TrimmedOptions};
+    let opts = TrimmedOptions {
+        format: crate::source::writer::ArchiveFormat::DockerLegacy,
+        squash: false,
+        tag: None,
+        platform: None,
+        force: false,
+        limits: Default::default(),
+    };
+    let image = &app.image;
+    let saved = path.with_extension("source.partial");
+    let source = match image.source {
+        SourceKind::Demo => None,
+        SourceKind::Docker => {
+            let client = crate::docker::Client::connect().map_err(|e| e.to_string())?;
+            client
+                .save(&image.reference, &saved)
+                .map_err(|e| e.to_string())?;
+            Some(saved.clone())
+        }
+        _ => Some(std::path::PathBuf::from(&image.reference)),
+    };
+    let result = write_trimmed(source.as_deref(), image, &app.ex, plan, &opts, path);
+    if image.source == SourceKind::Docker {
+        let _ = std::fs::remove_file(&saved);
+    }
+    let trimmed = result.map_err(|e| e.to_string())?;
+    let after: u64 = trimmed.written.layers.iter().map(|l| l.content_bytes).sum();
+    Ok(format!(
+        "wrote {}: {} of files in layers, from {} (docker load -i {})",
+        path.display(),
+        crate::report::text::size(after),
+        crate::report::text::size(plan.bytes_before()),
+        path.display()
+    ))
 }
 
 /// The screen while an image is read: its layers, each marked as it is read, and the files

@@ -5,7 +5,9 @@
 //! The spec types the writers take live in `spec`; this file turns them into tars and
 //! layouts.
 
+pub mod rewrite;
 mod spec;
+pub mod trimmed;
 
 pub use self::spec::{
     ArchiveFormat, Content, EmptyStep, ImageSpec, LayerSpec, SpecEntry, SpecKind,

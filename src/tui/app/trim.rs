@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Mode};
 use crate::core::trim::{Decision, Session};
+use crate::core::trim_image::TrimPlan;
 use crate::report::trim::TrimOutputs;
 
 /// A guided trimming session inside the explorer.
@@ -22,6 +23,8 @@ pub struct TrimState {
 /// What the explorer asks its loop to do outside itself (the app does no I/O).
 pub enum Effect {
     WriteTrim(Box<TrimOutputs>, String),
+    /// Write the trimmed image to this path, as planned (checked for safety already).
+    WriteTrimmedImage(Box<TrimPlan>, std::path::PathBuf),
 }
 
 impl App {
@@ -40,6 +43,22 @@ impl App {
                     }
                 }
                 KeyCode::Enter if t.written => self.mode = Mode::Normal,
+                // After the session's files: the trimmed image itself, beside them.
+                KeyCode::Char('i') if t.written => {
+                    let path = std::path::PathBuf::from(format!("{}.tar", t.prefix));
+                    match crate::source::writer::trimmed::checked_plan(
+                        &self.image,
+                        &self.ex,
+                        &t.session,
+                        &self.rules,
+                    ) {
+                        Ok(plan) => {
+                            t.message = Some(format!("writing {}…", path.display()));
+                            self.effect = Some(Effect::WriteTrimmedImage(Box::new(plan), path));
+                        }
+                        Err(e) => t.message = Some(e.to_string()),
+                    }
+                }
                 KeyCode::Enter => {
                     let df = self
                         .dockerfile
@@ -79,6 +98,15 @@ impl App {
         }
         if t.session.done() {
             t.finishing = true;
+        }
+    }
+
+    /// The loop reports how writing the trimmed image went (a summary, or the error).
+    pub fn trim_image_written(&mut self, result: Result<String, String>) {
+        if let Some(t) = self.trim.as_mut() {
+            t.message = Some(match result {
+                Ok(summary) | Err(summary) => summary,
+            });
         }
     }
 

@@ -113,7 +113,7 @@ impl Widget for TrimOverlay<'_> {
                 lines.push(Line::from(Span::styled(m.clone(), th.header())));
             }
             let keys = if t.written {
-                "Enter/Esc back to the explorer"
+                "i write the trimmed image PREFIX.tar   Enter/Esc back to the explorer"
             } else {
                 "Enter write   type to change the prefix   Esc back to the findings"
             };
