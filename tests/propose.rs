@@ -104,6 +104,8 @@ fn careless_app() -> ImageSpec {
                 "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages",
                 2_000_000,
             ),
+            // Fetched by hand, owned by no package: the runtime will not have it.
+            SpecEntry::file("usr/local/bin/tool", 2_000_000).with_mode(0o755),
         ],
     );
     let mut venv = vec![
@@ -333,6 +335,10 @@ fn a_slim_proposal_builds_in_one_stage_and_ships_the_venv_in_another() {
     // No daemon: the base cannot be pinned, and the user is told.
     let warnings = doc["proposal"]["plan"]["warnings"].to_string();
     assert!(warnings.contains("is not pinned"), "{warnings}");
+    assert!(
+        warnings.contains("not carried to the runtime (your steps wrote them outside the venv and the app; copy what the app needs): /usr/local (1.91 MiB)"),
+        "{warnings}"
+    );
 }
 
 #[test]

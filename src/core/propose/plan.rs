@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::bases::{fill, Bases, Target, TargetBases};
 use super::packages::{alpine_install, build_only_packages, os_package_layer, runtime_packages};
 use super::reorder;
-use super::runtime::{copies, runtime_user, user_env};
+use super::runtime::{copies, left_behind, runtime_user, user_env};
 use super::shell;
 use super::steps::{config_lines, UserSteps};
 use crate::core::findings::RuleSet;
@@ -362,6 +362,18 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
 
     let user = runtime_user(input.image, input.target, finding("runs-as-root"));
     let copies = copies(input, &venv);
+    let behind = left_behind(input, &copies);
+    if !behind.is_empty() {
+        warnings.push(format!(
+            "not carried to the runtime (your steps wrote them outside the venv and the app; copy what the app needs): {}",
+            behind
+                .iter()
+                .take(5)
+                .map(|(p, b)| format!("{p} ({})", crate::report::text::size(*b)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let mut runtime_lines = config_lines(input.image);
     runtime_lines.retain(|l| !l.starts_with("USER"));
     for step in &input.steps.steps {

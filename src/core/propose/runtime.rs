@@ -132,3 +132,59 @@ pub(crate) fn copies(input: &PlanInput, venv: &str) -> Vec<CopyPath> {
     }
     out
 }
+
+/// Places where a build leaves what no runtime needs: caches, package databases, logs.
+const BUILD_LEFTOVERS: &[&str] = &[
+    "root/.cache",
+    "root/.cargo",
+    "root/.npm",
+    "tmp",
+    "var/tmp",
+    "var/cache",
+    "var/log",
+    "var/lib/apt",
+    "var/lib/dpkg",
+    "usr/share/doc",
+    "usr/share/man",
+];
+
+/// Least bytes a directory must hold before it is worth a warning.
+pub const LEFT_BEHIND_MIN_BYTES: u64 = 1024 * 1024;
+
+/// Files the user's steps put in the image that the runtime will not have: not in what it
+/// copies, not owned by an OS package (the runtime installs or has those), not build
+/// leftovers. Summed by their first two path components, largest first.
+pub(crate) fn left_behind(input: &PlanInput, copies: &[CopyPath]) -> Vec<(String, u64)> {
+    let tree = &input.ex.tree;
+    let owned = &input.ex.inventory.owner;
+    let first = input.steps.first_user_layer as u32;
+    let copied: Vec<String> = copies
+        .iter()
+        .map(|c| c.path.trim_start_matches('/').to_owned())
+        .collect();
+    let mut by_dir: std::collections::BTreeMap<String, u64> = Default::default();
+    for id in tree.final_nodes() {
+        let Some(state) = tree.final_state(id) else {
+            continue;
+        };
+        if state.kind != crate::core::entry::EntryKind::File || state.layer < first {
+            continue;
+        }
+        if owned.contains_key(&id) {
+            continue;
+        }
+        let path = tree.path(id);
+        let under = |dir: &str| path == dir || path.starts_with(&format!("{dir}/"));
+        if copied.iter().any(|c| under(c)) || BUILD_LEFTOVERS.iter().any(|d| under(d)) {
+            continue;
+        }
+        let key: String = path.split('/').take(2).collect::<Vec<_>>().join("/");
+        *by_dir.entry(format!("/{key}")).or_default() += state.size;
+    }
+    let mut out: Vec<(String, u64)> = by_dir
+        .into_iter()
+        .filter(|(_, b)| *b >= LEFT_BEHIND_MIN_BYTES)
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1));
+    out
+}
