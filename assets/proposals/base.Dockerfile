@@ -24,6 +24,7 @@ ENV VIRTUAL_ENV={{ venv }} \
     PATH="{{ venv }}/bin:$PATH" \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_NO_CACHE=1 \
     PYTHONDONTWRITEBYTECODE=1
 {% for step in builder_setup %}
 # pyslim: {{ step.why }}

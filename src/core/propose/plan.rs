@@ -261,6 +261,11 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
                     .comments
                     .push(why("pip-cache", "pip install --no-cache-dir"));
             }
+            if changed.contains(&"system") {
+                rendered
+                    .comments
+                    .push("--system dropped: uv installs into the venv instead".into());
+            }
             if changed.contains(&"user") {
                 rendered
                     .comments

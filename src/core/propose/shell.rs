@@ -107,25 +107,43 @@ pub fn rewrite_pip(run: &str) -> (String, Vec<&'static str>) {
         // The arguments of this pip command: up to the next command separator.
         let end = tail.find(['&', ';', '|', '\n']).unwrap_or(tail.len());
         let args = &tail[..end];
-        if !args.split_whitespace().any(|w| w == "--no-cache-dir") {
-            out.push_str(" --no-cache-dir");
-            if !changes.contains(&"no-cache-dir") {
-                changes.push("no-cache-dir");
+        // `uv pip install` has no --no-cache-dir (UV_NO_CACHE in the builder covers it), and
+        // its --system would install beside the venv instead of into it.
+        let uv = head[..pos.start].trim_end().ends_with("uv");
+        let mut note = |change: &'static str| {
+            if !changes.contains(&change) {
+                changes.push(change);
             }
-        }
-        let kept: String = if args.split_whitespace().any(|w| w == "--user") {
-            if !changes.contains(&"user") {
-                changes.push("user");
-            }
-            args.replace(" --user", "")
+        };
+        let kept = if uv {
+            without_flag(args, "--system", &mut note, "system")
         } else {
-            args.to_owned()
+            if !args.split_whitespace().any(|w| w == "--no-cache-dir") {
+                out.push_str(" --no-cache-dir");
+                note("no-cache-dir");
+            }
+            without_flag(args, "--user", &mut note, "user")
         };
         out.push_str(&kept);
         rest = &tail[end..];
     }
     out.push_str(rest);
     (out, changes)
+}
+
+/// `args` without `flag`, noting `change` when it was there.
+fn without_flag(
+    args: &str,
+    flag: &str,
+    note: &mut impl FnMut(&'static str),
+    change: &'static str,
+) -> String {
+    if args.split_whitespace().any(|w| w == flag) {
+        note(change);
+        args.replace(&format!(" {flag}"), "")
+    } else {
+        args.to_owned()
+    }
 }
 
 /// Where the next `pip install` / `pip3 install` / `-m pip install` ends (its `install`).
@@ -246,6 +264,9 @@ mod tests {
         let (t, c) = rewrite_pip("/opt/venv/bin/pip3 install --no-cache-dir x");
         assert_eq!(t, "/opt/venv/bin/pip3 install --no-cache-dir x");
         assert!(c.is_empty());
+        let (t, c) = rewrite_pip("uv pip install --system -r requirements.txt");
+        assert_eq!(t, "uv pip install -r requirements.txt");
+        assert_eq!(c, vec!["system"]);
         let (t, _) = rewrite_pip("pipx install tool; echo pip installed");
         assert_eq!(
             t, "pipx install tool; echo pip installed",
