@@ -316,3 +316,88 @@ fn never_over_an_existing_archive_without_force() {
         "staging files are cleaned up"
     );
 }
+
+#[test]
+fn a_whiteout_stays_while_a_kept_entry_below_still_needs_hiding() {
+    // The base layer's tool-real is deleted later, but its bytes live on through a hardlink,
+    // so its entry stays in the base layer and the whiteout must stay to hide the name.
+    let spec = pyslim::source::writer::ImageSpec::new(
+        "t/hardlink:1",
+        vec![
+            pyslim::source::writer::LayerSpec::new(
+                "/bin/sh -c #(nop) ADD file:base in / ",
+                vec![
+                    pyslim::source::writer::SpecEntry::file("usr/bin/tool-real", 5_000),
+                    pyslim::source::writer::SpecEntry::hardlink(
+                        "usr/bin/tool",
+                        "usr/bin/tool-real",
+                    ),
+                    pyslim::source::writer::SpecEntry::file("usr/bin/old", 7_000),
+                ],
+            ),
+            pyslim::source::writer::LayerSpec::new(
+                "/bin/sh -c rm /usr/bin/tool-real /usr/bin/old",
+                vec![
+                    pyslim::source::writer::SpecEntry::whiteout("usr/bin/tool-real"),
+                    pyslim::source::writer::SpecEntry::whiteout("usr/bin/old"),
+                ],
+            ),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tar = common::write_tar(dir.path(), "t.tar", &spec, ArchiveFormat::DockerLegacy);
+    std::fs::write(dir.path().join("d.toml"), "").unwrap();
+    let out = assert_cmd::Command::cargo_bin("pyslim")
+        .unwrap()
+        .current_dir(dir.path())
+        .arg("trim")
+        .arg(&tar)
+        .args(["--decisions", "d.toml", "-o", "out"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let original = common::open(&tar).unwrap();
+    let trimmed = open_verified(&dir.path().join("out.tar"), SourceChoice::DockerArchive);
+    assert_eq!(listing(&trimmed), listing(&original));
+    let base: Vec<&str> = trimmed.layers[0]
+        .changes
+        .entries
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(
+        base,
+        ["usr/bin/tool-real", "usr/bin/tool"],
+        "old's hidden bytes go"
+    );
+    assert_eq!(trimmed.layers[1].changes.whiteouts, ["usr/bin/tool-real"]);
+}
+
+#[test]
+fn a_removed_file_a_kept_hardlink_shares_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = common::write_tar(dir.path(), "t.tar", &spec(), ArchiveFormat::DockerLegacy);
+    let image = common::open(&tar).unwrap();
+    let tree = Tree::build(&image.layers);
+    let pick = |paths: &[&str]| {
+        let mut chosen = vec![false; tree.nodes.len()];
+        for p in paths {
+            chosen[tree.lookup(p).unwrap() as usize] = true;
+        }
+        pyslim::core::trim_image::plan_removal(&image, &tree, &chosen)
+    };
+    let target = tree.lookup("usr/bin/tool-real").unwrap() as usize;
+    let plan = pick(&["usr/bin/tool-real"]);
+    assert!(!plan.removed[target]);
+    assert_eq!(
+        plan.notes,
+        ["kept usr/bin/tool-real: a kept hardlink shares its content"]
+    );
+    let both = pick(&["usr/bin/tool-real", "usr/bin/tool"]);
+    assert!(both.removed[target] && both.notes.is_empty());
+    assert_eq!(both.layers[0].removed_bytes, 5_000);
+}
