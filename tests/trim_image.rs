@@ -87,6 +87,39 @@ fn listing(image: &Image) -> Vec<(String, EntryKind, u64)> {
     final_listing(&Tree::build(&image.layers), None)
 }
 
+/// The entry names of each layer tar in a docker-archive, as written (no normalising).
+fn layer_tar_names(archive: &Path) -> Vec<Vec<String>> {
+    use std::io::Read;
+    let read_member = |name: &str| -> Vec<u8> {
+        let mut outer = tar::Archive::new(std::fs::File::open(archive).unwrap());
+        for e in outer.entries().unwrap() {
+            let mut e = e.unwrap();
+            if e.path().unwrap().to_string_lossy() == name {
+                let mut buf = Vec::new();
+                e.read_to_end(&mut buf).unwrap();
+                return buf;
+            }
+        }
+        panic!("no {name} in {}", archive.display())
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&read_member("manifest.json")).unwrap();
+    manifest[0]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let data = read_member(l.as_str().unwrap());
+            let mut layer = tar::Archive::new(data.as_slice());
+            layer
+                .entries()
+                .unwrap()
+                .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+                .collect()
+        })
+        .collect()
+}
+
 fn every_layer_path(image: &Image) -> Vec<(usize, String)> {
     image
         .layers
@@ -219,6 +252,12 @@ fn squashed_it_is_one_layer_with_the_same_tree() {
     let a = open_verified(&plain.work.join("out.tar"), SourceChoice::DockerArchive);
     let b = open_verified(&squashed.work.join("out.tar"), SourceChoice::DockerArchive);
     assert_eq!(b.layers.len(), 1);
+    // One tar names each path once: Docker refuses duplicates ("duplicates of file paths").
+    let names = layer_tar_names(&squashed.work.join("out.tar"));
+    assert_eq!(names.len(), 1);
+    let unique: std::collections::BTreeSet<_> = names[0].iter().collect();
+    assert_eq!(unique.len(), names[0].len(), "{:?}", names[0]);
+    assert!(names[0].iter().any(|n| n == "usr"), "{:?}", names[0]);
     assert!(b.layers[0].changes.whiteouts.is_empty() && b.layers[0].changes.opaque_dirs.is_empty());
     assert_eq!(listing(&b), listing(&a));
     // Every earlier step now made no layer; the squash step made the one.

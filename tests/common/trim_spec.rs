@@ -58,6 +58,9 @@ pub fn spec() -> ImageSpec {
     base.push(SpecEntry::file("usr/bin/tool-real", 5_000).with_mode(0o755));
     base.push(SpecEntry::hardlink("usr/bin/tool", "usr/bin/tool-real"));
     let apt = vec![
+        // Layers name the directories they write into again, as real layers do.
+        SpecEntry::dir("usr"),
+        SpecEntry::dir("usr/lib"),
         SpecEntry::file(
             "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages",
             90_000,

@@ -102,6 +102,25 @@ pub fn plan_removal(image: &Image, tree: &Tree, chosen: &[bool]) -> TrimPlan {
         }
         layers.push(keep);
     }
+    // For a squash: the last layer that keeps each path.
+    let mut last_kept: FxHashMap<&str, u32> = FxHashMap::default();
+    for (layer, keep) in image.layers.iter().zip(&layers) {
+        for (entry, &k) in layer.changes.entries.iter().zip(&keep.entries) {
+            if k {
+                last_kept.insert(entry.path.as_str(), layer.index as u32);
+            }
+        }
+    }
+    for (layer, keep) in image.layers.iter().zip(layers.iter_mut()) {
+        let l = layer.index as u32;
+        keep.squashed = layer
+            .changes
+            .entries
+            .iter()
+            .zip(&keep.entries)
+            .map(|(e, &k)| k && last_kept.get(e.path.as_str()) == Some(&l))
+            .collect();
+    }
     // Whiteouts and opaque markers matter only while a kept lower entry sits under them.
     let mut lowest_at: FxHashMap<&str, u32> = FxHashMap::default();
     let mut lowest_under: FxHashMap<&str, u32> = FxHashMap::default();

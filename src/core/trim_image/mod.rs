@@ -41,6 +41,9 @@ const NOT_BY_REMOVAL: &[(&str, &str)] = &[
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LayerKeep {
     pub entries: Vec<bool>,
+    /// The entries a squash keeps: a path kept in several layers (directories, mostly) is
+    /// written once, from the last of them, since one tar must not name a path twice.
+    pub squashed: Vec<bool>,
     pub whiteouts: Vec<bool>,
     pub opaque_dirs: Vec<bool>,
     /// Content bytes the layer carries now and after trimming.
@@ -53,7 +56,7 @@ pub struct LayerKeep {
 
 impl LayerKeep {
     /// The paths to keep, as the writer matches them while streaming the layer tar.
-    pub fn filter(&self, changes: &super::entry::LayerChanges) -> LayerFilter {
+    pub fn filter(&self, changes: &super::entry::LayerChanges, squash: bool) -> LayerFilter {
         let pick = |paths: &[String], keep: &[bool]| -> FxHashSet<String> {
             paths
                 .iter()
@@ -64,7 +67,14 @@ impl LayerKeep {
         };
         let entry_paths: Vec<String> = changes.entries.iter().map(|e| e.path.clone()).collect();
         LayerFilter {
-            entries: pick(&entry_paths, &self.entries),
+            entries: pick(
+                &entry_paths,
+                if squash {
+                    &self.squashed
+                } else {
+                    &self.entries
+                },
+            ),
             whiteouts: pick(&changes.whiteouts, &self.whiteouts),
             opaque_dirs: pick(&changes.opaque_dirs, &self.opaque_dirs),
         }
