@@ -440,3 +440,19 @@ fn a_removed_file_a_kept_hardlink_shares_stays() {
     assert!(both.removed[target] && both.notes.is_empty());
     assert_eq!(both.layers[0].removed_bytes, 5_000);
 }
+
+#[test]
+fn no_image_writes_only_the_session_files() {
+    let run = trim(ACCEPT, &["--no-image"]);
+    assert!(
+        run.out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&run.work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["d.toml", "out.decisions.toml", "out.md"]);
+}
