@@ -43,7 +43,11 @@ pub fn summary(image: &Image, plan: &TrimPlan, written: &Rewritten, squash: bool
     if !plan.categories.is_empty() {
         let _ = writeln!(out, "removed, by category:");
         // A category whose paths another accepted finding already took shows nothing.
-        for c in plan.categories.iter().filter(|c| c.bytes > 0 || c.paths > 0) {
+        for c in plan
+            .categories
+            .iter()
+            .filter(|c| c.bytes > 0 || c.paths > 0)
+        {
             let paths = if c.category == "wasted" {
                 "hidden by later layers".to_owned()
             } else {
