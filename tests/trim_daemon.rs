@@ -47,8 +47,10 @@ fn leftover_containers(image: &str) -> String {
 }
 
 #[test]
-fn docker_loads_both_formats_under_the_id_pyslim_computed() {
-    if !common::docker_or_skip("docker_loads_both_formats_under_the_id_pyslim_computed") {
+fn docker_loads_both_formats_and_a_squash_under_the_id_pyslim_computed() {
+    if !common::docker_or_skip(
+        "docker_loads_both_formats_and_a_squash_under_the_id_pyslim_computed",
+    ) {
         return;
     }
     let client = Client::connect().unwrap();
@@ -58,6 +60,7 @@ fn docker_loads_both_formats_under_the_id_pyslim_computed() {
             LayerSpec::new(
                 "/bin/sh -c #(nop) ADD file:base in / ",
                 vec![
+                    SpecEntry::dir("usr"),
                     SpecEntry::file("usr/lib/python3.11/os.py", 3_000),
                     SpecEntry::file("tmp/old.log", 9_000),
                 ],
@@ -65,6 +68,7 @@ fn docker_loads_both_formats_under_the_id_pyslim_computed() {
             LayerSpec::new(
                 "/bin/sh -c pip install x",
                 vec![
+                    SpecEntry::dir("usr"),
                     SpecEntry::file("root/.cache/pip/http/a.body", 400_000),
                     SpecEntry::file("app/x.py", 1_000),
                     SpecEntry::whiteout("tmp/old.log"),
@@ -76,22 +80,24 @@ fn docker_loads_both_formats_under_the_id_pyslim_computed() {
     let tar = common::write_tar(dir.path(), "t.tar", &spec, ArchiveFormat::DockerLegacy);
     std::fs::write(dir.path().join("d.toml"), decisions(&["pip-cache"])).unwrap();
     let pid = std::process::id();
-    for format in ["docker", "oci"] {
-        let tag = format!("pyslim-test/trim-load-{format}:{pid}");
+    for (format, squash) in [("docker", false), ("oci", false), ("docker", true)] {
+        let variant = format!("{format}{}", if squash { "-squash" } else { "" });
+        let tag = format!("pyslim-test/trim-load-{variant}:{pid}");
         let _cleanup = Cleanup(&client, vec![tag.clone()]);
         let out = assert_cmd::Command::cargo_bin("pyslim")
             .unwrap()
             .current_dir(dir.path())
             .arg("trim")
             .arg(&tar)
-            .args(["--decisions", "d.toml", "-o", &format!("out-{format}")])
+            .args(["--decisions", "d.toml", "-o", &format!("out-{variant}")])
             .args(["--format", format, "--load", &tag])
+            .args(if squash { &["--squash"][..] } else { &[] })
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
-            "{format}: {}{stdout}",
+            "{variant}: {}{stdout}",
             String::from_utf8_lossy(&out.stderr)
         );
         let id = stdout
@@ -101,9 +107,9 @@ fn docker_loads_both_formats_under_the_id_pyslim_computed() {
             .trim()
             .to_owned();
         let facts = client.image(&tag).unwrap().expect("loaded");
-        assert_eq!(facts.id, id, "{format}");
+        assert_eq!(facts.id, id, "{variant}");
         // The daemon counts what the trimmed layers hold: x.py and os.py, no cache, no log.
-        assert_eq!(facts.size, 4_000, "{format}");
+        assert_eq!(facts.size, 4_000, "{variant}");
         assert!(
             stdout.contains(&format!("loaded {tag} into the Docker daemon: 3.91 KiB")),
             "{stdout}"

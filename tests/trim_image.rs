@@ -1,160 +1,20 @@
 //! Trimmed images from generated, real-shaped images (no daemon): the archive `pyslim trim
 //! --decisions` writes is re-read with every layer hashed against its diff_id, and must show
 //! exactly the original tree minus the removed paths, with hidden bytes and idle whiteouts
-//! gone, a history entry added, and one layer when squashed. Safety checks refuse removals
-//! that break the interpreter, a needed shared library, a required package or the
-//! entrypoint.
+//! gone, a history entry added, and one layer when squashed.
 
 mod common;
+#[path = "common/trim_spec.rs"]
+mod trim_spec;
 
 use std::path::{Path, PathBuf};
 
 use pyslim::core::entry::EntryKind;
-use pyslim::core::examine;
-use pyslim::core::findings::RuleSet;
-use pyslim::core::trim_image::safety::{self, Breakage};
-use pyslim::core::trim_image::{final_listing, plan_removal};
-use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry, SpecKind};
+use pyslim::core::trim_image::final_listing;
+use pyslim::source::writer::ArchiveFormat;
 use pyslim::source::{OpenOptions, ReadOptions, SourceChoice};
 use pyslim::{Image, Tree};
-
-const SITE: &str = "opt/venv/lib/python3.11/site-packages";
-
-/// A real ELF executable that needs libc.so.6: the host's `true`, else this test binary.
-fn real_elf() -> Vec<u8> {
-    for p in ["/usr/bin/true", "/bin/true"] {
-        if let Ok(b) = std::fs::read(p) {
-            if b.starts_with(b"\x7fELF") {
-                return b;
-            }
-        }
-    }
-    std::fs::read(std::env::current_exe().unwrap()).unwrap()
-}
-
-/// A wheel installed the way pip installs it: files, METADATA, INSTALLER and a RECORD.
-fn dist(name: &str, version: &str, requires: &[&str], files: &[(&str, u64)]) -> Vec<SpecEntry> {
-    let info = format!("{SITE}/{name}-{version}.dist-info");
-    let mut meta = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
-    for r in requires {
-        meta.push_str(&format!("Requires-Dist: {r}\n"));
-    }
-    let mut record = String::new();
-    let mut out = Vec::new();
-    for (path, size) in files {
-        out.push(SpecEntry::file(&format!("{SITE}/{path}"), *size));
-        record.push_str(&format!("{path},sha256=x,{size}\n"));
-    }
-    for f in ["METADATA", "INSTALLER", "RECORD"] {
-        record.push_str(&format!("{name}-{version}.dist-info/{f},,\n"));
-    }
-    out.push(SpecEntry::text(&format!("{info}/METADATA"), &meta));
-    out.push(SpecEntry::text(&format!("{info}/INSTALLER"), "pip\n"));
-    out.push(SpecEntry::text(&format!("{info}/RECORD"), &record));
-    out
-}
-
-fn spec() -> ImageSpec {
-    let elf = real_elf();
-    let mut base = vec![
-        SpecEntry::dir("usr"),
-        SpecEntry::dir("usr/bin"),
-        SpecEntry::new(
-            "usr/bin/python3.11",
-            SpecKind::File(pyslim::source::writer::Content::Bytes(elf)),
-        )
-        .with_mode(0o755),
-        SpecEntry::symlink("usr/bin/python3", "python3.11"),
-        SpecEntry::file("usr/lib/x86_64-linux-gnu/libc.so.6", 200_000),
-        SpecEntry::file("usr/lib/python3.11/os.py", 3_000),
-        SpecEntry::file("usr/lib/python3.11/test/test_os.py", 9_000),
-        SpecEntry::file("usr/lib/python3.11/test/test_sys.py", 7_000),
-        SpecEntry::text("etc/os-release", "ID=debian\nVERSION_ID=12\n"),
-        SpecEntry::dir("tmp").with_mode(0o1777),
-    ];
-    base.push(SpecEntry::file("usr/bin/tool-real", 5_000).with_mode(0o755));
-    base.push(SpecEntry::hardlink("usr/bin/tool", "usr/bin/tool-real"));
-    let apt = vec![
-        SpecEntry::file(
-            "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages",
-            90_000,
-        ),
-        SpecEntry::file("var/cache/apt/archives/gcc.deb", 60_000),
-        SpecEntry::file("usr/include/python3.11/Python.h", 30_000),
-        SpecEntry::file("usr/lib/x86_64-linux-gnu/libpython3.11.a", 100_000),
-        SpecEntry::file("tmp/build.log", 8_000),
-        SpecEntry::file("root/.cache/pip/selfcheck.json", 1_000),
-    ];
-    let mut pip = vec![
-        SpecEntry::text(
-            "opt/venv/pyvenv.cfg",
-            "home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.2\n",
-        ),
-        SpecEntry::symlink("opt/venv/bin/python3", "/usr/bin/python3.11"),
-        SpecEntry::symlink("opt/venv/bin/python", "python3"),
-        SpecEntry::dir("root/.cache"),
-        SpecEntry::dir("root/.cache/pip"),
-        SpecEntry::dir(&format!("{SITE}/numpy/tests")),
-        SpecEntry::file("root/.cache/pip/http/abc.body", 40_000),
-        SpecEntry::file("root/.cache/pip/selfcheck.json", 1_200),
-        // Overwrites the base layer's copy: those bytes are hidden.
-        SpecEntry::file("usr/lib/python3.11/os.py", 3_500),
-    ];
-    pip.extend(dist(
-        "flask",
-        "3.0.3",
-        &["Werkzeug>=3.0.0", "click>=8.1.3"],
-        &[("flask/__init__.py", 2_000), ("flask/app.py", 60_000)],
-    ));
-    pip.extend(dist(
-        "werkzeug",
-        "3.0.4",
-        &["MarkupSafe>=2.1.1"],
-        &[
-            ("werkzeug/__init__.py", 1_000),
-            ("werkzeug/serving.py", 30_000),
-        ],
-    ));
-    pip.extend(dist(
-        "numpy",
-        "1.26.4",
-        &[],
-        &[
-            ("numpy/__init__.py", 4_000),
-            (
-                "numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so",
-                80_000,
-            ),
-            ("numpy/tests/test_ufunc.py", 50_000),
-            ("numpy/core/tests/test_multiarray.py", 70_000),
-        ],
-    ));
-    let app = vec![SpecEntry::text("app/main.py", "import flask\n")];
-    let cleanup = vec![
-        SpecEntry::whiteout("tmp/build.log"),
-        SpecEntry::opaque("var/cache/apt/archives"),
-        SpecEntry::file("var/cache/apt/archives/lock", 0),
-    ];
-    let mut spec = ImageSpec::new(
-        "t/trim-image:1",
-        vec![
-            LayerSpec::new("/bin/sh -c #(nop) ADD file:base in / ", base),
-            LayerSpec::new(
-                "/bin/sh -c apt-get update && apt-get install -y python3.11-dev",
-                apt,
-            ),
-            LayerSpec::new(
-                "/bin/sh -c python3 -m venv /opt/venv && pip install flask numpy",
-                pip,
-            ),
-            LayerSpec::new("/bin/sh -c #(nop) COPY file:app in /app/main.py ", app),
-            LayerSpec::new("/bin/sh -c rm -f /tmp/build.log && apt-get clean", cleanup),
-        ],
-    );
-    spec.env = vec!["PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin".into()];
-    spec.cmd = vec!["python3".into(), "/app/main.py".into()];
-    spec
-}
+use trim_spec::{decisions, spec, SITE};
 
 const ACCEPT: &[&str] = &[
     "pip-cache",
@@ -174,13 +34,6 @@ fn removed_by_accepted(path: &str) -> bool {
         || path.starts_with("usr/lib/python3.11/test/")
         || path.starts_with("usr/include/")
         || path.ends_with(".a")
-}
-
-fn decisions(accept: &[&str]) -> String {
-    accept
-        .iter()
-        .map(|f| format!("[[decision]]\nfinding = \"{f}\"\naccept = true\n\n"))
-        .collect()
 }
 
 fn open_verified(path: &Path, source: SourceChoice) -> Image {
@@ -232,6 +85,39 @@ fn trim(accept: &[&str], extra: &[&str]) -> Run {
 
 fn listing(image: &Image) -> Vec<(String, EntryKind, u64)> {
     final_listing(&Tree::build(&image.layers), None)
+}
+
+/// The entry names of each layer tar in a docker-archive, as written (no normalising).
+fn layer_tar_names(archive: &Path) -> Vec<Vec<String>> {
+    use std::io::Read;
+    let read_member = |name: &str| -> Vec<u8> {
+        let mut outer = tar::Archive::new(std::fs::File::open(archive).unwrap());
+        for e in outer.entries().unwrap() {
+            let mut e = e.unwrap();
+            if e.path().unwrap().to_string_lossy() == name {
+                let mut buf = Vec::new();
+                e.read_to_end(&mut buf).unwrap();
+                return buf;
+            }
+        }
+        panic!("no {name} in {}", archive.display())
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&read_member("manifest.json")).unwrap();
+    manifest[0]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let data = read_member(l.as_str().unwrap());
+            let mut layer = tar::Archive::new(data.as_slice());
+            layer
+                .entries()
+                .unwrap()
+                .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+                .collect()
+        })
+        .collect()
 }
 
 fn every_layer_path(image: &Image) -> Vec<(usize, String)> {
@@ -366,6 +252,12 @@ fn squashed_it_is_one_layer_with_the_same_tree() {
     let a = open_verified(&plain.work.join("out.tar"), SourceChoice::DockerArchive);
     let b = open_verified(&squashed.work.join("out.tar"), SourceChoice::DockerArchive);
     assert_eq!(b.layers.len(), 1);
+    // One tar names each path once: Docker refuses duplicates ("duplicates of file paths").
+    let names = layer_tar_names(&squashed.work.join("out.tar"));
+    assert_eq!(names.len(), 1);
+    let unique: std::collections::BTreeSet<_> = names[0].iter().collect();
+    assert_eq!(unique.len(), names[0].len(), "{:?}", names[0]);
+    assert!(names[0].iter().any(|n| n == "usr"), "{:?}", names[0]);
     assert!(b.layers[0].changes.whiteouts.is_empty() && b.layers[0].changes.opaque_dirs.is_empty());
     assert_eq!(listing(&b), listing(&a));
     // Every earlier step now made no layer; the squash step made the one.
@@ -464,119 +356,36 @@ fn never_over_an_existing_archive_without_force() {
     );
 }
 
-/// The image, examined, and a removal of the given final paths checked for safety.
-fn problems_removing(paths: &[&str]) -> Vec<safety::Problem> {
-    let dir = tempfile::tempdir().unwrap();
-    let tar = common::write_tar(dir.path(), "t.tar", &spec(), ArchiveFormat::DockerLegacy);
-    let image = common::open(&tar).unwrap();
-    let ex = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
-    let mut chosen = vec![false; ex.tree.nodes.len()];
-    for p in paths {
-        chosen[ex.tree.lookup(p).unwrap_or_else(|| panic!("{p}")) as usize] = true;
-    }
-    let plan = plan_removal(&image, &ex.tree, &chosen);
-    safety::check(&image, &ex, &plan.removed)
-}
-
 #[test]
-fn removing_nothing_that_matters_breaks_nothing() {
-    assert_eq!(
-        problems_removing(&["root/.cache", "usr/include", "var/lib/apt/lists"]),
-        vec![]
-    );
-}
-
-#[test]
-fn removing_the_interpreter_is_refused() {
-    let problems = problems_removing(&["usr/bin/python3.11"]);
-    let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
-    assert!(
-        messages.contains(&"the venv /opt/venv runs /usr/bin/python3.11, which the trim removes"),
-        "{messages:?}"
-    );
-    assert!(
-        messages.contains(&"the trim removes every Python interpreter (/usr/bin/python3.11)"),
-        "{messages:?}"
-    );
-    // CMD runs python3 from PATH: /opt/venv/bin/python3 → /usr/bin/python3.11.
-    assert!(
-        messages.contains(&"the image's entrypoint/command names /opt/venv/bin/python3, and the trim removes /usr/bin/python3.11"),
-        "{messages:?}"
-    );
-}
-
-#[test]
-fn removing_a_library_a_kept_binary_needs_is_refused() {
-    let problems = problems_removing(&["usr/lib/x86_64-linux-gnu/libc.so.6"]);
-    assert_eq!(problems.len(), 1, "{problems:?}");
-    assert_eq!(problems[0].kind, Breakage::SharedLibrary);
-    assert_eq!(
-        problems[0].message,
-        "/usr/bin/python3.11 needs libc.so.6 (DT_NEEDED), and the trim removes /usr/lib/x86_64-linux-gnu/libc.so.6"
-    );
-}
-
-#[test]
-fn removing_a_required_package_is_refused() {
-    let problems = problems_removing(&[
-        &format!("{SITE}/werkzeug-3.0.4.dist-info"),
-        &format!("{SITE}/werkzeug"),
-    ]);
-    assert_eq!(problems.len(), 1, "{problems:?}");
-    assert_eq!(problems[0].kind, Breakage::PythonPackage);
-    assert_eq!(
-        problems[0].message,
-        format!("flask 3.0.3 requires werkzeug (Requires-Dist), and the trim removes werkzeug 3.0.4 from /{SITE}")
-    );
-}
-
-#[test]
-fn removing_a_file_the_command_names_is_refused() {
-    let problems = problems_removing(&["app/main.py"]);
-    assert_eq!(problems.len(), 1, "{problems:?}");
-    assert_eq!(problems[0].kind, Breakage::Entrypoint);
-    assert_eq!(
-        problems[0].message,
-        "the image's entrypoint/command names /app/main.py, and the trim removes /app/main.py"
-    );
-}
-
-#[test]
-fn a_refused_trim_says_why_in_one_line_and_writes_nothing() {
-    // Packaging tools go, but the app's own package still requires setuptools at run time.
-    let mut s = spec();
-    let mut tools = dist(
-        "setuptools",
-        "75.1.0",
-        &[],
-        &[
-            ("setuptools/__init__.py", 9_000),
-            ("pkg_resources/__init__.py", 100_000),
+fn a_whiteout_stays_while_a_kept_entry_below_still_needs_hiding() {
+    // The base layer's tool-real is deleted later, but its bytes live on through a hardlink,
+    // so its entry stays in the base layer and the whiteout must stay to hide the name.
+    let spec = pyslim::source::writer::ImageSpec::new(
+        "t/hardlink:1",
+        vec![
+            pyslim::source::writer::LayerSpec::new(
+                "/bin/sh -c #(nop) ADD file:base in / ",
+                vec![
+                    pyslim::source::writer::SpecEntry::file("usr/bin/tool-real", 5_000),
+                    pyslim::source::writer::SpecEntry::hardlink(
+                        "usr/bin/tool",
+                        "usr/bin/tool-real",
+                    ),
+                    pyslim::source::writer::SpecEntry::file("usr/bin/old", 7_000),
+                ],
+            ),
+            pyslim::source::writer::LayerSpec::new(
+                "/bin/sh -c rm /usr/bin/tool-real /usr/bin/old",
+                vec![
+                    pyslim::source::writer::SpecEntry::whiteout("usr/bin/tool-real"),
+                    pyslim::source::writer::SpecEntry::whiteout("usr/bin/old"),
+                ],
+            ),
         ],
     );
-    tools.extend(dist(
-        "pip",
-        "24.2",
-        &[],
-        &[
-            ("pip/__init__.py", 1_000),
-            ("pip/_internal/cli.py", 400_000),
-        ],
-    ));
-    tools.extend(dist(
-        "legacy-lib",
-        "1.0",
-        &["setuptools"],
-        &[("legacy_lib/__init__.py", 3_000)],
-    ));
-    s.layers[2].entries.extend(tools);
     let dir = tempfile::tempdir().unwrap();
-    let tar = common::write_tar(dir.path(), "t.tar", &s, ArchiveFormat::DockerLegacy);
-    std::fs::write(
-        dir.path().join("d.toml"),
-        decisions(&["python-packaging-tools", "pip-cache"]),
-    )
-    .unwrap();
+    let tar = common::write_tar(dir.path(), "t.tar", &spec, ArchiveFormat::DockerLegacy);
+    std::fs::write(dir.path().join("d.toml"), "").unwrap();
     let out = assert_cmd::Command::cargo_bin("pyslim")
         .unwrap()
         .current_dir(dir.path())
@@ -585,28 +394,65 @@ fn a_refused_trim_says_why_in_one_line_and_writes_nothing() {
         .args(["--decisions", "d.toml", "-o", "out"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        err.trim_end(),
-        format!("pyslim: refusing to write the trimmed image, it would break the app: legacy-lib 1.0 requires setuptools (Requires-Dist), and the trim removes setuptools 75.1.0 from /{SITE} (skip finding python-packaging-tools)")
-    );
-    for name in ["out.tar", "out.md", "out.decisions.toml"] {
-        assert!(!dir.path().join(name).exists(), "{name} was written");
-    }
-    // Skipping that finding lets the rest through.
-    std::fs::write(dir.path().join("d.toml"), decisions(&["pip-cache"])).unwrap();
-    let ok = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
-        .current_dir(dir.path())
-        .arg("trim")
-        .arg(&tar)
-        .args(["--decisions", "d.toml", "-o", "out"])
-        .output()
-        .unwrap();
     assert!(
-        ok.status.success(),
+        out.status.success(),
         "{}",
-        String::from_utf8_lossy(&ok.stderr)
+        String::from_utf8_lossy(&out.stderr)
     );
+    let original = common::open(&tar).unwrap();
+    let trimmed = open_verified(&dir.path().join("out.tar"), SourceChoice::DockerArchive);
+    assert_eq!(listing(&trimmed), listing(&original));
+    let base: Vec<&str> = trimmed.layers[0]
+        .changes
+        .entries
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(
+        base,
+        ["usr/bin/tool-real", "usr/bin/tool"],
+        "old's hidden bytes go"
+    );
+    assert_eq!(trimmed.layers[1].changes.whiteouts, ["usr/bin/tool-real"]);
+}
+
+#[test]
+fn a_removed_file_a_kept_hardlink_shares_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = common::write_tar(dir.path(), "t.tar", &spec(), ArchiveFormat::DockerLegacy);
+    let image = common::open(&tar).unwrap();
+    let tree = Tree::build(&image.layers);
+    let pick = |paths: &[&str]| {
+        let mut chosen = vec![false; tree.nodes.len()];
+        for p in paths {
+            chosen[tree.lookup(p).unwrap() as usize] = true;
+        }
+        pyslim::core::trim_image::plan_removal(&image, &tree, &chosen)
+    };
+    let target = tree.lookup("usr/bin/tool-real").unwrap() as usize;
+    let plan = pick(&["usr/bin/tool-real"]);
+    assert!(!plan.removed[target]);
+    assert_eq!(
+        plan.notes,
+        ["kept usr/bin/tool-real: a kept hardlink shares its content"]
+    );
+    let both = pick(&["usr/bin/tool-real", "usr/bin/tool"]);
+    assert!(both.removed[target] && both.notes.is_empty());
+    assert_eq!(both.layers[0].removed_bytes, 5_000);
+}
+
+#[test]
+fn no_image_writes_only_the_session_files() {
+    let run = trim(ACCEPT, &["--no-image"]);
+    assert!(
+        run.out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&run.work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["d.toml", "out.decisions.toml", "out.md"]);
 }

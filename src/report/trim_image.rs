@@ -42,7 +42,12 @@ pub fn summary(image: &Image, plan: &TrimPlan, written: &Rewritten, squash: bool
     );
     if !plan.categories.is_empty() {
         let _ = writeln!(out, "removed, by category:");
-        for c in &plan.categories {
+        // A category whose paths another accepted finding already took shows nothing.
+        for c in plan
+            .categories
+            .iter()
+            .filter(|c| c.bytes > 0 || c.paths > 0)
+        {
             let paths = if c.category == "wasted" {
                 "hidden by later layers".to_owned()
             } else {

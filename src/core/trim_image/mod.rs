@@ -8,17 +8,20 @@
 //! final image is the original minus the removed paths, which `expected_paths` lists for the
 //! check after writing.
 
+mod layers;
 pub mod safety;
 pub mod smoke;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
+use self::layers::choose_emptied_dirs;
+pub use self::layers::plan_removal;
 use super::entry::EntryKind;
 use super::findings::paths::glob_set;
 use super::findings::{own_bytes, Finding, RuleSet};
 use super::image::Image;
-use super::tree::{Change, NodeId, Tree, ROOT};
+use super::tree::{NodeId, Tree, ROOT};
 use super::trim::Session;
 use super::Examination;
 
@@ -38,6 +41,9 @@ const NOT_BY_REMOVAL: &[(&str, &str)] = &[
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LayerKeep {
     pub entries: Vec<bool>,
+    /// The entries a squash keeps: a path kept in several layers (directories, mostly) is
+    /// written once, from the last of them, since one tar must not name a path twice.
+    pub squashed: Vec<bool>,
     pub whiteouts: Vec<bool>,
     pub opaque_dirs: Vec<bool>,
     /// Content bytes the layer carries now and after trimming.
@@ -50,7 +56,7 @@ pub struct LayerKeep {
 
 impl LayerKeep {
     /// The paths to keep, as the writer matches them while streaming the layer tar.
-    pub fn filter(&self, changes: &super::entry::LayerChanges) -> LayerFilter {
+    pub fn filter(&self, changes: &super::entry::LayerChanges, squash: bool) -> LayerFilter {
         let pick = |paths: &[String], keep: &[bool]| -> FxHashSet<String> {
             paths
                 .iter()
@@ -61,7 +67,14 @@ impl LayerKeep {
         };
         let entry_paths: Vec<String> = changes.entries.iter().map(|e| e.path.clone()).collect();
         LayerFilter {
-            entries: pick(&entry_paths, &self.entries),
+            entries: pick(
+                &entry_paths,
+                if squash {
+                    &self.squashed
+                } else {
+                    &self.entries
+                },
+            ),
             whiteouts: pick(&changes.whiteouts, &self.whiteouts),
             opaque_dirs: pick(&changes.opaque_dirs, &self.opaque_dirs),
         }
@@ -153,11 +166,11 @@ pub fn final_listing(tree: &Tree, removed: Option<&[bool]>) -> Vec<(String, Entr
     out
 }
 
+/// Accepted findings by session key: those applied by removal, and those not, with why.
+pub type SplitFindings<'a> = (Vec<(String, &'a Finding)>, Vec<(String, String)>);
+
 /// The accepted findings the plan removes paths for, with their session keys.
-pub fn removal_findings<'a>(
-    session: &'a Session,
-    ex: &'a Examination,
-) -> (Vec<(String, &'a Finding)>, Vec<(String, String)>) {
+pub fn removal_findings<'a>(session: &'a Session, ex: &'a Examination) -> SplitFindings<'a> {
     let mut applied = Vec::new();
     let mut skipped = Vec::new();
     for ((key, &i), d) in session
@@ -241,181 +254,4 @@ pub fn plan(image: &Image, ex: &Examination, session: &Session, rules: &RuleSet)
     by_category.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.category.cmp(&b.category)));
     plan.categories = by_category;
     plan
-}
-
-/// Marks directories whose every final-image path is chosen, and which `named` names, as
-/// chosen themselves. Children have larger ids than their parents, so one backward pass
-/// sees a directory's contents before the directory.
-fn choose_emptied_dirs(tree: &Tree, chosen: &mut [bool], named: impl Fn(&str) -> bool) {
-    let n = tree.nodes.len();
-    let mut kept_below = vec![false; n];
-    let mut chosen_below = vec![false; n];
-    for id in (1..n).rev() {
-        let Some(e) = tree.final_state(id as NodeId) else {
-            continue;
-        };
-        // Emptied: everything in it goes. It goes itself when named, or with a named
-        // directory above it; otherwise it stays, empty.
-        let emptied = e.kind == EntryKind::Dir && chosen_below[id] && !kept_below[id];
-        if !chosen[id] && emptied && named(&tree.path(id as NodeId)) {
-            chosen[id] = true;
-        }
-        let parent = tree.nodes[id].parent as usize;
-        if chosen[id] || emptied {
-            chosen_below[parent] = true;
-        } else {
-            kept_below[parent] = true;
-        }
-    }
-}
-
-/// Plans the layers for removing `chosen` nodes (and everything below a chosen directory)
-/// from the final image, and dropping whatever the final image cannot see.
-pub fn plan_removal(image: &Image, tree: &Tree, chosen: &[bool]) -> TrimPlan {
-    // Nodes are created parent first, so one forward pass carries removal down the tree.
-    let mut removed = vec![false; tree.nodes.len()];
-    for id in 1..tree.nodes.len() {
-        let parent = tree.nodes[id].parent as usize;
-        removed[id] = chosen[id] || (parent != ROOT as usize && removed[parent]);
-    }
-    // File entries whose bytes a kept path shows (its own, or through a hardlink).
-    let mut needed: FxHashSet<(u32, u32)> = FxHashSet::default();
-    let mut notes = Vec::new();
-    for n in tree.final_nodes() {
-        if removed[n as usize] {
-            continue;
-        }
-        if let Some(ino) = tree.final_state(n).and_then(|e| e.inode) {
-            let ino = &tree.inodes[ino as usize];
-            needed.insert((ino.layer, ino.entry));
-        }
-    }
-    // A removed file whose bytes a kept hardlink still needs stays: the link needs its entry.
-    for n in tree.final_nodes() {
-        if !removed[n as usize] {
-            continue;
-        }
-        let Some(e) = tree.final_state(n) else {
-            continue;
-        };
-        if e.kind != EntryKind::File {
-            continue;
-        }
-        if let Some(ino) = e.inode.map(|i| &tree.inodes[i as usize]) {
-            if ino.node == n && needed.contains(&(ino.layer, ino.entry)) {
-                removed[n as usize] = false;
-                notes.push(format!(
-                    "kept {}: a kept hardlink shares its content",
-                    tree.path(n)
-                ));
-            }
-        }
-    }
-
-    let mut layers = Vec::with_capacity(image.layers.len());
-    for layer in &image.layers {
-        let l = layer.index as u32;
-        let changes = &layer.changes;
-        let mut keep = LayerKeep {
-            entries: Vec::with_capacity(changes.entries.len()),
-            ..Default::default()
-        };
-        for (index, entry) in changes.entries.iter().enumerate() {
-            let node = tree.lookup(&entry.path);
-            let kept = node.is_some_and(|n| {
-                entry_survives(tree, n, l, entry.kind, index as u32, &removed, &needed)
-            });
-            keep.entries.push(kept);
-            keep.bytes_before += entry.size;
-            if kept {
-                keep.bytes_after += entry.size;
-            } else if node.is_some_and(|n| removed[n as usize] && shows_entry(tree, n, l)) {
-                keep.removed_bytes += entry.size;
-            } else {
-                keep.hidden_bytes += entry.size;
-            }
-        }
-        layers.push(keep);
-    }
-    // Whiteouts and opaque markers matter only while a kept lower entry sits under them.
-    let mut lowest_at: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut lowest_under: FxHashMap<&str, u32> = FxHashMap::default();
-    for (layer, keep) in image.layers.iter().zip(&layers) {
-        let l = layer.index as u32;
-        for (entry, _) in layer
-            .changes
-            .entries
-            .iter()
-            .zip(&keep.entries)
-            .filter(|(_, &k)| k)
-        {
-            lowest_at.entry(entry.path.as_str()).or_insert(l);
-            let mut p = entry.path.as_str();
-            while let Some(i) = p.rfind('/') {
-                p = &p[..i];
-                lowest_under.entry(p).or_insert(l);
-            }
-        }
-    }
-    for (layer, keep) in image.layers.iter().zip(layers.iter_mut()) {
-        let l = layer.index as u32;
-        let below = |map: &FxHashMap<&str, u32>, p: &str| map.get(p).is_some_and(|&at| at < l);
-        keep.whiteouts = layer
-            .changes
-            .whiteouts
-            .iter()
-            .map(|p| below(&lowest_at, p) || below(&lowest_under, p))
-            .collect();
-        keep.opaque_dirs = layer
-            .changes
-            .opaque_dirs
-            .iter()
-            .map(|d| below(&lowest_under, d))
-            .collect();
-    }
-    TrimPlan {
-        layers,
-        removed,
-        categories: Vec::new(),
-        applied: Vec::new(),
-        not_applied: Vec::new(),
-        notes,
-        chosen_by: FxHashMap::default(),
-    }
-}
-
-/// Whether the final image shows what layer `l` wrote at node `n` (the path's last event is
-/// this layer's, and not a deletion).
-fn shows_entry(tree: &Tree, n: NodeId, l: u32) -> bool {
-    tree.final_state(n).is_some_and(|e| e.layer == l)
-}
-
-fn entry_survives(
-    tree: &Tree,
-    n: NodeId,
-    l: u32,
-    kind: EntryKind,
-    index: u32,
-    removed: &[bool],
-    needed: &FxHashSet<(u32, u32)>,
-) -> bool {
-    match kind {
-        // A file's bytes stay while any kept path shows them, even from a later layer.
-        EntryKind::File => needed.contains(&(l, index)),
-        // A directory stays while no later layer deletes it or puts something else there;
-        // later directory entries only change its metadata.
-        EntryKind::Dir => {
-            !removed[n as usize]
-                && tree
-                    .final_state(n)
-                    .is_some_and(|e| e.kind == EntryKind::Dir)
-                && tree
-                    .node(n)
-                    .events
-                    .iter()
-                    .filter(|e| e.layer > l)
-                    .all(|e| e.change != Change::Deleted && e.kind == EntryKind::Dir)
-        }
-        _ => !removed[n as usize] && shows_entry(tree, n, l),
-    }
 }

@@ -5,6 +5,7 @@
 //! The spec types the writers take live in `spec`; this file turns them into tars and
 //! layouts.
 
+mod layer_copy;
 pub mod rewrite;
 mod spec;
 pub mod trimmed;

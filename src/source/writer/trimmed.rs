@@ -121,7 +121,7 @@ pub fn write_trimmed(
         .layers
         .iter()
         .zip(&plan.layers)
-        .map(|(l, keep)| keep.filter(&l.changes))
+        .map(|(l, keep)| keep.filter(&l.changes, opts.squash))
         .collect();
     let rewrite_opts = RewriteOptions {
         format: opts.format,
