@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use pyslim::cli::ProposeArgs;
 use pyslim::core::dockerfile::Dockerfile;
 use pyslim::core::image::Image;
-use pyslim::core::propose::{shell, Proposal};
+use pyslim::core::propose::Proposal;
 use pyslim::docker::{build, smoke, Client};
 use pyslim::report::propose::{Measured, MeasuredLayer, SmokeResult};
 use pyslim::{Error, Result};
@@ -124,7 +124,7 @@ fn measure(
 }
 
 fn run_smoke(client: &Client, tag: &str, cmd: &str) -> Result<SmokeResult> {
-    let argv = shell::words(cmd);
+    let argv = smoke::argv(cmd);
     let outcome = smoke::run(client, tag, &argv)?;
     Ok(SmokeResult {
         command: argv,

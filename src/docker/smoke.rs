@@ -5,39 +5,17 @@
 use futures_util::StreamExt;
 
 use super::{action_timeout, Client};
+use crate::core::propose::shell;
 use crate::error::{Error, Result};
 
 /// Splits a smoke command as a shell would split simple words; anything with shell syntax
-/// runs through `/bin/sh -c`.
+/// outside quotes runs through `/bin/sh -c` (so a quoted `python -c 'a; b'` still runs on an
+/// image with no shell).
 pub fn argv(cmd: &str) -> Vec<String> {
-    if cmd.chars().any(|c| "|&;<>()$`*?~{}[]#\\\n".contains(c)) {
+    if shell::needs_shell(cmd) {
         return vec!["/bin/sh".into(), "-c".into(), cmd.into()];
     }
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quote: Option<char> = None;
-    let mut started = false;
-    for c in cmd.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                started = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if started || !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                    started = false;
-                }
-            }
-            (None, c) => word.push(c),
-        }
-    }
-    if started || !word.is_empty() {
-        words.push(word);
-    }
-    words
+    shell::words(cmd)
 }
 
 #[derive(Debug, Clone, PartialEq)]

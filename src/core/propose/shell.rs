@@ -43,6 +43,27 @@ pub fn words(s: &str) -> Vec<String> {
     out
 }
 
+/// True when a command line uses shell syntax outside quotes (pipes, lists, redirections,
+/// expansions, globs), so that only a shell can run it.
+pub fn needs_shell(cmd: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut chars = cmd.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some('\''), '\'') => quote = None,
+            (Some('\''), _) => {}
+            (Some('"'), '"') => quote = None,
+            // Inside double quotes a shell still expands $ and `.
+            (Some('"'), '$' | '`') => return true,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, c) if "|&;<>()$`*?~{}[]#\\\n".contains(c) => return true,
+            (None, _) => {}
+        }
+    }
+    false
+}
+
 /// The simple commands of a RUN line: split at `&&`, `||`, `;`, `|` and newlines.
 pub fn commands(run: &str) -> Vec<Vec<String>> {
     let mut out = Vec::new();
@@ -271,6 +292,19 @@ mod tests {
         assert_eq!(
             t, "pipx install tool; echo pip installed",
             "not pip install"
+        );
+    }
+
+    #[test]
+    fn shell_syntax_counts_only_outside_single_quotes() {
+        assert!(!needs_shell("python -c 'import a; print(a.f())'"));
+        assert!(!needs_shell("python -m app --check"));
+        assert!(needs_shell("python -c \"import os; print($HOME)\""));
+        assert!(needs_shell("pytest && echo ok"));
+        assert!(needs_shell("ls *.py"));
+        assert_eq!(
+            words("python -c 'import a; print(a.f())'"),
+            vec!["python", "-c", "import a; print(a.f())"]
         );
     }
 
