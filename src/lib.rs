@@ -10,6 +10,7 @@ pub mod config;
 pub mod core;
 pub mod demo;
 pub mod error;
+pub mod fuzzing;
 pub mod report;
 pub mod source;
 pub mod text;
