@@ -100,6 +100,13 @@ fn examine(image: &Image, data: &[u8]) {
     if !with_rules {
         crate::core::inventory::build(image, &exam.tree);
     }
+    // Every screen and the trim session find nodes by path: each node's path must lead back
+    // to it, whatever names the layers carried.
+    let tree = &exam.tree;
+    for id in 0..tree.nodes.len() as u32 {
+        let path = tree.path(id);
+        assert_eq!(tree.lookup(&path), Some(id), "lookup({path:?})");
+    }
 }
 
 /// Options that keep one input's cost bounded: the fuzzer's memory limit stands for the
