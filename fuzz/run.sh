@@ -6,8 +6,11 @@
 #   RUNS=100000 fuzz/run.sh layer_tar dockerfile
 #
 # Needs `cargo +nightly` and cargo-fuzz (`cargo install cargo-fuzz`). New coverage goes to
-# fuzz/corpus-new/<target> (ignored by git); fold it into the committed corpus with
-#   cargo +nightly fuzz cmin -s none -a <target>   (after copying corpus-new/<target>/* into corpus/)
+# fuzz/corpus-new/<target> (ignored by git). The committed corpus was folded in with
+#   cp -n fuzz/corpus-new/<target>/* fuzz/corpus/<target>/
+#   cargo +nightly fuzz cmin -s none -a <target>
+# then kept to the inputs under 8 KB plus the writer's seeds (`cargo run --example
+# fuzz_seeds`): about 2 MB in all, at 92-100% of the full corpus's coverage.
 # Crashes land in fuzz/artifacts/<target>/: copy each to tests/fuzz-regressions/<target>/ so
 # `cargo test --test fuzz_regressions` replays it, then fix the bug.
 set -uo pipefail

@@ -1,8 +1,8 @@
 //! The fuzz harness, shared by the cargo-fuzz targets (`fuzz/fuzz_targets/*.rs`) and the
 //! regression test that replays their corpora and crashes on the stable toolchain
 //! (`tests/fuzz_regressions.rs`). Each target runs the path a user's input takes: open the
-//! bytes as the source they claim to be, build the merged tree, analyse, and (for images)
-//! run the rules. Not part of the supported API.
+//! bytes as the source they claim to be, build the merged tree, analyse, take the inventory,
+//! and run the rules (for one input in eight: see `examine`). Not part of the supported API.
 #![doc(hidden)]
 
 mod seeds;
@@ -56,7 +56,7 @@ impl Target {
 }
 
 /// Splits one fuzz input into the layers of a stack, so whiteouts, opaque dirs and hardlinks
-/// meet lower layers. Eight bytes no tar header or compressed stream is likely to hold.
+/// meet lower layers: bytes no tar header or compressed stream is likely to hold.
 pub const LAYER_SEPARATOR: &[u8] = b"\n=LAYER=\n";
 /// More layers add nothing a fuzzer can find that four cannot.
 const MAX_LAYERS: usize = 4;
