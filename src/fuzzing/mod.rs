@@ -95,7 +95,7 @@ fn rules() -> Option<&'static RuleSet> {
 /// Evaluating the rules compiles their globs (milliseconds, ten times the rest), so running
 /// them always would cut the executions tenfold; choosing by length keeps a replay identical.
 fn examine(image: &Image, data: &[u8]) {
-    let with_rules = data.len() % 8 == 0;
+    let with_rules = data.len().is_multiple_of(8);
     let exam = crate::core::examine(image, rules().filter(|_| with_rules), 10);
     if !with_rules {
         crate::core::inventory::build(image, &exam.tree);
