@@ -11,6 +11,7 @@ pub mod core;
 pub mod demo;
 pub mod docker;
 pub mod error;
+pub mod fuzzing;
 pub mod report;
 pub mod source;
 pub mod text;
