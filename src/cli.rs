@@ -254,6 +254,10 @@ pub struct ImageArgs {
     #[arg(long, default_value_t = Limits::default().max_entries_per_layer)]
     pub max_entries: u64,
 
+    /// Most entries all the layers of one image may hold together.
+    #[arg(long, default_value_t = Limits::default().max_total_entries)]
+    pub max_total_entries: u64,
+
     /// Longest path, in bytes, an entry may have.
     #[arg(long, default_value_t = Limits::default().max_path_bytes)]
     pub max_path_bytes: usize,

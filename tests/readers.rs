@@ -570,6 +570,38 @@ fn limits_stop_hostile_layers() {
 }
 
 #[test]
+fn the_total_entry_limit_spans_every_layer_of_one_image() {
+    // Four layers of 300 entries each: every layer is under a per-layer cap of 400, but
+    // together they pass a total cap of 1,000 (layers are read side by side and all kept).
+    let layer = |n: usize| {
+        let files: Vec<SpecEntry> = (0..300)
+            .map(|i| SpecEntry::file(&format!("l{n}/f{i}"), 0))
+            .collect();
+        LayerSpec::new(&format!("layer {n}"), files)
+    };
+    let spec = ImageSpec::new("fixture/wide:1", (0..4).map(layer).collect());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tar(dir.path(), "wide.tar", &spec, ArchiveFormat::DockerLegacy);
+    let total: usize = pyslim::open(path.to_str().unwrap(), &OpenOptions::default())
+        .unwrap()
+        .layers
+        .iter()
+        .map(|l| l.changes.entries.len())
+        .sum();
+    assert!(total >= 1_200, "{total} entries");
+    let mut opts = OpenOptions::default();
+    opts.read.limits.max_entries_per_layer = 400;
+    opts.read.limits.max_total_entries = 1_000;
+    let err = pyslim::open(path.to_str().unwrap(), &opts).unwrap_err();
+    assert!(matches!(err, Error::Limit { limit: 1_000, .. }), "{err}");
+    assert!(err.to_string().contains("--max-total-entries"), "{err}");
+    // The count is per image: the same options open it again, and a cap at the total passes.
+    opts.read.limits.max_total_entries = total as u64;
+    pyslim::open(path.to_str().unwrap(), &opts).unwrap();
+    pyslim::open(path.to_str().unwrap(), &opts).unwrap();
+}
+
+#[test]
 fn forced_source_that_does_not_fit_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_tar(

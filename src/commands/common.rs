@@ -39,10 +39,12 @@ pub(crate) fn open_options(args: &ImageArgs, skip_contents: bool, progress: bool
             skip_contents,
             limits: Limits {
                 max_entries_per_layer: args.max_entries,
+                max_total_entries: args.max_total_entries,
                 max_path_bytes: args.max_path_bytes,
                 max_path_depth: args.max_path_depth,
                 max_json_bytes: args.max_json_bytes,
             },
+            ..Default::default()
         },
         progress: progress && std::io::stderr().is_terminal(),
     }

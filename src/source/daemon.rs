@@ -226,7 +226,7 @@ pub fn read_image(
                 }
             }
         });
-        let opts = *opts;
+        let opts = opts.clone();
         let input = format!("docker image {reference}");
         let wanted = reference.to_owned();
         let parse = tokio::task::spawn_blocking(move || {

@@ -22,6 +22,9 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_entries_per_layer: u64,
+    /// Across every layer of one image: layers are read side by side and all their entries
+    /// are kept (about 600 bytes each), so a per-layer cap alone does not bound memory.
+    pub max_total_entries: u64,
     pub max_path_bytes: usize,
     pub max_path_depth: usize,
     pub max_json_bytes: u64,
@@ -31,6 +34,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_entries_per_layer: 5_000_000,
+            max_total_entries: 10_000_000,
             max_path_bytes: 4096,
             max_path_depth: 256,
             max_json_bytes: 64 << 20,
@@ -38,8 +42,19 @@ impl Default for Limits {
     }
 }
 
+/// Entries read so far across the layers of one image, shared by the threads reading them.
+#[derive(Debug, Clone, Default)]
+pub struct EntryCount(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl EntryCount {
+    /// Counts one more entry and returns the total.
+    fn add_one(&self) -> u64 {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+    }
+}
+
 /// What to check while reading.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     /// Hash every uncompressed layer to check its diff_id, even where that means reading data
     /// that could be skipped.
@@ -47,6 +62,8 @@ pub struct ReadOptions {
     /// Read no file contents (no package metadata, secrets or ELF headers): the engine alone.
     pub skip_contents: bool,
     pub limits: Limits,
+    /// Fresh for each image opened (`source::open` makes a new one).
+    pub entries_read: EntryCount,
 }
 
 pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -223,6 +240,14 @@ fn collect_entries<'a, R: 'a + Read>(
                 what: "the number of entries in one layer".into(),
                 limit: opts.limits.max_entries_per_layer,
                 flag: "--max-entries",
+            });
+        }
+        if opts.entries_read.add_one() > opts.limits.max_total_entries {
+            return Err(Error::Limit {
+                input: input.to_owned(),
+                what: "the number of entries in all layers".into(),
+                limit: opts.limits.max_total_entries,
+                flag: "--max-total-entries",
             });
         }
         let raw_path = entry.path_bytes();

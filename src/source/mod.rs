@@ -136,6 +136,10 @@ pub fn open_observed(
     opts: &OpenOptions,
     observer: Arc<dyn LoadObserver>,
 ) -> Result<Image> {
+    // Each image counts its own entries against --max-total-entries.
+    let mut opts = opts.clone();
+    opts.read.entries_read = Default::default();
+    let opts = &opts;
     let (transport, target) = split_transport(reference);
     let choice = match (transport, opts.source) {
         (Some(t), _) => t,

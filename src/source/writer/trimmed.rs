@@ -180,6 +180,7 @@ fn verify(out: &Path, ex: &Examination, plan: &TrimPlan, opts: &TrimmedOptions) 
                 verify_diff_ids: true,
                 skip_contents: true,
                 limits: opts.limits,
+                ..Default::default()
             },
             ..Default::default()
         },
