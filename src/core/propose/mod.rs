@@ -3,6 +3,7 @@
 //! its examination, the user's Dockerfile if any, and what it measured of the new base.
 
 pub mod bases;
+mod builder;
 pub mod estimate;
 mod packages;
 pub mod plan;

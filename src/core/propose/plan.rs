@@ -7,10 +7,9 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::bases::{fill, Bases, Target, TargetBases};
-use super::packages::{alpine_install, build_only_packages, os_package_layer, runtime_packages};
-use super::reorder;
+use super::builder;
+use super::packages::{build_only_packages, os_package_layer, runtime_packages};
 use super::runtime::{copies, left_behind, runtime_user, user_env};
-use super::shell;
 use super::steps::{config_lines, UserSteps};
 use crate::core::findings::RuleSet;
 use crate::core::image::Image;
@@ -114,6 +113,19 @@ pub struct PlanInput<'a> {
     pub runtime_digest: Option<&'a str>,
 }
 
+/// `what`, followed by the finding behind it and its bytes, when the image has that finding.
+pub(crate) fn finding_why(ex: &Examination, id: &str, what: &str) -> String {
+    match ex.findings.findings.iter().find(|f| f.rule == id) {
+        Some(f) if f.bloat && f.bytes > 0 => format!(
+            "{what} ({}: {})",
+            f.rule,
+            crate::report::text::size(f.bytes)
+        ),
+        Some(f) => format!("{what} ({})", f.rule),
+        None => what.to_owned(),
+    }
+}
+
 pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
     let ex = input.ex;
     let inv = &ex.inventory;
@@ -205,112 +217,12 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
     }
 
     let finding = |id: &str| ex.findings.findings.iter().find(|f| f.rule == id);
-    let why = |id: &str, what: &str| -> String {
-        match finding(id) {
-            Some(f) if f.bloat && f.bytes > 0 => {
-                format!(
-                    "{what} ({}: {})",
-                    f.rule,
-                    crate::report::text::size(f.bytes)
-                )
-            }
-            Some(f) => format!("{what} ({})", f.rule),
-            None => what.to_owned(),
-        }
-    };
-
-    // The builder: the user's steps, with pip into the venv and without its cache.
-    let mut builder_setup = Vec::new();
-    let mut builder_steps = Vec::new();
-    let build_only = build_only_packages(input.rules, input.bases);
-    let mut runtime_candidates: Vec<String> = Vec::new();
-    let mut first_install = true;
-    let (user_steps, reordered) = reorder::requirements_first(&input.steps.steps);
-    if reordered {
+    let why = |id: &str, what: &str| finding_why(ex, id, what);
+    let builder = builder::builder_stage(input, &venv, &uninstalled);
+    if builder.reordered {
         notes.push("The requirements are copied and installed before the source, so code changes do not invalidate the install layer.".into());
     }
-    for step in &user_steps {
-        match step.keyword.as_str() {
-            "CMD" | "ENTRYPOINT" | "USER" | "EXPOSE" | "HEALTHCHECK" | "STOPSIGNAL" | "VOLUME"
-            | "LABEL" | "ONBUILD" | "MAINTAINER" => continue,
-            _ => {}
-        }
-        let mut rendered = RenderedStep {
-            text: step.text.clone(),
-            comments: step.comments.clone(),
-        };
-        if step.keyword == "RUN" {
-            let packages = shell::installed_packages(&step.args);
-            if !packages.is_empty() {
-                runtime_candidates.extend(packages.iter().cloned());
-                if input.target == Target::Alpine && !step.args.contains("apk ") {
-                    builder_steps.push(alpine_install(&packages, input.bases, &build_only));
-                    continue;
-                }
-                if first_install {
-                    first_install = false;
-                    rendered.comments.push(why(
-                        "compilers",
-                        "compilers, -dev packages and headers installed here stay in the builder stage",
-                    ));
-                }
-            }
-            let (text, changed) = shell::rewrite_pip(&rendered.text);
-            if changed.contains(&"no-cache-dir") {
-                rendered
-                    .comments
-                    .push(why("pip-cache", "pip install --no-cache-dir"));
-            }
-            if changed.contains(&"system") {
-                rendered
-                    .comments
-                    .push("--system dropped: uv installs into the venv instead".into());
-            }
-            if changed.contains(&"user") {
-                rendered
-                    .comments
-                    .push("--user dropped: it would install outside the venv".into());
-            }
-            rendered.text = text;
-        }
-        builder_steps.push(rendered);
-    }
-    if input.target == Target::Distroless {
-        builder_setup.push(Why {
-            text: "RUN apt-get update \\\n    && apt-get install -y --no-install-recommends python3-venv \\\n    && rm -rf /var/lib/apt/lists/*".into(),
-            why: "Debian's Python, the one the distroless runtime carries, and its venv module".into(),
-        });
-    }
-
-    let mut prune = Vec::new();
-    if !uninstalled.is_empty() {
-        prune.push(Prune {
-            shell: format!(
-                "{venv}/bin/python -m pip uninstall -y {}",
-                uninstalled.join(" ")
-            ),
-            why: why(
-                "python-packaging-tools",
-                "pip, setuptools and wheel are not needed to run the app",
-            ),
-        });
-    }
-    prune.push(Prune {
-        shell: format!(
-            "find {venv} -type d \\( -name tests -o -name test \\) -prune -exec rm -rf '{{}}' +"
-        ),
-        why: why(
-            "python-package-tests",
-            "test suites inside installed packages",
-        ),
-    });
-    prune.push(Prune {
-        shell: format!("find {venv} -name __pycache__ -prune -exec rm -rf '{{}}' +"),
-        why: why(
-            "python-bytecode",
-            "bytecode pip compiled at install; the app runs without it",
-        ),
-    });
+    let build_only = build_only_packages(input.rules, input.bases);
 
     // The runtime stage.
     let user_env = user_env(&input.steps.steps);
@@ -352,7 +264,7 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         os_package_layer(&ex.tree, name).is_some_and(|l| l < input.steps.first_user_layer)
     };
     let runtime_packages = runtime_packages(
-        &runtime_candidates,
+        &builder.installed_packages,
         &build_only,
         inv,
         input.bases,
@@ -425,9 +337,9 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         notes,
         pre_from: input.steps.pre_from.clone(),
         earlier_stages: input.steps.earlier_stages.clone(),
-        builder_setup,
-        builder_steps,
-        prune,
+        builder_setup: builder.setup,
+        builder_steps: builder.steps,
+        prune: builder.prune,
         runtime_env,
         runtime_packages,
         runtime_packages_why,

@@ -1,0 +1,118 @@
+//! The builder stage: the user's own steps, installing into the venv without pip's cache,
+//! then pruned of what the runtime will not need.
+
+use super::bases::Target;
+use super::packages::{alpine_install, build_only_packages};
+use super::plan::{finding_why, PlanInput, Prune, RenderedStep, Why};
+use super::{reorder, shell};
+
+pub(crate) struct BuilderStage {
+    pub setup: Vec<Why>,
+    pub steps: Vec<RenderedStep>,
+    pub prune: Vec<Prune>,
+    /// OS packages the user's steps install (apt-get, apk), in order.
+    pub installed_packages: Vec<String>,
+    /// The requirements were moved before the source.
+    pub reordered: bool,
+}
+
+pub(crate) fn builder_stage(input: &PlanInput, venv: &str, uninstalled: &[String]) -> BuilderStage {
+    let why = |id: &str, what: &str| finding_why(input.ex, id, what);
+    // The builder: the user's steps, with pip into the venv and without its cache.
+    let mut builder_setup = Vec::new();
+    let mut builder_steps = Vec::new();
+    let build_only = build_only_packages(input.rules, input.bases);
+    let mut runtime_candidates: Vec<String> = Vec::new();
+    let mut first_install = true;
+    let (user_steps, reordered) = reorder::requirements_first(&input.steps.steps);
+    for step in &user_steps {
+        match step.keyword.as_str() {
+            "CMD" | "ENTRYPOINT" | "USER" | "EXPOSE" | "HEALTHCHECK" | "STOPSIGNAL" | "VOLUME"
+            | "LABEL" | "ONBUILD" | "MAINTAINER" => continue,
+            _ => {}
+        }
+        let mut rendered = RenderedStep {
+            text: step.text.clone(),
+            comments: step.comments.clone(),
+        };
+        if step.keyword == "RUN" {
+            let packages = shell::installed_packages(&step.args);
+            if !packages.is_empty() {
+                runtime_candidates.extend(packages.iter().cloned());
+                if input.target == Target::Alpine && !step.args.contains("apk ") {
+                    builder_steps.push(alpine_install(&packages, input.bases, &build_only));
+                    continue;
+                }
+                if first_install {
+                    first_install = false;
+                    rendered.comments.push(why(
+                        "compilers",
+                        "compilers, -dev packages and headers installed here stay in the builder stage",
+                    ));
+                }
+            }
+            let (text, changed) = shell::rewrite_pip(&rendered.text);
+            if changed.contains(&"no-cache-dir") {
+                rendered
+                    .comments
+                    .push(why("pip-cache", "pip install --no-cache-dir"));
+            }
+            if changed.contains(&"system") {
+                rendered
+                    .comments
+                    .push("--system dropped: uv installs into the venv instead".into());
+            }
+            if changed.contains(&"user") {
+                rendered
+                    .comments
+                    .push("--user dropped: it would install outside the venv".into());
+            }
+            rendered.text = text;
+        }
+        builder_steps.push(rendered);
+    }
+    if input.target == Target::Distroless {
+        builder_setup.push(Why {
+            text: "RUN apt-get update \\\n    && apt-get install -y --no-install-recommends python3-venv \\\n    && rm -rf /var/lib/apt/lists/*".into(),
+            why: "Debian's Python, the one the distroless runtime carries, and its venv module".into(),
+        });
+    }
+
+    let mut prune = Vec::new();
+    if !uninstalled.is_empty() {
+        prune.push(Prune {
+            shell: format!(
+                "{venv}/bin/python -m pip uninstall -y {}",
+                uninstalled.join(" ")
+            ),
+            why: why(
+                "python-packaging-tools",
+                "pip, setuptools and wheel are not needed to run the app",
+            ),
+        });
+    }
+    prune.push(Prune {
+        shell: format!(
+            "find {venv} -type d \\( -name tests -o -name test \\) -prune -exec rm -rf '{{}}' +"
+        ),
+        why: why(
+            "python-package-tests",
+            "test suites inside installed packages",
+        ),
+    });
+    prune.push(Prune {
+        shell: format!("find {venv} -name __pycache__ -prune -exec rm -rf '{{}}' +"),
+        why: why(
+            "python-bytecode",
+            "bytecode pip compiled at install; the app runs without it",
+        ),
+    });
+
+    BuilderStage {
+        setup: builder_setup,
+        steps: builder_steps,
+        prune,
+        installed_packages: runtime_candidates,
+        reordered,
+    }
+}
