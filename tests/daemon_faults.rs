@@ -1,6 +1,7 @@
 //! Daemon faults through stand-in sockets: a daemon that never answers (timeout, with the
-//! value in the message) and an export stream cut partway (a proxy in front of the real
-//! daemon that hangs up after a byte budget). Each ends in one clear line, never a hang.
+//! value in the message), an export stream cut partway and one that stalls partway (a proxy
+//! in front of the real daemon that, after a byte budget, hangs up or goes silent while
+//! holding the connection open). Each ends in one clear line, never a hang.
 
 mod common;
 
@@ -49,9 +50,17 @@ fn a_daemon_that_never_answers_times_out_with_the_value_in_the_message() {
     eprintln!("silent daemon: {}", err.trim_end());
 }
 
-/// Forwards one client connection at a time to the real daemon, and hangs up once `budget`
-/// bytes have come back from it.
-fn cutting_proxy(sock: &std::path::Path, budget: usize) {
+/// What the proxy does once a connection's byte budget is spent.
+#[derive(Clone, Copy)]
+enum AtBudget {
+    HangUp,
+    /// Keep the connection open and send nothing more: a daemon that stalls.
+    GoSilent,
+}
+
+/// Forwards each client connection to the real daemon until `budget` bytes have come back
+/// from it, then does what `at_budget` says.
+fn proxy(sock: &std::path::Path, budget: usize, at_budget: AtBudget) {
     let listener = UnixListener::bind(sock).unwrap();
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
@@ -77,6 +86,11 @@ fn cutting_proxy(sock: &std::path::Path, budget: usize) {
                     }
                     sent += n;
                 }
+                if let AtBudget::GoSilent = at_budget {
+                    // Hold both ends until the client gives up.
+                    let mut probe = [0u8; 1];
+                    let _ = c_write.read(&mut probe);
+                }
                 let _ = c_write.shutdown(std::net::Shutdown::Both);
                 let _ = u_read.shutdown(std::net::Shutdown::Both);
             });
@@ -84,13 +98,8 @@ fn cutting_proxy(sock: &std::path::Path, budget: usize) {
     });
 }
 
-#[test]
-fn an_export_cut_partway_is_one_clear_error() {
-    if !common::docker_or_skip("an_export_cut_partway_is_one_clear_error") {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let tag = "pyslim-test/cut:e2e";
+/// Loads a 5 MB one-layer image under `tag` into the real daemon.
+fn load_big_image(dir: &std::path::Path, tag: &str) {
     let spec = ImageSpec::new(
         tag,
         vec![LayerSpec::new(
@@ -101,7 +110,7 @@ fn an_export_cut_partway_is_one_clear_error() {
             ],
         )],
     );
-    let tar = common::write_tar(dir.path(), "cut.tar", &spec, ArchiveFormat::DockerLegacy);
+    let tar = common::write_tar(dir, "cut.tar", &spec, ArchiveFormat::DockerLegacy);
     let load = std::process::Command::new("docker")
         .arg("load")
         .arg("-i")
@@ -113,9 +122,19 @@ fn an_export_cut_partway_is_one_clear_error() {
         "{}",
         String::from_utf8_lossy(&load.stderr)
     );
+}
+
+#[test]
+fn an_export_cut_partway_is_one_clear_error() {
+    if !common::docker_or_skip("an_export_cut_partway_is_one_clear_error") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tag = "pyslim-test/cut:e2e";
+    load_big_image(dir.path(), tag);
     let sock = dir.path().join("proxy.sock");
     // Enough for version, inspect and history; the export is cut a megabyte in.
-    cutting_proxy(&sock, 1 << 20);
+    proxy(&sock, 1 << 20, AtBudget::HangUp);
     let out = pyslim(&format!("unix://{}", sock.display()))
         .env("PYSLIM_DOCKER_TIMEOUT", "20")
         .args(["analyze", tag])
@@ -138,4 +157,45 @@ fn an_export_cut_partway_is_one_clear_error() {
         "{err}"
     );
     eprintln!("cut export: {}", err.trim_end());
+}
+
+#[test]
+fn an_export_that_stalls_partway_times_out_with_the_value_in_the_message() {
+    if !common::docker_or_skip("an_export_that_stalls_partway_times_out") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tag = "pyslim-test/stall:e2e";
+    load_big_image(dir.path(), tag);
+    let sock = dir.path().join("proxy.sock");
+    // Version, inspect and history get through; the export goes silent a megabyte in.
+    proxy(&sock, 1 << 20, AtBudget::GoSilent);
+    let started = Instant::now();
+    let out = pyslim(&format!("unix://{}", sock.display()))
+        .env("PYSLIM_DOCKER_TIMEOUT", "2")
+        .args(["analyze", tag])
+        .output()
+        .unwrap();
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", tag])
+        .output();
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "gave up in time"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("docker image pyslim-test/stall:e2e")
+            && err.contains("sent nothing for 2s")
+            && err.contains("PYSLIM_DOCKER_TIMEOUT"),
+        "{err}"
+    );
+    eprintln!("stalled export: {}", err.trim_end());
 }

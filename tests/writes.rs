@@ -1,7 +1,9 @@
 //! pyslim writes only the files the user named. A full run (analyze, check, propose, an
 //! unattended trim) happens in a sandbox of its own: the working directory, HOME, TMPDIR and
 //! XDG dirs all live in one temporary tree, which is walked before and after. Only the named
-//! outputs may appear, and nothing else may change, including the input image.
+//! outputs may appear, and nothing else may change, including the input image. The machine's
+//! shared scratch places (/tmp, /var/tmp, /dev/shm) are listed too, in case a path there is
+//! ever written without going through TMPDIR.
 
 mod common;
 
@@ -33,6 +35,15 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, (u64, i128, u32, u64)> {
     out
 }
 
+/// The names directly under the machine's shared scratch directories.
+fn shared_scratch() -> std::collections::BTreeSet<PathBuf> {
+    ["/tmp", "/var/tmp", "/dev/shm"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flat_map(|entries| entries.flatten().map(|e| e.path()))
+        .collect()
+}
+
 #[test]
 fn a_full_run_writes_only_the_named_outputs() {
     let sandbox = tempfile::tempdir().unwrap();
@@ -57,6 +68,7 @@ fn a_full_run_writes_only_the_named_outputs() {
     )
     .unwrap();
     let before = snapshot(root);
+    let scratch_before = shared_scratch();
 
     let run = |args: &[&str]| {
         let out = std::process::Command::cargo_bin("pyslim")
@@ -106,6 +118,20 @@ fn a_full_run_writes_only_the_named_outputs() {
     assert_eq!(code, Some(0), "{err}");
 
     let after = snapshot(root);
+    // pyslim ran with TMPDIR in the sandbox, so a tempfile-style `.tmp*` name there is some
+    // other process's (a test binary running beside this one); anything else is pyslim's.
+    let scratch_new: Vec<PathBuf> = shared_scratch()
+        .difference(&scratch_before)
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".tmp"))
+        })
+        .cloned()
+        .collect();
+    assert!(
+        scratch_new.is_empty(),
+        "pyslim wrote outside the sandbox: {scratch_new:?}"
+    );
     let named: Vec<PathBuf> = [
         "work/proposal",
         "work/proposal/Dockerfile.slim",

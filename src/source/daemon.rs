@@ -74,7 +74,7 @@ pub fn docker_host() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
 }
 
-fn connect_timeout() -> Duration {
+pub(crate) fn connect_timeout() -> Duration {
     let secs = std::env::var("PYSLIM_DOCKER_TIMEOUT")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -138,31 +138,38 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Daemon(format!("cannot start the async runtime: {e}")))
 }
 
+fn no_answer() -> Error {
+    Error::Daemon(format!(
+        "the Docker daemon at {} did not answer within {}s (set PYSLIM_DOCKER_TIMEOUT to wait longer)",
+        docker_host(),
+        connect_timeout().as_secs()
+    ))
+}
+
+/// One call to the daemon, bounded in time. bollard's own timeout ends once the response
+/// headers arrive, so a daemon that stalls inside a body would otherwise hang pyslim.
+pub(crate) async fn bounded<T>(
+    call: impl std::future::Future<Output = std::result::Result<T, bollard::errors::Error>>,
+    reference: &str,
+) -> Result<T> {
+    match tokio::time::timeout(connect_timeout(), call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(describe(&e, reference)),
+        Err(_) => Err(no_answer()),
+    }
+}
+
 pub(crate) async fn connect() -> Result<Docker> {
     let docker = Docker::connect_with_defaults()
         .map_err(|e| describe(&e, ""))?
         .with_timeout(connect_timeout());
     // Older engines speak older API versions; agree on one before the first real call.
-    match tokio::time::timeout(connect_timeout(), docker.negotiate_version()).await {
-        Ok(Ok(d)) => Ok(d),
-        Ok(Err(e)) => Err(describe(&e, "")),
-        Err(_) => Err(Error::Daemon(format!(
-            "the Docker daemon at {} did not answer within {}s (set PYSLIM_DOCKER_TIMEOUT to wait longer)",
-            docker_host(),
-            connect_timeout().as_secs()
-        ))),
-    }
+    bounded(docker.negotiate_version(), "").await
 }
 
 async fn summary(docker: &Docker, reference: &str) -> Result<DaemonSummary> {
-    let inspect = docker
-        .inspect_image(reference)
-        .await
-        .map_err(|e| describe(&e, reference))?;
-    let history = docker
-        .image_history(reference)
-        .await
-        .map_err(|e| describe(&e, reference))?;
+    let inspect = bounded(docker.inspect_image(reference), reference).await?;
+    let history = bounded(docker.image_history(reference), reference).await?;
     Ok(DaemonSummary {
         id: inspect.id.unwrap_or_default(),
         size: inspect.size.unwrap_or(0).max(0) as u64,
@@ -217,9 +224,19 @@ pub fn read_image(
         let exporter = docker.clone();
         let pump = tokio::spawn(async move {
             let mut stream = exporter.export_image(&name);
-            while let Some(chunk) = stream.next().await {
-                let item = chunk
-                    .map_err(|e| io::Error::other(format!("the export stream broke off: {e}")));
+            let idle = connect_timeout();
+            loop {
+                // A daemon that stops sending mid-export must not hang the reader forever.
+                let item = match tokio::time::timeout(idle, stream.next()).await {
+                    Ok(None) => break,
+                    Ok(Some(chunk)) => chunk.map_err(|e| {
+                        io::Error::other(format!("the export stream broke off: {e}"))
+                    }),
+                    Err(_) => Err(io::Error::other(format!(
+                        "the export stalled: the Docker daemon sent nothing for {}s (set PYSLIM_DOCKER_TIMEOUT to wait longer)",
+                        idle.as_secs()
+                    ))),
+                };
                 let failed = item.is_err();
                 if tx.send(item).await.is_err() || failed {
                     break;
@@ -234,6 +251,7 @@ pub fn read_image(
             let mut reader = ChannelReader {
                 rx,
                 current: Bytes::new(),
+                failed: None,
                 so_far: 0,
                 progress: progress.clone(),
             };
@@ -280,12 +298,18 @@ pub fn read_image(
 struct ChannelReader {
     rx: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
+    /// The stream's error, kept so that every later read reports it too: a reader that
+    /// retries after an error must not mistake the closed channel for the end of the export.
+    failed: Option<(io::ErrorKind, String)>,
     so_far: u64,
     progress: Arc<Mutex<Box<dyn ExportProgress>>>,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some((kind, msg)) = &self.failed {
+            return Err(io::Error::new(*kind, msg.clone()));
+        }
         while self.current.is_empty() {
             match self.rx.blocking_recv() {
                 Some(Ok(chunk)) => {
@@ -295,7 +319,10 @@ impl Read for ChannelReader {
                     }
                     self.current = chunk;
                 }
-                Some(Err(e)) => return Err(e),
+                Some(Err(e)) => {
+                    self.failed = Some((e.kind(), e.to_string()));
+                    return Err(e);
+                }
                 None => return Ok(0),
             }
         }
