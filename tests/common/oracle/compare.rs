@@ -201,6 +201,26 @@ pub fn check_format(
             errs.push(format!("{what} = {got}, reference says {want}"));
         }
     }
+    let per_layer: Vec<u64> = analysis.layers.iter().map(|l| l.wasted_bytes).collect();
+    if per_layer != disk.layer_wasted {
+        errs.push(format!(
+            "per-layer wasted bytes {per_layer:?}, reference says {:?}",
+            disk.layer_wasted
+        ));
+    }
+    for (dir, (low, high)) in &disk.dir_bytes {
+        let got = if dir.is_empty() {
+            Some(tree.final_bytes[0])
+        } else {
+            tree.lookup(dir).map(|id| tree.final_bytes[id as usize])
+        };
+        match got {
+            Some(b) if (*low..=*high).contains(&b) => {}
+            other => errs.push(format!(
+                "bytes under {dir:?}: pyslim {other:?}, reference says {low}..={high}"
+            )),
+        }
+    }
     if t.wasted_bytes != t.layer_bytes.wrapping_sub(t.image_bytes) {
         errs.push(format!(
             "wasted_bytes {} != layer_bytes {} - image_bytes {}",

@@ -32,6 +32,13 @@ pub struct Extracted {
     pub bytes: u64,
     pub files: u64,
     pub dirs: u64,
+    /// Per layer: bytes of the regular files it wrote whose inode no path of the final tree
+    /// shows (overwritten or deleted later, or written twice in the layer).
+    pub layer_wasted: Vec<u64>,
+    /// Per directory ("" for the root): the bytes of files below it, as bounds, because a
+    /// hardlinked inode with paths inside and outside the directory may be charged to either.
+    /// (inodes with every path below it, inodes with any path below it).
+    pub dir_bytes: BTreeMap<String, (u64, u64)>,
 }
 
 /// Why a case was not checked or did not pass.
@@ -167,6 +174,24 @@ pub const DEFAULT_REF: RefOptions = RefOptions {
 };
 
 pub fn apply_layer(root: &Path, entries: &[RawEntry], opts: RefOptions) -> Result<(), String> {
+    apply_layer_pinned(root, entries, opts).map(|_| ())
+}
+
+/// A regular file a layer wrote, held open so its inode number cannot be reused while the
+/// rest of the stack is extracted: whether that inode is still visible at the end tells
+/// whether the layer's bytes were wasted.
+pub struct Written {
+    pub file: fs::File,
+    pub size: u64,
+}
+
+/// Applies a layer and returns every regular file it wrote, open.
+pub fn apply_layer_pinned(
+    root: &Path,
+    entries: &[RawEntry],
+    opts: RefOptions,
+) -> Result<Vec<Written>, String> {
+    let mut written = Vec::new();
     let is_marker = |e: &RawEntry| split_parent(&e.path).1.starts_with(".wh.");
     // Markers whose outcome would depend on their order in the tar are outside the domain.
     let markers: Vec<(&str, String, bool)> = entries
@@ -244,7 +269,13 @@ pub fn apply_layer(root: &Path, entries: &[RawEntry], opts: RefOptions) -> Resul
                     fs::create_dir(&full).expect("mkdir");
                 }
             }
-            tar::EntryType::Regular => fs::write(&full, &e.data).expect("write"),
+            tar::EntryType::Regular => {
+                fs::write(&full, &e.data).expect("write");
+                written.push(Written {
+                    file: fs::File::open(&full).expect("open what was written"),
+                    size: e.data.len() as u64,
+                });
+            }
             tar::EntryType::Symlink => std::os::unix::fs::symlink(&e.link, &full).expect("symlink"),
             tar::EntryType::Link => {
                 let t = normalize(&e.link)?;
@@ -263,7 +294,7 @@ pub fn apply_layer(root: &Path, entries: &[RawEntry], opts: RefOptions) -> Resul
             other => return Err(format!("entry type {other:?} not modelled")),
         }
     }
-    Ok(())
+    Ok(written)
 }
 
 pub fn walk(root: &Path) -> Extracted {
@@ -272,8 +303,12 @@ pub fn walk(root: &Path) -> Extracted {
         bytes: 0,
         files: 0,
         dirs: 0,
+        layer_wasted: Vec::new(),
+        dir_bytes: BTreeMap::new(),
     };
     let mut inodes = BTreeSet::new();
+    // inode -> (size, every visible path of it)
+    let mut links: BTreeMap<u64, (u64, Vec<String>)> = BTreeMap::new();
     let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, rel)) = stack.pop() {
         for child in fs::read_dir(&dir).expect("read_dir") {
@@ -303,6 +338,11 @@ pub fn walk(root: &Path) -> Extracted {
                 if inodes.insert(m.ino()) {
                     out.bytes += m.len();
                 }
+                links
+                    .entry(m.ino())
+                    .or_insert_with(|| (m.len(), Vec::new()))
+                    .1
+                    .push(path.clone());
                 Obs {
                     kind: Kind::File,
                     size: m.len(),
@@ -312,6 +352,25 @@ pub fn walk(root: &Path) -> Extracted {
             out.view.insert(path, obs);
         }
     }
+    let dirs = std::iter::once(String::new()).chain(
+        out.view
+            .iter()
+            .filter(|(_, o)| o.kind == Kind::Dir)
+            .map(|(p, _)| p.clone()),
+    );
+    let under = |p: &str, dir: &str| dir.is_empty() || strictly_under(p, dir);
+    for dir in dirs.collect::<Vec<_>>() {
+        let (mut all_in, mut any_in) = (0, 0);
+        for (size, paths) in links.values() {
+            if paths.iter().all(|p| under(p, &dir)) {
+                all_in += size;
+            }
+            if paths.iter().any(|p| under(p, &dir)) {
+                any_in += size;
+            }
+        }
+        out.dir_bytes.insert(dir, (all_in, any_in));
+    }
     out
 }
 
@@ -320,8 +379,44 @@ pub fn reference(tars: &[Vec<u8>], opts: RefOptions) -> Result<Extracted, String
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("root");
     fs::create_dir(&root).expect("mkdir root");
+    let mut pinned = Vec::new();
     for (i, t) in tars.iter().enumerate() {
-        apply_layer(&root, &parse_layer(t), opts).map_err(|e| format!("layer {i}: {e}"))?;
+        pinned.push(
+            apply_layer_pinned(&root, &parse_layer(t), opts)
+                .map_err(|e| format!("layer {i}: {e}"))?,
+        );
     }
-    Ok(walk(&root))
+    let mut out = walk(&root);
+    let visible = visible_inodes(&root);
+    out.layer_wasted = pinned
+        .iter()
+        .map(|files| {
+            files
+                .iter()
+                .filter(|w| {
+                    let ino = w.file.metadata().expect("fstat").ino();
+                    !visible.contains(&ino)
+                })
+                .map(|w| w.size)
+                .sum()
+        })
+        .collect();
+    Ok(out)
+}
+
+fn visible_inodes(root: &Path) -> BTreeSet<u64> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for child in fs::read_dir(&dir).expect("read_dir") {
+            let child = child.expect("dirent").path();
+            let m = fs::symlink_metadata(&child).expect("lstat");
+            if m.is_dir() {
+                stack.push(child);
+            } else if m.is_file() {
+                seen.insert(m.ino());
+            }
+        }
+    }
+    seen
 }
