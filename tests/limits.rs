@@ -77,7 +77,12 @@ fn a_path_longer_than_the_cap_is_refused() {
     refused_then_opens(
         &spec,
         &["--max-path-bytes", "200"],
-        &["a path of 300 bytes", "200", "--max-path-bytes"],
+        // The writer stores it as a GNU long-name record: 300 bytes and a NUL.
+        &[
+            "a GNU long-name record of 301 bytes",
+            "limit of 200",
+            "--max-path-bytes",
+        ],
         &["--max-path-bytes", "300"],
     );
 }
@@ -119,5 +124,140 @@ fn too_many_entries_are_refused_from_every_source() {
         &["--max-entries", "100"],
         &["100", "--max-entries"],
         &["--max-entries", "1000"],
+    );
+}
+
+/// A layer tar made by hand: records the writer would never produce.
+fn raw_layer(records: Vec<(u8, u64, &[u8], Box<dyn std::io::Read + '_>)>) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (kind, size, name, mut body) in records {
+        let mut header = tar::Header::new_gnu();
+        header.as_old_mut().name[..name.len()].copy_from_slice(name);
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::new(kind));
+        header.set_cksum();
+        builder.append(&header, body.as_mut()).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// A legacy docker save whose only layer is `layer` (stored as given, gzip or not).
+fn archive_with_layer(dir: &Path, layer: Vec<u8>) -> PathBuf {
+    let path = common::write_tar(
+        dir,
+        "hostile.tar",
+        &one_layer(vec![SpecEntry::file("placeholder", 1)]),
+        ArchiveFormat::DockerLegacy,
+    );
+    let member = common::manifest_layers(&path).remove(0);
+    common::edit_member(&path, &member, |data| *data = layer);
+    path
+}
+
+#[test]
+fn a_long_name_record_over_the_cap_is_refused_before_it_is_read() {
+    // 64 MiB of name in a gzip layer of a few hundred KB. The tar crate would read it all
+    // into memory before pyslim saw the entry; the guard refuses it from its header.
+    let size = 64 << 20;
+    let zeros = || -> Box<dyn std::io::Read> { Box::new(std::io::repeat(b'a').take(size)) };
+    use std::io::Read;
+    let layer = raw_layer(vec![
+        (b'L', size, b"././@LongLink", zeros()),
+        (b'0', 3, b"x", Box::new(&b"abc"[..])),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, blob) in [("plain", layer.clone()), ("gzip", gzip(&layer))] {
+        let path = archive_with_layer(dir.path(), blob);
+        let out = analyze(&path, &[]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("a GNU long-name record of {size} bytes"))
+                && err.contains("limit of 4096")
+                && err.contains("--max-path-bytes"),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
+fn the_guard_follows_pax_sizes_and_long_names_that_are_allowed() {
+    // A PAX record that sets the next file's size (its header says 0), then a long name under
+    // the cap, then one over it: the guard must stay in step across the first two to see the
+    // third, and pyslim must read the first two as the files they are.
+    let pax = b"13 size=2000\n";
+    let long = format!("app/{}", "d".repeat(300));
+    let layer = |over: bool| {
+        let mut records: Vec<(u8, u64, &[u8], Box<dyn std::io::Read>)> = vec![
+            (
+                b'x',
+                pax.len() as u64,
+                b"PaxHeaders/big",
+                Box::new(&pax[..]),
+            ),
+            (
+                b'0',
+                0,
+                b"app/big.bin",
+                Box::new(std::io::Cursor::new(vec![7u8; 2000])),
+            ),
+            (
+                b'L',
+                long.len() as u64 + 1,
+                b"././@LongLink",
+                Box::new(std::io::Cursor::new(format!("{long}\0").into_bytes())),
+            ),
+            (b'0', 5, b"trunc", Box::new(&b"hello"[..])),
+        ];
+        if over {
+            records.push((
+                b'L',
+                9000,
+                b"././@LongLink",
+                Box::new(std::io::Cursor::new(vec![b'z'; 9000])),
+            ));
+            records.push((b'0', 1, b"y", Box::new(&b"!"[..])));
+        }
+        raw_layer(records)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ok = archive_with_layer(dir.path(), gzip(&layer(false)));
+    let out = analyze(&ok, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files: Vec<(String, u64)> = doc["largest_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(files.contains(&("app/big.bin".into(), 2000)), "{files:?}");
+    assert!(files.contains(&(long.clone(), 5)), "{files:?}");
+
+    let over = archive_with_layer(dir.path(), gzip(&layer(true)));
+    let out = analyze(&over, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("a GNU long-name record of 9000 bytes"),
+        "{err}"
     );
 }

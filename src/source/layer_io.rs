@@ -27,6 +27,8 @@ pub(crate) fn describe_io(err: &io::Error) -> String {
         || msg.contains("failed to read entire block")
     {
         "truncated: the archive ends in the middle of an entry".into()
+    } else if msg.starts_with("corrupt tar: ") {
+        msg
     } else if msg.contains("checksum mismatch") || msg.contains("numeric field") {
         "corrupt tar: a header's checksum does not match".into()
     } else if msg.contains("invalid gzip header")

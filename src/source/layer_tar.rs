@@ -10,6 +10,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek};
 use super::layer_io::{
     describe_io, probe_streamed_elf, read_up_to, HashingReader, SeekRead, SkippingReader,
 };
+use super::tar_guard::RecordGuard;
 use crate::core::content::{capture_for, probe_elf, CaptureKind, Captured};
 use crate::core::entry::{
     normalize_path, path_from_bytes, split_parent, Entry, EntryKind, LayerChanges, OPAQUE_MARKER,
@@ -165,14 +166,17 @@ pub fn read_layer_seekable<R: Read + Seek>(
     if opts.verify_diff_ids {
         return read_layer_stream(input, reader, opts, true);
     }
-    let mut archive = tar::Archive::new(SkippingReader::new(reader));
+    let mut archive = tar::Archive::new(RecordGuard::new(
+        SkippingReader::new(reader),
+        opts.limits.max_path_bytes,
+    ));
     let entries = archive
         .entries_with_seek()
         .map_err(|e| io_corrupt(input, e))?;
     let mut deferred = Vec::new();
     let mut changes = collect_entries(input, entries, opts, Some(&mut deferred))?;
     // Unbuffered from here: each probe reads a few exact ranges.
-    let mut inner = archive.into_inner().into_inner();
+    let mut inner = archive.into_inner().into_inner().into_inner();
     // ELF section tables sit at the end of files: read them with seeks, after the header pass.
     for probe in deferred {
         let mut at = SeekRead {
@@ -203,10 +207,13 @@ fn read_tar<R: Read>(
     opts: &ReadOptions,
     hash: bool,
 ) -> Result<(LayerChanges, R)> {
-    let mut archive = tar::Archive::new(HashingReader::new(reader, hash));
+    let mut archive = tar::Archive::new(RecordGuard::new(
+        HashingReader::new(reader, hash),
+        opts.limits.max_path_bytes,
+    ));
     let entries = archive.entries().map_err(|e| io_corrupt(input, e))?;
     let mut changes = collect_entries(input, entries, opts, None)?;
-    let mut rest = archive.into_inner();
+    let mut rest = archive.into_inner().into_inner();
     io::copy(&mut rest, &mut io::sink()).map_err(|e| io_corrupt(input, e))?;
     changes.tar_bytes = rest.bytes_read;
     let (inner, digest) = rest.finish_into_inner();
@@ -388,5 +395,16 @@ fn in_compressed(err: Error, format: &str) -> Error {
 }
 
 fn io_corrupt(input: &str, err: io::Error) -> Error {
+    if let Some(over) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<super::tar_guard::LongNameOverCap>())
+    {
+        return Error::Limit {
+            input: input.to_owned(),
+            what: over.to_string(),
+            limit: over.limit,
+            flag: "--max-path-bytes",
+        };
+    }
     Error::corrupt(input, describe_io(&err))
 }

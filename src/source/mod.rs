@@ -10,6 +10,7 @@ pub mod layer_tar;
 pub mod oci_layout;
 pub mod progress;
 pub mod store;
+mod tar_guard;
 pub mod writer;
 
 use std::fs::File;
