@@ -615,3 +615,32 @@ fn requirements_are_installed_before_the_source_is_copied() {
     assert!(at("RUN pip install --no-cache-dir -r requirements.txt\n") < at("COPY . .\n"));
     assert!(builder.contains("# pyslim: requirements first"));
 }
+
+/// Writes `dockerfile` beside the careless image and returns the proposal (JSON) for `target`.
+fn propose_with(dockerfile: &str, target: &str) -> (tempfile::TempDir, serde_json::Value) {
+    let (dir, _) = setup();
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    let run = pyslim(
+        dir.path(),
+        &["propose", "app.tar", "--target", target, "--json"],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let doc = json(&run);
+    (dir, doc)
+}
+
+#[test]
+fn alpine_keeps_the_other_commands_of_an_apt_get_run() {
+    let (_dir, doc) = propose_with(
+        "FROM debian-python:3.11\nRUN python3 -m venv /opt/venv\nWORKDIR /app\nCOPY . /app/\nRUN apt-get update && apt-get install -y gcc libpq-dev && /opt/venv/bin/pip install -r requirements.txt\nCMD [\"python\", \"main.py\"]\n",
+        "alpine",
+    );
+    let builder = stage(doc["proposal"]["dockerfile"].as_str().unwrap(), 0).to_owned();
+    assert!(
+        builder.contains(
+            "RUN apk add --no-cache build-base gcc postgresql-dev \\\n    && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt\n"
+        ),
+        "{builder}"
+    );
+    assert!(!builder.contains("apt-get update"), "{builder}");
+}

@@ -2,7 +2,7 @@
 //! then pruned of what the runtime will not need.
 
 use super::bases::Target;
-use super::packages::{alpine_install, build_only_packages};
+use super::packages::{alpine_rewrite, build_only_packages};
 use super::plan::{finding_why, PlanInput, Prune, RenderedStep, Why};
 use super::{reorder, shell};
 
@@ -40,10 +40,11 @@ pub(crate) fn builder_stage(input: &PlanInput, venv: &str, uninstalled: &[String
             if !packages.is_empty() {
                 runtime_candidates.extend(packages.iter().cloned());
                 if input.target == Target::Alpine && !step.args.contains("apk ") {
-                    builder_steps.push(alpine_install(&packages, input.bases, &build_only));
-                    continue;
-                }
-                if first_install {
+                    let mut alpine =
+                        alpine_rewrite(&step.flags, &step.args, input.bases, &build_only);
+                    alpine.comments.splice(0..0, rendered.comments.drain(..));
+                    rendered = alpine;
+                } else if first_install {
                     first_install = false;
                     rendered.comments.push(why(
                         "compilers",

@@ -83,6 +83,60 @@ pub fn commands(run: &str) -> Vec<Vec<String>> {
     out
 }
 
+/// The simple commands of a RUN line as written, each with the operator before it (`&&`,
+/// `||`, `;`, `|`, or "" for the first), split outside quotes, so a rewrite can replace some
+/// commands and keep the others' text exactly.
+pub fn command_spans(run: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut sep = String::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = run.chars().peekable();
+    let mut flush = |sep: &mut String, cur: &mut String, next: &str| {
+        if !cur.trim().is_empty() {
+            out.push((std::mem::take(sep), cur.trim().to_owned()));
+        }
+        cur.clear();
+        // Two operators in a row (`a; ; b`) cannot happen in valid shell; keep the later.
+        *sep = next.to_owned();
+    };
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                cur.push(c);
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                cur.push(c);
+            }
+            (None, '\\') => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            (None, '&') if chars.peek() == Some(&'&') => {
+                chars.next();
+                flush(&mut sep, &mut cur, "&&");
+            }
+            (None, '|') if chars.peek() == Some(&'|') => {
+                chars.next();
+                flush(&mut sep, &mut cur, "||");
+            }
+            (None, '|') => flush(&mut sep, &mut cur, "|"),
+            (None, ';' | '\n') => flush(&mut sep, &mut cur, ";"),
+            (None, c) => cur.push(c),
+        }
+    }
+    flush(&mut sep, &mut cur, "");
+    if let Some(first) = out.first_mut() {
+        first.0.clear();
+    }
+    out
+}
+
 /// Packages named by `apt-get install`, `apt install` or `apk add` in a RUN line, without
 /// version pins (`pkg=1.2` → `pkg`).
 pub fn installed_packages(run: &str) -> Vec<String> {
