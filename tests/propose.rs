@@ -644,3 +644,55 @@ fn alpine_keeps_the_other_commands_of_an_apt_get_run() {
     );
     assert!(!builder.contains("apt-get update"), "{builder}");
 }
+
+#[test]
+fn a_venv_inside_the_app_ships_once_and_is_counted_once() {
+    // uv's layout: the venv is /app/.venv, inside the folder the app is copied to.
+    let original = careless_app();
+    let mut spec = careless_app();
+    for layer in &mut spec.layers {
+        layer.created_by = layer.created_by.replace("/opt/venv", "/app/.venv");
+        for e in &mut layer.entries {
+            if let Some(rest) = e.path.strip_prefix(b"opt/venv".as_slice()) {
+                e.path = [b"app/.venv".as_slice(), rest].concat();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tar(dir.path(), "app.tar", &spec, ArchiveFormat::DockerLegacy);
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        DOCKERFILE.replace("/opt/venv", "/app/.venv"),
+    )
+    .unwrap();
+    let run = pyslim(dir.path(), &["propose", "app.tar", "--json"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let doc = json(&run);
+    let runtime = stage(doc["proposal"]["dockerfile"].as_str().unwrap(), 1).to_owned();
+    assert!(runtime.contains("VIRTUAL_ENV=/app/.venv"), "{runtime}");
+    assert_eq!(
+        runtime.matches("COPY --from=builder").count(),
+        1,
+        "one copy of /app, venv inside:\n{runtime}"
+    );
+    assert!(
+        runtime.contains("COPY --from=builder /app /app\n"),
+        "{runtime}"
+    );
+    let layers = doc["proposal"]["estimate"]["layers"].as_array().unwrap();
+    let copies: Vec<(&str, u64)> = layers
+        .iter()
+        .filter(|l| l["instruction"].as_str().unwrap().starts_with("COPY"))
+        .map(|l| {
+            (
+                l["instruction"].as_str().unwrap(),
+                l["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let app = 3_000 + "flask\npsycopg2\n".len() as u64;
+    assert_eq!(
+        copies,
+        vec![("COPY /app", app + expected_venv_bytes(&original))]
+    );
+}

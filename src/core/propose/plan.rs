@@ -59,6 +59,9 @@ pub struct CopyPath {
     /// Absolute path, copied from the builder to the same place.
     pub path: String,
     pub why: String,
+    /// The venv lies inside this path (uv's `/app/.venv`), so it ships with this copy.
+    #[serde(default)]
+    pub holds_venv: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
