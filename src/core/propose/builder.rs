@@ -79,16 +79,35 @@ pub(crate) fn builder_stage(input: &PlanInput, venv: &str, uninstalled: &[String
         });
     }
 
+    let prune = prune_steps(venv, uninstalled, &why);
+
+    BuilderStage {
+        setup: builder_setup,
+        steps: builder_steps,
+        prune,
+        installed_packages: runtime_candidates,
+        reordered,
+    }
+}
+
+/// The builder's last RUN: uninstall the packaging tools, drop tests and bytecode. The
+/// uninstall runs only when the venv has pip: `uv venv` makes none and `uv sync` removes it,
+/// and the build must not fail on a tool that is already gone.
+pub(crate) fn prune_steps(
+    venv: &str,
+    uninstalled: &[String],
+    why: &dyn Fn(&str, &str) -> String,
+) -> Vec<Prune> {
     let mut prune = Vec::new();
     if !uninstalled.is_empty() {
         prune.push(Prune {
             shell: format!(
-                "{venv}/bin/python -m pip uninstall -y {}",
+                "if {venv}/bin/python -m pip --version >/dev/null 2>&1; then {venv}/bin/python -m pip uninstall -y {}; fi",
                 uninstalled.join(" ")
             ),
             why: why(
                 "python-packaging-tools",
-                "pip, setuptools and wheel are not needed to run the app",
+                "pip, setuptools and wheel are not needed to run the app (when the venv has pip)",
             ),
         });
     }
@@ -108,12 +127,51 @@ pub(crate) fn builder_stage(input: &PlanInput, venv: &str, uninstalled: &[String
             "bytecode pip compiled at install; the app runs without it",
         ),
     });
+    prune
+}
 
-    BuilderStage {
-        setup: builder_setup,
-        steps: builder_steps,
-        prune,
-        installed_packages: runtime_candidates,
-        reordered,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The prune RUN as the builder runs it, in `sh`, on a venv made by `uv venv` (no pip).
+    #[test]
+    fn the_prune_step_passes_on_a_venv_without_pip() {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = dir.path().join(".venv");
+        let sp = venv.join("lib/python3.12/site-packages/pkg");
+        std::fs::create_dir_all(sp.join("tests")).unwrap();
+        std::fs::create_dir_all(sp.join("__pycache__")).unwrap();
+        std::fs::write(sp.join("__init__.py"), "").unwrap();
+        std::fs::create_dir_all(venv.join("bin")).unwrap();
+        // A python that has no pip module, as in a uv venv.
+        let python = venv.join("bin/python");
+        std::fs::write(
+            &python,
+            "#!/bin/sh\necho 'No module named pip' >&2\nexit 1\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+        let tools = vec!["pip".to_owned(), "setuptools".to_owned()];
+        let steps = prune_steps(venv.to_str().unwrap(), &tools, &|_, w| w.to_owned());
+        let script = steps
+            .iter()
+            .map(|p| p.shell.as_str())
+            .collect::<Vec<_>>()
+            .join(" && ");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(sp.join("__init__.py").exists());
+        assert!(!sp.join("tests").exists() && !sp.join("__pycache__").exists());
     }
 }
