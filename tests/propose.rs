@@ -696,3 +696,25 @@ fn a_venv_inside_the_app_ships_once_and_is_counted_once() {
         vec![("COPY /app", app + expected_venv_bytes(&original))]
     );
 }
+
+#[test]
+fn build_refuses_buildkit_syntax_before_it_starts() {
+    let (dir, _) = setup();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        DOCKERFILE.replace(
+            "RUN python3 -m venv",
+            "RUN --mount=type=cache,target=/root/.cache/pip python3 -m venv",
+        ),
+    )
+    .unwrap();
+    let run = pyslim(dir.path(), &["propose", "app.tar", "--build"]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+    assert!(
+        run.stderr.contains("--build uses the engine's classic builder, which cannot build RUN --mount (Dockerfile.pyslim:")
+            && run.stderr.contains(": RUN --mount=type=cache,target=/root/.cache/pip python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir flask psycopg2)"),
+        "{}",
+        run.stderr
+    );
+}

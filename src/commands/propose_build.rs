@@ -16,6 +16,16 @@ pub(crate) fn build_and_measure(
     proposal: &Proposal,
     image: &Image,
 ) -> Result<Measured> {
+    // The engine API's classic builder rejects BuildKit syntax mid-build; say so first.
+    if let Some((line, text, what)) =
+        pyslim::core::dockerfile::buildkit_only(&Dockerfile::parse(&proposal.dockerfile))
+    {
+        return Err(Error::Usage(format!(
+            "--build uses the engine's classic builder, which cannot build {what} ({}:{line}: {text}); build {} with BuildKit (docker buildx build) instead, or drop that syntax",
+            args.output.display(),
+            args.output.display()
+        )));
+    }
     let client = Client::connect()?;
     let tag = args
         .tag

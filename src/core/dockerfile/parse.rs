@@ -17,6 +17,8 @@ pub struct Instruction {
     pub args: String,
     /// `["a", "b"]` form.
     pub json_form: bool,
+    /// Has a heredoc (`<<EOF`): BuildKit's syntax, which the classic builder cannot run.
+    pub heredoc: bool,
     /// The stage this instruction belongs to (0 for the first FROM's).
     pub stage: usize,
 }
@@ -91,6 +93,7 @@ impl Dockerfile {
                     }
                 }
             }
+            let heredoc = !heredoc_ends.is_empty();
             // Heredoc bodies run until their terminator lines.
             for end in heredoc_ends {
                 while i < lines.len() {
@@ -130,6 +133,7 @@ impl Dockerfile {
                 flags,
                 args: rest.to_owned(),
                 json_form: rest.starts_with('['),
+                heredoc,
                 stage,
             });
         }
