@@ -718,3 +718,37 @@ fn build_refuses_buildkit_syntax_before_it_starts() {
         run.stderr
     );
 }
+
+#[test]
+fn parser_directives_stay_first_and_the_escape_character_is_kept() {
+    let dockerfile = "# syntax=docker/dockerfile:1\n# escape=`\nFROM debian-python:3.11\nRUN apt-get update && `\n    apt-get install -y gcc libpq-dev\nRUN python3 -m venv /opt/venv && /opt/venv/bin/pip install flask psycopg2\nWORKDIR /app\nCOPY . /app/\nCMD [\"python\", \"main.py\"]\n";
+    let (_dir, doc) = propose_with(dockerfile, "slim");
+    let text = doc["proposal"]["dockerfile"].as_str().unwrap();
+    assert!(
+        text.starts_with("# syntax=docker/dockerfile:1\n# escape=`\n# Proposed by pyslim"),
+        "{text}"
+    );
+    // The user's continuation as written; pyslim's own continuations use the backtick too.
+    assert!(
+        text.contains("RUN apt-get update && `\n    apt-get install -y gcc libpq-dev\n"),
+        "{text}"
+    );
+    assert!(text.contains("ENV VIRTUAL_ENV=/opt/venv `\n"), "{text}");
+    assert!(
+        !text.contains(" \\\n"),
+        "no backslash continuation left:\n{text}"
+    );
+    // Read back with its own escape, the proposal has the instructions it was written with.
+    let df = pyslim::core::dockerfile::Dockerfile::parse(text);
+    assert_eq!(df.escape, '`');
+    let runtime_env = df
+        .instructions
+        .iter()
+        .filter(|i| i.keyword == "ENV" && i.stage == 1)
+        .map(|i| i.args.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        runtime_env,
+        vec!["VIRTUAL_ENV=/opt/venv PATH=\"/opt/venv/bin:$PATH\" PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LANG=C.UTF-8"]
+    );
+}

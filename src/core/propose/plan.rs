@@ -81,6 +81,13 @@ pub struct Plan {
     pub runtime_base: String,
     pub venv: String,
     pub notes: Vec<String>,
+    /// Parser directives of the user's Dockerfile: render.rs writes them first.
+    pub directives: Vec<String>,
+    /// The escape character those directives set (`\\` by default).
+    pub escape: char,
+    /// The user's own lines, kept as written (render.rs adapts only pyslim's to `escape`).
+    #[serde(skip)]
+    pub user_lines: Vec<String>,
     pub pre_from: Vec<String>,
     pub earlier_stages: Vec<String>,
     pub builder_setup: Vec<Why>,
@@ -338,6 +345,9 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         runtime_base,
         venv,
         notes,
+        directives: input.steps.directives.clone(),
+        escape: input.steps.escape,
+        user_lines: input.steps.user_lines.clone(),
         pre_from: input.steps.pre_from.clone(),
         earlier_stages: input.steps.earlier_stages.clone(),
         builder_setup: builder.setup,

@@ -32,9 +32,15 @@ impl Step {
 }
 
 /// What the user built on top of their base image.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct UserSteps {
-    /// `ARG` lines and parser directives before the first FROM, kept verbatim.
+    /// Parser directives, verbatim: the proposal's first lines.
+    pub directives: Vec<String>,
+    /// The Dockerfile's escape character (`\\` unless a directive says `` ` ``).
+    pub escape: char,
+    /// Every line of the user's Dockerfile, so the renderer can tell theirs from its own.
+    pub user_lines: Vec<String>,
+    /// `ARG` lines and comments before the first FROM, kept verbatim.
     pub pre_from: Vec<String>,
     /// Earlier stages of a multi-stage Dockerfile, kept verbatim (the final stage may copy
     /// from them).
@@ -51,6 +57,23 @@ pub struct UserSteps {
     pub first_user_layer: usize,
 }
 
+impl Default for UserSteps {
+    fn default() -> Self {
+        UserSteps {
+            directives: Vec::new(),
+            escape: '\\',
+            user_lines: Vec::new(),
+            pre_from: Vec::new(),
+            earlier_stages: Vec::new(),
+            stage_names: Vec::new(),
+            base: String::new(),
+            steps: Vec::new(),
+            reconstructed: false,
+            first_user_layer: 0,
+        }
+    }
+}
+
 /// The user's steps from their Dockerfile, with the layer where they start in this image.
 pub fn from_dockerfile(df: &Dockerfile, image: &Image) -> UserSteps {
     let last_stage = df.instructions.iter().map(|i| i.stage).max().unwrap_or(0);
@@ -64,9 +87,12 @@ pub fn from_dockerfile(df: &Dockerfile, image: &Image) -> UserSteps {
         let ins = &df.instructions[n];
         df.lines[ins.first_line..=ins.last_line].join("\n")
     };
-    // Directives and global ARGs: every line before the first FROM.
+    out.directives = df.directives.clone();
+    out.escape = df.escape;
+    out.user_lines = df.lines.clone();
+    // Global ARGs and comments: every line before the first FROM but the directives.
     if let Some(from) = df.instructions.get(first_from) {
-        out.pre_from = df.lines[..from.first_line]
+        out.pre_from = df.lines[df.directives.len()..from.first_line]
             .iter()
             .filter(|l| !l.trim().is_empty())
             .cloned()
@@ -326,10 +352,8 @@ mod tests {
             "# syntax=docker/dockerfile:1\nARG PY=3.12\nFROM python:${PY} AS deps\nRUN pip wheel -w /w flask\n\nFROM python:${PY}-slim AS app\nCOPY --from=deps /w /w\nRUN pip install /w/*\nCMD [\"flask\"]\n",
         );
         let steps = from_dockerfile(&df, &image(Vec::new()));
-        assert_eq!(
-            steps.pre_from,
-            vec!["# syntax=docker/dockerfile:1", "ARG PY=3.12"]
-        );
+        assert_eq!(steps.directives, vec!["# syntax=docker/dockerfile:1"]);
+        assert_eq!(steps.pre_from, vec!["ARG PY=3.12"]);
         assert_eq!(steps.base, "python:${PY}-slim");
         assert_eq!(steps.stage_names, vec!["deps", "app"]);
         assert_eq!(
