@@ -52,7 +52,7 @@ pub(crate) fn builder_stage(input: &PlanInput, venv: &str, uninstalled: &[String
                     ));
                 }
             }
-            let (text, changed) = shell::rewrite_pip(&rendered.text);
+            let (text, changed) = shell::rewrite_pip(&rendered.text, input.steps.escape);
             if changed.contains(&"no-cache-dir") {
                 rendered
                     .comments
