@@ -752,3 +752,48 @@ fn parser_directives_stay_first_and_the_escape_character_is_kept() {
         vec!["VIRTUAL_ENV=/opt/venv PATH=\"/opt/venv/bin:$PATH\" PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LANG=C.UTF-8"]
     );
 }
+
+#[test]
+fn a_final_stage_built_on_an_earlier_stage_keeps_it_for_the_builder_and_says_so() {
+    let (_dir, doc) = propose_with(
+        "FROM debian-python:3.11 AS base\nENV POETRY_HOME=/opt/poetry\nRUN apt-get update && apt-get install -y gcc libpq-dev\n\nFROM base AS runtime\nRUN python3 -m venv /opt/venv && /opt/venv/bin/pip install flask psycopg2\nWORKDIR /app\nCOPY . /app/\nCMD [\"python\", \"main.py\"]\n",
+        "slim",
+    );
+    let text = doc["proposal"]["dockerfile"].as_str().unwrap();
+    assert!(text.contains("\nFROM base AS builder\n"), "{text}");
+    let warnings = doc["proposal"]["plan"]["warnings"].to_string();
+    assert!(
+        warnings.contains("your final stage builds FROM your stage `base`: the builder starts from it, but the runtime starts from a new base"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn a_dockerfile_that_matches_no_layer_is_warned_about_and_the_estimate_holds() {
+    let (dir, spec) = setup();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM node:20\nRUN npm ci\nCOPY . /srv\nCMD [\"node\", \"index.js\"]\n",
+    )
+    .unwrap();
+    let run = pyslim(dir.path(), &["propose", "app.tar"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("no layer of the image matches a step of the Dockerfile (is it the one this image was built from?)"),
+        "{}",
+        run.stdout
+    );
+    let run = pyslim(dir.path(), &["propose", "app.tar", "--json", "-o", "b"]);
+    let doc = json(&run);
+    assert!(doc["proposal"]["plan"]["warnings"]
+        .to_string()
+        .contains("no layer of the image matches"));
+    // Where the user's steps start is guessed from the history: the venv is still counted.
+    let venv = doc["proposal"]["estimate"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["instruction"] == "COPY /opt/venv")
+        .map(|l| l["bytes"].as_u64().unwrap());
+    assert_eq!(venv, Some(expected_venv_bytes(&spec)));
+}

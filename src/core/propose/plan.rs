@@ -157,10 +157,28 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
             ));
         }
     }
-    let builder_base = input
-        .builder_base
-        .map(str::to_owned)
-        .unwrap_or_else(|| fill(&tb.builder, &python_version));
+    // `FROM base` where `base` is an earlier stage of theirs: the builder starts from that
+    // stage, so the steps find what it installed; the runtime cannot (it is a new base).
+    let parent_stage = input
+        .steps
+        .stage_names
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(&input.steps.base))
+        .cloned();
+    let builder_base = match (input.builder_base, &parent_stage) {
+        (Some(b), _) => b.to_owned(),
+        (None, Some(stage)) => stage.clone(),
+        (None, None) => fill(&tb.builder, &python_version),
+    };
+    if let Some(stage) = &parent_stage {
+        warnings.push(format!(
+            "your final stage builds FROM your stage `{stage}`: the builder starts {}, but the runtime starts from a new base, so what `{stage}` added (OS packages, ENV, files outside the venv and the app) is not in it: add what the app needs at run time",
+            if input.builder_base.is_none() { "from it" } else { "from --builder-base" }
+        ));
+    }
+    if input.steps.unmatched {
+        warnings.push("no layer of the image matches a step of the Dockerfile (is it the one this image was built from?): where your steps start is guessed from the history, so the estimate may be far off".into());
+    }
     let mut runtime_base = input
         .runtime_base
         .map(str::to_owned)

@@ -55,6 +55,9 @@ pub struct UserSteps {
     pub reconstructed: bool,
     /// Index of the first layer the user's steps made (layers below it are the base's).
     pub first_user_layer: usize,
+    /// No layer of the image matched a step of the Dockerfile (another image's Dockerfile?):
+    /// `first_user_layer` is then guessed from the history.
+    pub unmatched: bool,
 }
 
 impl Default for UserSteps {
@@ -70,6 +73,7 @@ impl Default for UserSteps {
             steps: Vec::new(),
             reconstructed: false,
             first_user_layer: 0,
+            unmatched: false,
         }
     }
 }
@@ -133,7 +137,15 @@ pub fn from_dockerfile(df: &Dockerfile, image: &Image) -> UserSteps {
         });
     }
     out.earlier_stages = earlier;
-    out.first_user_layer = first_mapped_layer(df, image).unwrap_or(image.layers.len());
+    match first_mapped_layer(df, image) {
+        Some(l) => out.first_user_layer = l,
+        None => {
+            // Counting every layer as the base's would leave nothing to estimate: guess
+            // where the base ends from the history, as without a Dockerfile, and say so.
+            out.unmatched = !image.layers.is_empty();
+            out.first_user_layer = reconstruct(image).first_user_layer;
+        }
+    }
     out
 }
 
@@ -147,9 +159,17 @@ fn stage_name(from_args: &str) -> Option<String> {
         .map(|s| s.to_string())
 }
 
-/// The lowest layer whose history entry maps to an instruction of the final stage.
+/// The lowest layer whose history entry maps to an instruction of the final stage; None
+/// when nothing maps, or only COPY/ADD layers do (they map by position alone, which any
+/// image satisfies) while the final stage has a RUN that no layer's command matches.
 fn first_mapped_layer(df: &Dockerfile, image: &Image) -> Option<usize> {
     let made = crate::core::dockerfile::layer_instructions(df, image);
+    let is_run = |n: usize| df.instructions.get(n).is_some_and(|i| i.keyword == "RUN");
+    let has_run = df.final_stage().any(|(_, i)| i.keyword == "RUN");
+    let run_matched = made.iter().flatten().any(|&n| is_run(n));
+    if has_run && !run_matched {
+        return None;
+    }
     made.iter().position(Option::is_some)
 }
 
