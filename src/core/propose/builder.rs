@@ -4,7 +4,7 @@
 use super::bases::Target;
 use super::packages::{alpine_rewrite, build_only_packages};
 use super::plan::{finding_why, PlanInput, Prune, RenderedStep, Why};
-use super::{reorder, shell};
+use super::{pip, reorder, shell};
 
 pub(crate) struct BuilderStage {
     pub setup: Vec<Why>,
@@ -52,7 +52,7 @@ pub(crate) fn builder_stage(input: &PlanInput, venv: &str, uninstalled: &[String
                     ));
                 }
             }
-            let (text, changed) = shell::rewrite_pip(&rendered.text, input.steps.escape);
+            let (text, changed) = pip::rewrite_pip(&rendered.text, input.steps.escape);
             if changed.contains(&"no-cache-dir") {
                 rendered
                     .comments

@@ -8,13 +8,14 @@ use serde::Serialize;
 
 use super::bases::{fill, Bases, Target, TargetBases};
 use super::builder;
+use super::image_python::image_venv;
+pub(crate) use super::image_python::{python_version, user_dists};
 use super::packages::{build_only_packages, os_package_layer, runtime_packages};
 use super::runtime::{copies, left_behind, runtime_user, user_env};
 use super::steps::{config_lines, UserSteps};
 use crate::core::findings::RuleSet;
 use crate::core::image::Image;
-use crate::core::inventory::{normalize_dist_name, Inventory, PythonPackage};
-use crate::core::tree::Tree;
+use crate::core::inventory::normalize_dist_name;
 use crate::core::Examination;
 
 /// Where the proposal puts the venv when the image has none of its own.
@@ -382,56 +383,4 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         dockerignore,
         warnings,
     })
-}
-
-/// The Python the app runs on: its venv's, else the newest interpreter.
-pub(crate) fn python_version(inv: &Inventory) -> Option<String> {
-    let minor = |v: &str| -> String { v.split('.').take(2).collect::<Vec<_>>().join(".") };
-    inv.venvs
-        .iter()
-        .map(|v| minor(&v.version))
-        .find(|v| !v.is_empty())
-        .or_else(|| {
-            inv.interpreters
-                .iter()
-                .map(|i| minor(&i.version))
-                .filter(|v| !v.is_empty())
-                .max_by_key(|v| {
-                    v.split('.')
-                        .map(|p| p.parse::<u32>().unwrap_or(0))
-                        .collect::<Vec<_>>()
-                })
-        })
-}
-
-/// The image's own venv, if the user made one: keep its path so their PATH and scripts hold.
-fn image_venv(inv: &Inventory, tree: &Tree, first_user_layer: usize) -> Option<String> {
-    inv.venvs
-        .iter()
-        .find(|v| {
-            tree.lookup(&v.path)
-                .and_then(|n| tree.node(n).events.first())
-                .is_some_and(|e| e.layer as usize >= first_user_layer)
-        })
-        .map(|v| format!("/{}", v.path.trim_start_matches('/')))
-}
-
-/// Python distributions the user's steps installed (not the base's, not the OS's).
-pub(crate) fn user_dists<'a>(
-    inv: &'a Inventory,
-    tree: &Tree,
-    first_user_layer: usize,
-) -> Vec<&'a PythonPackage> {
-    inv.python_packages
-        .iter()
-        .filter(|p| p.installer != "debian" && !p.location.contains("dist-packages"))
-        .filter(|p| {
-            p.files_nodes.iter().any(|&n| {
-                tree.node(n)
-                    .events
-                    .last()
-                    .is_some_and(|e| e.layer as usize >= first_user_layer)
-            })
-        })
-        .collect()
 }
