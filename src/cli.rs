@@ -72,7 +72,8 @@ pub struct ProposeArgs {
     #[arg(short = 'o', long = "output", default_value = "Dockerfile.pyslim")]
     pub output: std::path::PathBuf,
 
-    /// Write over an existing output file.
+    /// Write over an existing output file (only that: --build never takes over an existing
+    /// tag because of it; see --replace-tag).
     #[arg(long)]
     pub force: bool,
 
@@ -125,9 +126,16 @@ pub struct ProposeArgs {
     #[arg(long, requires = "build")]
     pub smoke: Option<String>,
 
-    /// Keep the built image (it is removed otherwise).
+    /// Keep the built image (it is removed otherwise; builder-stage images always are).
     #[arg(long, requires = "build")]
     pub keep: bool,
+
+    /// Let --build use a --tag that already names an image. The build takes the tag over;
+    /// afterwards the tag is given back to the image it named (with --keep it stays on the
+    /// proposal, and the old image is left untagged, never deleted). Without this flag an
+    /// existing tag is refused.
+    #[arg(long, requires = "build")]
+    pub replace_tag: bool,
 }
 
 #[derive(Args, Debug, Clone)]

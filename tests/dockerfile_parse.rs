@@ -217,3 +217,47 @@ fn a_dockerfile_that_ends_inside_a_continuation_or_heredoc_is_still_read() {
         }
     }
 }
+
+#[test]
+fn lowercase_heredocs_and_shell_lines_that_only_look_like_heredocs() {
+    let text = "FROM x\nRUN <<eof\nset -e\necho hi\neof\nRUN echo $((1<<2)) && cat <<<\"here string\"\nCMD python app.py\n";
+    let df = Dockerfile::parse(text);
+    assert_eq!(
+        shape(&df),
+        vec![
+            s("FROM", 0, 0, 0),
+            s("RUN", 0, 1, 4),
+            s("RUN", 0, 5, 5),
+            s("CMD", 0, 6, 6)
+        ]
+    );
+    assert!(df.instructions[1].heredoc);
+    assert!(!df.instructions[2].heredoc);
+}
+
+#[test]
+fn json_form_only_when_the_arguments_are_a_json_array_of_strings() {
+    let df = Dockerfile::parse(
+        "FROM x\nRUN [ -f /app/x ] && echo ok\nRUN [\"pip\", \"install\", \"flask\"]\nCMD [\"python\", 1]\nENTRYPOINT [\"python\"]\n",
+    );
+    let json: Vec<bool> = df.instructions.iter().map(|i| i.json_form).collect();
+    assert_eq!(json, vec![false, false, true, false, true]);
+}
+
+#[test]
+fn a_byte_order_mark_and_unknown_directives_are_not_instructions_or_directives() {
+    let df = Dockerfile::parse("\u{feff}# syntax=docker/dockerfile:1\nFROM x\nRUN a\n");
+    assert_eq!(shape(&df), vec![s("FROM", 0, 1, 1), s("RUN", 0, 2, 2)]);
+    assert_eq!(df.directives, vec!["# syntax=docker/dockerfile:1"]);
+
+    // `# maintainer=me` is a comment, which ends the directives: the escape below is too.
+    let df = Dockerfile::parse(
+        "# Syntax = docker/dockerfile:1\n# maintainer=me\n# escape=`\nFROM x\nRUN a `\n  b\n",
+    );
+    assert_eq!(df.directives, vec!["# Syntax = docker/dockerfile:1"]);
+    assert_eq!(df.escape, '\\');
+    assert_eq!(
+        shape(&df),
+        vec![s("FROM", 0, 3, 3), s("RUN", 0, 4, 4), s("B", 0, 5, 5)]
+    );
+}

@@ -615,3 +615,185 @@ fn requirements_are_installed_before_the_source_is_copied() {
     assert!(at("RUN pip install --no-cache-dir -r requirements.txt\n") < at("COPY . .\n"));
     assert!(builder.contains("# pyslim: requirements first"));
 }
+
+/// Writes `dockerfile` beside the careless image and returns the proposal (JSON) for `target`.
+fn propose_with(dockerfile: &str, target: &str) -> (tempfile::TempDir, serde_json::Value) {
+    let (dir, _) = setup();
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    let run = pyslim(
+        dir.path(),
+        &["propose", "app.tar", "--target", target, "--json"],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let doc = json(&run);
+    (dir, doc)
+}
+
+#[test]
+fn alpine_keeps_the_other_commands_of_an_apt_get_run() {
+    let (_dir, doc) = propose_with(
+        "FROM debian-python:3.11\nRUN python3 -m venv /opt/venv\nWORKDIR /app\nCOPY . /app/\nRUN apt-get update && apt-get install -y gcc libpq-dev && /opt/venv/bin/pip install -r requirements.txt\nCMD [\"python\", \"main.py\"]\n",
+        "alpine",
+    );
+    let builder = stage(doc["proposal"]["dockerfile"].as_str().unwrap(), 0).to_owned();
+    assert!(
+        builder.contains(
+            "RUN apk add --no-cache build-base gcc postgresql-dev \\\n    && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt\n"
+        ),
+        "{builder}"
+    );
+    assert!(!builder.contains("apt-get update"), "{builder}");
+}
+
+#[test]
+fn a_venv_inside_the_app_ships_once_and_is_counted_once() {
+    // uv's layout: the venv is /app/.venv, inside the folder the app is copied to.
+    let original = careless_app();
+    let mut spec = careless_app();
+    for layer in &mut spec.layers {
+        layer.created_by = layer.created_by.replace("/opt/venv", "/app/.venv");
+        for e in &mut layer.entries {
+            if let Some(rest) = e.path.strip_prefix(b"opt/venv".as_slice()) {
+                e.path = [b"app/.venv".as_slice(), rest].concat();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tar(dir.path(), "app.tar", &spec, ArchiveFormat::DockerLegacy);
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        DOCKERFILE.replace("/opt/venv", "/app/.venv"),
+    )
+    .unwrap();
+    let run = pyslim(dir.path(), &["propose", "app.tar", "--json"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let doc = json(&run);
+    let runtime = stage(doc["proposal"]["dockerfile"].as_str().unwrap(), 1).to_owned();
+    assert!(runtime.contains("VIRTUAL_ENV=/app/.venv"), "{runtime}");
+    assert_eq!(
+        runtime.matches("COPY --from=builder").count(),
+        1,
+        "one copy of /app, venv inside:\n{runtime}"
+    );
+    assert!(
+        runtime.contains("COPY --from=builder /app /app\n"),
+        "{runtime}"
+    );
+    let layers = doc["proposal"]["estimate"]["layers"].as_array().unwrap();
+    let copies: Vec<(&str, u64)> = layers
+        .iter()
+        .filter(|l| l["instruction"].as_str().unwrap().starts_with("COPY"))
+        .map(|l| {
+            (
+                l["instruction"].as_str().unwrap(),
+                l["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let app = 3_000 + "flask\npsycopg2\n".len() as u64;
+    assert_eq!(
+        copies,
+        vec![("COPY /app", app + expected_venv_bytes(&original))]
+    );
+}
+
+#[test]
+fn build_refuses_buildkit_syntax_before_it_starts() {
+    let (dir, _) = setup();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        DOCKERFILE.replace(
+            "RUN python3 -m venv",
+            "RUN --mount=type=cache,target=/root/.cache/pip python3 -m venv",
+        ),
+    )
+    .unwrap();
+    let run = pyslim(dir.path(), &["propose", "app.tar", "--build"]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+    assert!(
+        run.stderr.contains("--build uses the engine's classic builder, which cannot build RUN --mount (Dockerfile.pyslim:")
+            && run.stderr.contains(": RUN --mount=type=cache,target=/root/.cache/pip python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir flask psycopg2)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn parser_directives_stay_first_and_the_escape_character_is_kept() {
+    let dockerfile = "# syntax=docker/dockerfile:1\n# escape=`\nFROM debian-python:3.11\nRUN apt-get update && `\n    apt-get install -y gcc libpq-dev\nRUN python3 -m venv /opt/venv && /opt/venv/bin/pip install flask psycopg2\nWORKDIR /app\nCOPY . /app/\nCMD [\"python\", \"main.py\"]\n";
+    let (_dir, doc) = propose_with(dockerfile, "slim");
+    let text = doc["proposal"]["dockerfile"].as_str().unwrap();
+    assert!(
+        text.starts_with("# syntax=docker/dockerfile:1\n# escape=`\n# Proposed by pyslim"),
+        "{text}"
+    );
+    // The user's continuation as written; pyslim's own continuations use the backtick too.
+    assert!(
+        text.contains("RUN apt-get update && `\n    apt-get install -y gcc libpq-dev\n"),
+        "{text}"
+    );
+    assert!(text.contains("ENV VIRTUAL_ENV=/opt/venv `\n"), "{text}");
+    assert!(
+        !text.contains(" \\\n"),
+        "no backslash continuation left:\n{text}"
+    );
+    // Read back with its own escape, the proposal has the instructions it was written with.
+    let df = pyslim::core::dockerfile::Dockerfile::parse(text);
+    assert_eq!(df.escape, '`');
+    let runtime_env = df
+        .instructions
+        .iter()
+        .filter(|i| i.keyword == "ENV" && i.stage == 1)
+        .map(|i| i.args.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        runtime_env,
+        vec!["VIRTUAL_ENV=/opt/venv PATH=\"/opt/venv/bin:$PATH\" PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LANG=C.UTF-8"]
+    );
+}
+
+#[test]
+fn a_final_stage_built_on_an_earlier_stage_keeps_it_for_the_builder_and_says_so() {
+    let (_dir, doc) = propose_with(
+        "FROM debian-python:3.11 AS base\nENV POETRY_HOME=/opt/poetry\nRUN apt-get update && apt-get install -y gcc libpq-dev\n\nFROM base AS runtime\nRUN python3 -m venv /opt/venv && /opt/venv/bin/pip install flask psycopg2\nWORKDIR /app\nCOPY . /app/\nCMD [\"python\", \"main.py\"]\n",
+        "slim",
+    );
+    let text = doc["proposal"]["dockerfile"].as_str().unwrap();
+    assert!(text.contains("\nFROM base AS builder\n"), "{text}");
+    let warnings = doc["proposal"]["plan"]["warnings"].to_string();
+    assert!(
+        warnings.contains("your final stage builds FROM your stage `base`: the builder starts from it, but the runtime starts from a new base"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn a_dockerfile_that_matches_no_layer_is_warned_about_and_the_estimate_holds() {
+    let (dir, spec) = setup();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM node:20\nRUN npm ci\nCOPY . /srv\nCMD [\"node\", \"index.js\"]\n",
+    )
+    .unwrap();
+    let run = pyslim(dir.path(), &["propose", "app.tar"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("no layer of the image matches a step of the Dockerfile (is it the one this image was built from?)"),
+        "{}",
+        run.stdout
+    );
+    let run = pyslim(dir.path(), &["propose", "app.tar", "--json", "-o", "b"]);
+    let doc = json(&run);
+    assert!(doc["proposal"]["plan"]["warnings"]
+        .to_string()
+        .contains("no layer of the image matches"));
+    // Where the user's steps start is guessed from the history: the venv is still counted.
+    let venv = doc["proposal"]["estimate"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["instruction"] == "COPY /opt/venv")
+        .map(|l| l["bytes"].as_u64().unwrap());
+    assert_eq!(venv, Some(expected_venv_bytes(&spec)));
+}

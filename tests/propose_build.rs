@@ -193,3 +193,42 @@ fn the_proposal_builds_runs_and_weighs_what_was_estimated() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("# pyslim: test suites inside installed packages (python-package-tests"));
 }
+
+/// `--force` is about the output file: it must not let the build take over (and the
+/// clean-up then delete) an image the user already has under that tag.
+#[test]
+fn an_existing_tag_is_refused_even_with_force() {
+    if !common::docker_or_skip("propose --build --tag") {
+        return;
+    }
+    let Some(e2e) = fixture() else { return };
+    let mine = "pyslim-e2e/users-own:test";
+    let base_id = docker_ok(&["image", "inspect", "-f", "{{.Id}}", BASE]);
+    assert!(Command::new("docker")
+        .args(["tag", BASE, mine])
+        .status()
+        .unwrap()
+        .success());
+    let work = tempfile::tempdir().unwrap();
+    let run = Command::cargo_bin("pyslim")
+        .unwrap()
+        .args(["propose", FAT, "-f"])
+        .arg(e2e.join("ctx/Dockerfile"))
+        .arg("-o")
+        .arg(work.path().join("Dockerfile.pyslim"))
+        .args(["--force", "--build", "--tag", mine])
+        .output()
+        .unwrap();
+    let still = docker_ok(&["image", "inspect", "-f", "{{.Id}}", mine]);
+    // Untag only (the base keeps its own tag), before asserting.
+    let _ = Command::new("docker").args(["rmi", mine]).output();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{mine} already exists in the Docker daemon; pyslim will not take it over: pass --tag NAME, or --replace-tag"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(still, base_id, "the user's tag still names their image");
+}

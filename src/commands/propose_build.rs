@@ -7,7 +7,7 @@ use pyslim::cli::ProposeArgs;
 use pyslim::core::dockerfile::Dockerfile;
 use pyslim::core::image::Image;
 use pyslim::core::propose::Proposal;
-use pyslim::docker::{build, smoke, Client};
+use pyslim::docker::{build, smoke, Client, ImageFacts};
 use pyslim::report::propose::{Measured, MeasuredLayer, SmokeResult};
 use pyslim::{Error, Result};
 
@@ -16,16 +16,27 @@ pub(crate) fn build_and_measure(
     proposal: &Proposal,
     image: &Image,
 ) -> Result<Measured> {
+    // The engine API's classic builder rejects BuildKit syntax mid-build; say so first.
+    if let Some((line, text, what)) =
+        pyslim::core::dockerfile::buildkit_only(&Dockerfile::parse(&proposal.dockerfile))
+    {
+        return Err(Error::Usage(format!(
+            "--build uses the engine's classic builder, which cannot build {what} ({}:{line}: {text}); build {} with BuildKit (docker buildx build) instead, or drop that syntax",
+            args.output.display(),
+            args.output.display()
+        )));
+    }
     let client = Client::connect()?;
     let tag = args
         .tag
         .clone()
         .unwrap_or_else(|| build::default_tag(&image.reference));
-    // The tag may name an image of the user's: building would take it over and the clean-up
-    // would remove it.
-    if client.image(&tag)?.is_some() && !args.force {
+    // The tag may name an image of the user's: building would take it over. Only with
+    // --replace-tag, and then the tag is given back to that image afterwards (unless --keep).
+    let previous = client.image(&tag)?;
+    if previous.is_some() && !args.replace_tag {
         return Err(Error::Usage(format!(
-            "{tag} already exists in the Docker daemon; pyslim will not replace it: pass --tag NAME, or --force"
+            "{tag} already exists in the Docker daemon; pyslim will not take it over: pass --tag NAME, or --replace-tag"
         )));
     }
     let context = args.context.clone().unwrap_or_else(|| {
@@ -35,6 +46,9 @@ pub(crate) fn build_and_measure(
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."))
     });
+    // What exists now is the user's: clean-up removes only images this build made.
+    let before = client.image_ids()?;
+    let mut made = Vec::new();
     let built = build::build(
         &client,
         &build::BuildRequest {
@@ -44,28 +58,84 @@ pub(crate) fn build_and_measure(
             build_args: &args.build_args,
             network: args.network.as_deref(),
         },
-    )?;
+        &mut made,
+    );
+    let built = match built {
+        Ok(b) => b,
+        Err(e) => {
+            // A failed build still leaves the step images it committed.
+            for id in build::removable(&made, &before, None) {
+                let _ = build::remove_made(&client, &id);
+            }
+            restore_tag(&client, previous.as_ref(), &tag);
+            return Err(e);
+        }
+    };
     let measured = measure(&client, &tag, &built, proposal);
     let smoke = match (&measured, &args.smoke) {
         (Ok(_), Some(cmd)) => Some(run_smoke(&client, &tag, cmd)),
         _ => None,
     };
-    // Clean up whatever happened above.
-    let cleanup = if args.keep {
-        Ok(())
-    } else {
-        let removed = client.remove_image(&tag);
-        for id in &built.stage_images {
-            // Builder stages are untagged; a stage still in use elsewhere stays.
-            let _ = build::remove_unused(&client, id);
+    // Clean up whatever happened above: the builder stages always, the image unless --keep.
+    let keep = args.keep.then_some(built.image_id.as_str());
+    let mut cleanup = Ok(());
+    for id in build::removable(&made, &before, keep) {
+        // An image that is a parent of one we keep (or that another build now uses) stays.
+        let _ = build::remove_made(&client, &id);
+    }
+    if !args.keep {
+        if build::existed(&before, &built.image_id) {
+            // Every step came from the cache: the image was there before; only untag it.
+            cleanup = restore_or_untag(&client, previous.as_ref(), &tag, &built.image_id);
+        } else {
+            if client.image(&tag)?.is_some() {
+                cleanup = build::remove_made(&client, &tag);
+            }
+            restore_tag(&client, previous.as_ref(), &tag);
         }
-        removed
-    };
+    } else if let Some(p) = &previous {
+        eprintln!(
+            "pyslim: {tag} now names the proposal (--keep --replace-tag); the image it named before is {}",
+            p.id
+        );
+    }
     let mut measured = measured?;
     measured.smoke = smoke.transpose()?;
     measured.kept = args.keep;
     cleanup?;
     Ok(measured)
+}
+
+/// Gives `tag` back to the image it named before the build (--replace-tag).
+fn restore_tag(client: &Client, previous: Option<&ImageFacts>, tag: &str) {
+    if let Some(p) = previous {
+        if let Err(e) = client.tag(&p.id, tag) {
+            eprintln!("pyslim: could not give {tag} back to {}: {e}", p.id);
+        }
+    }
+}
+
+/// For a build the cache supplied whole: the tag goes back to its old image, or, when it
+/// named none, comes off the (pre-existing) built image without deleting it.
+fn restore_or_untag(
+    client: &Client,
+    previous: Option<&ImageFacts>,
+    tag: &str,
+    built: &str,
+) -> Result<()> {
+    match previous {
+        Some(p) => client.tag(&p.id, tag),
+        None => {
+            let tags = client.image(built)?.map(|f| f.tags.len()).unwrap_or(0);
+            if tags > 1 {
+                // Other tags keep the image; removing ours only untags it.
+                build::remove_made(client, tag)
+            } else {
+                eprintln!("pyslim: {tag} was built entirely from cached images that existed before; it is left tagged");
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Sizes of the built image: the runtime stage's layers (the newest history entries, one

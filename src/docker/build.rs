@@ -23,9 +23,6 @@ pub struct BuildRequest<'a> {
 #[derive(Debug, Clone)]
 pub struct Built {
     pub image_id: String,
-    /// The last image of each earlier stage this build made (untagged, left behind by the
-    /// classic builder); stages the cache supplied are not listed.
-    pub stage_images: Vec<String>,
     /// The last lines the build printed.
     pub log_tail: String,
 }
@@ -41,7 +38,9 @@ pub struct HistoryLayer {
 const LOG_TAIL_LINES: usize = 30;
 
 /// Builds with the classic builder (one layer per RUN/COPY, as the estimate assumes).
-pub fn build(client: &Client, req: &BuildRequest) -> Result<Built> {
+/// `made` gets the ID of every step image the build names, as it names them, so that the
+/// caller can clean up after a failed build too (with `removable`).
+pub fn build(client: &Client, req: &BuildRequest, made: &mut Vec<String>) -> Result<Built> {
     let mut args = HashMap::new();
     for a in req.build_args {
         let (k, v) = a
@@ -64,10 +63,6 @@ pub fn build(client: &Client, req: &BuildRequest) -> Result<Built> {
         let mut stream = docker.build_image(options, None, Some(bollard::body_full(body.into())));
         let mut log: Vec<String> = Vec::new();
         let mut image_id = String::new();
-        let mut stage_images = Vec::new();
-        let mut last_step_image = String::new();
-        // An image the cache supplied existed before this build: not ours to remove.
-        let mut last_step_cached = false;
         while let Some(item) = stream.next().await {
             let info = match item {
                 Ok(info) => info,
@@ -87,19 +82,13 @@ pub fn build(client: &Client, req: &BuildRequest) -> Result<Built> {
                     let line_t = line.trim();
                     if let Some(id) = line_t.strip_prefix("Successfully built ") {
                         image_id = id.trim().to_owned();
-                    } else if line_t == "---> Using cache" {
-                        last_step_cached = true;
                     } else if let Some(id) = line_t.strip_prefix("---> ") {
-                        if !id.contains(' ') {
-                            last_step_image = id.to_owned();
+                        // `---> 1a2b…` names a step's image (or a FROM's base, or a cached
+                        // one: `removable` leaves out what existed before).
+                        let plain = !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit());
+                        if plain && !made.iter().any(|m| m == id) {
+                            made.push(id.to_owned());
                         }
-                    } else if line_t.starts_with("Step ") {
-                        let stage_ends = line_t.contains(" : FROM ");
-                        if stage_ends && !last_step_image.is_empty() && !last_step_cached {
-                            stage_images.push(last_step_image.clone());
-                        }
-                        last_step_image.clear();
-                        last_step_cached = false;
                     }
                     log.push(line.to_owned());
                     if log.len() > LOG_TAIL_LINES {
@@ -120,7 +109,6 @@ pub fn build(client: &Client, req: &BuildRequest) -> Result<Built> {
         }
         Ok(Built {
             image_id,
-            stage_images,
             log_tail: log.join("\n"),
         })
     })
@@ -156,8 +144,38 @@ pub fn history(client: &Client, reference: &str) -> Result<Vec<HistoryLayer>> {
     })
 }
 
-/// Removes an untagged image pyslim's build left behind, unless something still uses it.
-pub fn remove_unused(client: &Client, id: &str) -> Result<()> {
+/// Of the step images a build named (`made`, oldest first), those to remove, newest first:
+/// only images that did not exist before the build (`before`, full `sha256:` IDs), never
+/// `keep` (the built image, with --keep). A FROM's base, a cached step and the user's own
+/// images are all in `before`.
+pub fn removable(
+    made: &[String],
+    before: &std::collections::HashSet<String>,
+    keep: Option<&str>,
+) -> Vec<String> {
+    made.iter()
+        .rev()
+        .filter(|m| !existed(before, m))
+        .filter(|m| !keep.is_some_and(|k| same_image(k, m)))
+        .cloned()
+        .collect()
+}
+
+/// True when the image `id` (short or full) is one of `before`.
+pub fn existed(before: &std::collections::HashSet<String>, id: &str) -> bool {
+    before.iter().any(|b| same_image(b, id))
+}
+
+/// Two image IDs name the same image: one is a prefix of the other (short IDs), sha256: aside.
+fn same_image(a: &str, b: &str) -> bool {
+    let a = a.strip_prefix("sha256:").unwrap_or(a);
+    let b = b.strip_prefix("sha256:").unwrap_or(b);
+    !a.is_empty() && !b.is_empty() && (a.starts_with(b) || b.starts_with(a))
+}
+
+/// Removes one image this build made, leaving its parents alone (`noprune`: a parent may be
+/// a cached step from before). An image something else still uses stays.
+pub fn remove_made(client: &Client, id: &str) -> Result<()> {
     let docker = client.docker();
     client.block_on(async {
         docker
@@ -165,7 +183,7 @@ pub fn remove_unused(client: &Client, id: &str) -> Result<()> {
                 id,
                 Some(bollard::query_parameters::RemoveImageOptions {
                     force: false,
-                    noprune: false,
+                    noprune: true,
                     ..Default::default()
                 }),
                 None,
@@ -205,6 +223,32 @@ pub fn default_tag(reference: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_images_the_build_made_are_removed() {
+        let before: std::collections::HashSet<String> = [
+            format!("sha256:{}", "a".repeat(64)), // the FROM's base, or a `FROM x AS uv` stage
+            format!("sha256:{}", "c".repeat(64)), // a step the cache supplied
+        ]
+        .into();
+        let made: Vec<String> = [
+            "aaaaaaaaaaaa",
+            "bbbbbbbbbbbb",
+            "cccccccccccc",
+            "dddddddddddd",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            super::removable(&made, &before, None),
+            vec!["dddddddddddd", "bbbbbbbbbbbb"]
+        );
+        assert_eq!(
+            super::removable(&made, &before, Some(&format!("sha256:{}", "d".repeat(64)))),
+            vec!["bbbbbbbbbbbb"],
+            "--keep keeps the built image"
+        );
+    }
+
     #[test]
     fn default_tags_are_valid_names() {
         assert_eq!(

@@ -73,6 +73,43 @@ impl Client {
         })
     }
 
+    /// The IDs (`sha256:…`) of every image the engine has, intermediate ones included: taken
+    /// before a build, so that clean-up removes only what the build made.
+    pub fn image_ids(&self) -> Result<std::collections::HashSet<String>> {
+        self.block_on(async {
+            let opts = bollard::query_parameters::ListImagesOptions {
+                all: true,
+                ..Default::default()
+            };
+            let list = self
+                .docker
+                .list_images(Some(opts))
+                .await
+                .map_err(|e| describe(&e, "the image list"))?;
+            Ok(list.into_iter().map(|i| i.id).collect())
+        })
+    }
+
+    /// Points `reference` (`repo:tag`) at the image `id` (to give a user's tag back).
+    pub fn tag(&self, id: &str, reference: &str) -> Result<()> {
+        let (repo, tag) = match reference.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r, t),
+            _ => (reference, "latest"),
+        };
+        self.block_on(async {
+            self.docker
+                .tag_image(
+                    id,
+                    Some(bollard::query_parameters::TagImageOptions {
+                        repo: Some(repo.to_owned()),
+                        tag: Some(tag.to_owned()),
+                    }),
+                )
+                .await
+                .map_err(|e| describe(&e, reference))
+        })
+    }
+
     /// Writes `docker save REFERENCE` to `path` (streamed; nothing held in memory).
     pub fn save(&self, reference: &str, path: &Path) -> Result<()> {
         self.block_on(async {

@@ -17,6 +17,8 @@ pub struct Instruction {
     pub args: String,
     /// `["a", "b"]` form.
     pub json_form: bool,
+    /// Has a heredoc (`<<EOF`): BuildKit's syntax, which the classic builder cannot run.
+    pub heredoc: bool,
     /// The stage this instruction belongs to (0 for the first FROM's).
     pub stage: usize,
 }
@@ -26,12 +28,28 @@ pub struct Dockerfile {
     pub lines: Vec<String>,
     pub instructions: Vec<Instruction>,
     pub escape: char,
+    /// Parser directives (`# syntax=…`, `# escape=…`, `# check=…`), verbatim, in order:
+    /// they must stay the first lines of any Dockerfile written from this one.
+    pub directives: Vec<String>,
+}
+
+/// The directives Docker knows; any other `# k=v` at the top is a comment.
+const DIRECTIVES: &[&str] = &["syntax", "escape", "check"];
+
+/// `# name=value` with a known name → (name in lower case, value).
+fn directive(line: &str) -> Option<(String, String)> {
+    let (k, v) = line.trim().strip_prefix('#')?.split_once('=')?;
+    let k = k.trim().to_ascii_lowercase();
+    (DIRECTIVES.contains(&k.as_str()) && !v.trim().is_empty()).then(|| (k, v.trim().to_owned()))
 }
 
 impl Dockerfile {
     pub fn parse(text: &str) -> Dockerfile {
+        // A UTF-8 byte order mark is not part of the first instruction.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let lines: Vec<String> = text.lines().map(str::to_owned).collect();
         let mut escape = '\\';
+        let mut directives: Vec<String> = Vec::new();
         let mut instructions = Vec::new();
         let mut i = 0;
         let mut stage = 0usize;
@@ -44,13 +62,17 @@ impl Dockerfile {
                 i += 1;
                 continue;
             }
-            if let Some(comment) = trimmed.strip_prefix('#') {
-                // Parser directives come first, as `# name=value` comments.
+            if trimmed.starts_with('#') {
+                // Parser directives come first, as `# name=value` comments of known names.
                 if directives_open {
-                    if let Some((k, v)) = comment.split_once('=') {
-                        if k.trim().eq_ignore_ascii_case("escape") {
-                            escape = v.trim().chars().next().unwrap_or('\\');
+                    if let Some((k, v)) = directive(trimmed) {
+                        if k == "escape" {
+                            escape = match v.as_str() {
+                                "`" => '`',
+                                _ => '\\',
+                            };
                         }
+                        directives.push(lines[i].clone());
                         i += 1;
                         continue;
                     }
@@ -63,6 +85,12 @@ impl Dockerfile {
             let first = i;
             let mut logical = String::new();
             let mut heredoc_ends: Vec<String> = Vec::new();
+            // Only these instructions take heredocs (BuildKit's rule).
+            let takes_heredocs = trimmed.split_whitespace().next().is_some_and(|k| {
+                ["RUN", "COPY", "ADD"]
+                    .iter()
+                    .any(|h| k.eq_ignore_ascii_case(h))
+            });
             loop {
                 let line = lines[i].as_str();
                 let body = line.trim_end();
@@ -74,7 +102,9 @@ impl Dockerfile {
                     }
                     continue;
                 }
-                heredoc_ends.extend(heredoc_markers(body));
+                if takes_heredocs {
+                    heredoc_ends.extend(heredoc_markers(body));
+                }
                 match body.strip_suffix(escape) {
                     Some(rest) => {
                         logical.push_str(rest);
@@ -91,6 +121,7 @@ impl Dockerfile {
                     }
                 }
             }
+            let heredoc = !heredoc_ends.is_empty();
             // Heredoc bodies run until their terminator lines.
             for end in heredoc_ends {
                 while i < lines.len() {
@@ -129,7 +160,8 @@ impl Dockerfile {
                 keyword,
                 flags,
                 args: rest.to_owned(),
-                json_form: rest.starts_with('['),
+                json_form: is_json_form(rest),
+                heredoc,
                 stage,
             });
         }
@@ -137,6 +169,7 @@ impl Dockerfile {
             lines,
             instructions,
             escape,
+            directives,
         }
     }
 
@@ -188,23 +221,33 @@ impl Dockerfile {
     }
 }
 
-/// `<<EOF` and `<<-"EOF"` markers on a line.
+/// The exec form: the arguments read as a JSON array of strings (`[ -f x ] && …` is a
+/// shell command that happens to start with a bracket).
+fn is_json_form(args: &str) -> bool {
+    args.starts_with('[') && serde_json::from_str::<Vec<String>>(args.trim()).is_ok()
+}
+
+/// `<<EOF`, `<<eof` and `<<-"EOF"` markers on a line: `<<` then a word that starts with a
+/// letter or `_` (so `1<<2` and the here-string `<<<` are not heredocs).
 fn heredoc_markers(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = line;
     while let Some(pos) = rest.find("<<") {
-        let after = rest[pos + 2..].trim_start_matches('-');
-        let word: String = after
-            .trim_matches(|c| c == '"' || c == '\'')
+        let after = &rest[pos + 2..];
+        if after.starts_with('<') {
+            rest = after.trim_start_matches('<');
+            continue;
+        }
+        let after = after.strip_prefix('-').unwrap_or(after);
+        let unquoted = after.trim_start_matches(['"', '\'']);
+        let word: String = unquoted
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
-        let quoted_ok =
-            after.starts_with(|c: char| c.is_ascii_uppercase() || c == '"' || c == '\'');
-        if !word.is_empty() && quoted_ok {
+        if word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
             out.push(word);
         }
-        rest = &rest[pos + 2..];
+        rest = after;
     }
     out
 }

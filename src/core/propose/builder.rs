@@ -2,9 +2,9 @@
 //! then pruned of what the runtime will not need.
 
 use super::bases::Target;
-use super::packages::{alpine_install, build_only_packages};
+use super::packages::{alpine_rewrite, build_only_packages};
 use super::plan::{finding_why, PlanInput, Prune, RenderedStep, Why};
-use super::{reorder, shell};
+use super::{pip, reorder, shell};
 
 pub(crate) struct BuilderStage {
     pub setup: Vec<Why>,
@@ -40,10 +40,11 @@ pub(crate) fn builder_stage(input: &PlanInput, venv: &str, uninstalled: &[String
             if !packages.is_empty() {
                 runtime_candidates.extend(packages.iter().cloned());
                 if input.target == Target::Alpine && !step.args.contains("apk ") {
-                    builder_steps.push(alpine_install(&packages, input.bases, &build_only));
-                    continue;
-                }
-                if first_install {
+                    let mut alpine =
+                        alpine_rewrite(&step.flags, &step.args, input.bases, &build_only);
+                    alpine.comments.splice(0..0, rendered.comments.drain(..));
+                    rendered = alpine;
+                } else if first_install {
                     first_install = false;
                     rendered.comments.push(why(
                         "compilers",
@@ -51,7 +52,7 @@ pub(crate) fn builder_stage(input: &PlanInput, venv: &str, uninstalled: &[String
                     ));
                 }
             }
-            let (text, changed) = shell::rewrite_pip(&rendered.text);
+            let (text, changed) = pip::rewrite_pip(&rendered.text, input.steps.escape);
             if changed.contains(&"no-cache-dir") {
                 rendered
                     .comments
@@ -78,16 +79,35 @@ pub(crate) fn builder_stage(input: &PlanInput, venv: &str, uninstalled: &[String
         });
     }
 
+    let prune = prune_steps(venv, uninstalled, &why);
+
+    BuilderStage {
+        setup: builder_setup,
+        steps: builder_steps,
+        prune,
+        installed_packages: runtime_candidates,
+        reordered,
+    }
+}
+
+/// The builder's last RUN: uninstall the packaging tools, drop tests and bytecode. The
+/// uninstall runs only when the venv has pip: `uv venv` makes none and `uv sync` removes it,
+/// and the build must not fail on a tool that is already gone.
+pub(crate) fn prune_steps(
+    venv: &str,
+    uninstalled: &[String],
+    why: &dyn Fn(&str, &str) -> String,
+) -> Vec<Prune> {
     let mut prune = Vec::new();
     if !uninstalled.is_empty() {
         prune.push(Prune {
             shell: format!(
-                "{venv}/bin/python -m pip uninstall -y {}",
+                "if {venv}/bin/python -m pip --version >/dev/null 2>&1; then {venv}/bin/python -m pip uninstall -y {}; fi",
                 uninstalled.join(" ")
             ),
             why: why(
                 "python-packaging-tools",
-                "pip, setuptools and wheel are not needed to run the app",
+                "pip, setuptools and wheel are not needed to run the app (when the venv has pip)",
             ),
         });
     }
@@ -107,12 +127,51 @@ pub(crate) fn builder_stage(input: &PlanInput, venv: &str, uninstalled: &[String
             "bytecode pip compiled at install; the app runs without it",
         ),
     });
+    prune
+}
 
-    BuilderStage {
-        setup: builder_setup,
-        steps: builder_steps,
-        prune,
-        installed_packages: runtime_candidates,
-        reordered,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The prune RUN as the builder runs it, in `sh`, on a venv made by `uv venv` (no pip).
+    #[test]
+    fn the_prune_step_passes_on_a_venv_without_pip() {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = dir.path().join(".venv");
+        let sp = venv.join("lib/python3.12/site-packages/pkg");
+        std::fs::create_dir_all(sp.join("tests")).unwrap();
+        std::fs::create_dir_all(sp.join("__pycache__")).unwrap();
+        std::fs::write(sp.join("__init__.py"), "").unwrap();
+        std::fs::create_dir_all(venv.join("bin")).unwrap();
+        // A python that has no pip module, as in a uv venv.
+        let python = venv.join("bin/python");
+        std::fs::write(
+            &python,
+            "#!/bin/sh\necho 'No module named pip' >&2\nexit 1\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+        let tools = vec!["pip".to_owned(), "setuptools".to_owned()];
+        let steps = prune_steps(venv.to_str().unwrap(), &tools, &|_, w| w.to_owned());
+        let script = steps
+            .iter()
+            .map(|p| p.shell.as_str())
+            .collect::<Vec<_>>()
+            .join(" && ");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{script}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(sp.join("__init__.py").exists());
+        assert!(!sp.join("tests").exists() && !sp.join("__pycache__").exists());
     }
 }

@@ -122,7 +122,7 @@ pub fn estimate(
         .collect();
     let venv_node = tree.lookup(plan.venv.trim_start_matches('/'));
     let venv_bytes = match venv_node {
-        Some(n) => subtree_bytes(tree, n, &dropped, true),
+        Some(n) => subtree_bytes(tree, n, &dropped, true, None),
         None => {
             let kept: FxHashSet<NodeId> = dists
                 .iter()
@@ -138,18 +138,20 @@ pub fn estimate(
                 + VENV_SKELETON_BYTES
         }
     };
-    let mut copies = plan.copies.iter();
-    if let Some(venv) = copies.next() {
-        layers.push(LayerEstimate {
-            instruction: format!("COPY {}", venv.path),
-            bytes: venv_bytes,
-        });
-    }
-    for c in copies {
-        let bytes = tree
-            .lookup(c.path.trim_start_matches('/'))
-            .map(|n| subtree_bytes(tree, n, &FxHashSet::default(), false))
-            .unwrap_or(0);
+    let venv_path = plan.venv.trim_end_matches('/');
+    for c in &plan.copies {
+        let node = tree.lookup(c.path.trim_start_matches('/'));
+        let bytes = if c.path.trim_end_matches('/') == venv_path {
+            venv_bytes
+        } else if c.holds_venv {
+            // The folder without its venv, plus the venv as the builder leaves it.
+            node.map(|n| subtree_bytes(tree, n, &FxHashSet::default(), false, venv_node))
+                .unwrap_or(0)
+                + venv_bytes
+        } else {
+            node.map(|n| subtree_bytes(tree, n, &FxHashSet::default(), false, None))
+                .unwrap_or(0)
+        };
         layers.push(LayerEstimate {
             instruction: format!("COPY {}", c.path),
             bytes,
@@ -190,12 +192,22 @@ pub fn estimate(
 }
 
 /// Final-image file bytes under `node`, each inode once, leaving out `dropped` files and,
-/// when `prune`, what the builder's prune step deletes (`tests`, `test`, `__pycache__`).
-fn subtree_bytes(tree: &Tree, node: NodeId, dropped: &FxHashSet<NodeId>, prune: bool) -> u64 {
+/// when `prune`, what the builder's prune step deletes (`tests`, `test`, `__pycache__`), and
+/// the `skip` subtree (a venv counted on its own).
+fn subtree_bytes(
+    tree: &Tree,
+    node: NodeId,
+    dropped: &FxHashSet<NodeId>,
+    prune: bool,
+    skip: Option<NodeId>,
+) -> u64 {
     let mut seen_inodes = FxHashSet::default();
     let mut total = 0u64;
     let mut stack = vec![node];
     while let Some(id) = stack.pop() {
+        if Some(id) == skip {
+            continue;
+        }
         let Some(state) = (if id == ROOT {
             None
         } else {

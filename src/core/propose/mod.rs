@@ -5,7 +5,9 @@
 pub mod bases;
 mod builder;
 pub mod estimate;
+mod image_python;
 mod packages;
+mod pip;
 pub mod plan;
 mod render;
 mod reorder;

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use super::bases::{Bases, Target};
 use super::plan::RenderedStep;
+use super::shell;
 use crate::core::findings::paths::glob_set;
 use crate::core::findings::RuleSet;
 use crate::core::inventory::Inventory;
@@ -107,12 +108,104 @@ fn is_runtime_library(name: &str) -> bool {
         && !name.starts_with("libc-dev")
 }
 
-/// The builder's `apk add` for what an apt-get step installed, by the table's names.
-pub(crate) fn alpine_install(
-    packages: &[String],
+/// The builder step for a RUN that uses apt-get, on Alpine: only the apt-get commands are
+/// rewritten (the install becomes `apk add`, `apt-get update`/`clean` and the removal of
+/// apt lists go), and every other command of the RUN stays, in order, with its operator.
+pub(crate) fn alpine_rewrite(
+    flags: &[String],
+    args: &str,
     bases: &Bases,
     build_only: &globset::GlobSet,
 ) -> RenderedStep {
+    let packages = shell::installed_packages(args);
+    let (apk, mut comments) = apk_add(&packages, bases, build_only);
+    // A heredoc's body is a script of its own: rewriting it line by line is not safe.
+    if args.contains('\n') {
+        comments.push(
+            "this RUN is a heredoc: only its apt-get part is rewritten here; carry its other commands over by hand"
+                .into(),
+        );
+        return RenderedStep {
+            text: format!("RUN {apk}"),
+            comments,
+        };
+    }
+    let mut kept: Vec<(String, String)> = Vec::new();
+    let mut apk_done = false;
+    for (sep, cmd) in shell::command_spans(args) {
+        let replacement = match apt_command(&cmd) {
+            AptCommand::Not => Some(cmd),
+            AptCommand::Install if !apk_done => {
+                apk_done = true;
+                Some(apk.clone())
+            }
+            AptCommand::Install | AptCommand::Housekeeping => None,
+        };
+        if let Some(text) = replacement {
+            // The operator before a dropped command goes with it; the first kept has none.
+            let sep = if kept.is_empty() { String::new() } else { sep };
+            kept.push((sep, text));
+        }
+    }
+    let mut text = String::from("RUN ");
+    for f in flags {
+        text.push_str(f);
+        text.push(' ');
+    }
+    for (n, (sep, cmd)) in kept.iter().enumerate() {
+        if n > 0 {
+            text.push_str(" \\\n    ");
+            text.push_str(if sep.is_empty() { "&&" } else { sep });
+            text.push(' ');
+        }
+        text.push_str(cmd);
+    }
+    RenderedStep { text, comments }
+}
+
+enum AptCommand {
+    /// Not apt's: kept as written.
+    Not,
+    /// `apt-get install …`: becomes `apk add`.
+    Install,
+    /// `apt-get update`, `apt-get clean`, `rm -rf /var/lib/apt/lists/*`: no use on Alpine.
+    Housekeeping,
+}
+
+fn apt_command(cmd: &str) -> AptCommand {
+    let words = shell::words(cmd);
+    // Skip `VAR=value` prefixes (`DEBIAN_FRONTEND=noninteractive apt-get …`).
+    let mut rest = words
+        .iter()
+        .skip_while(|w| w.contains('=') && !w.starts_with('-'));
+    let Some(tool) = rest.next() else {
+        return AptCommand::Not;
+    };
+    let base = tool.rsplit('/').next().unwrap_or(tool);
+    if matches!(base, "apt-get" | "apt") {
+        return if words.iter().any(|w| w == "install") {
+            AptCommand::Install
+        } else {
+            AptCommand::Housekeeping
+        };
+    }
+    let apt_state = words
+        .iter()
+        .skip(1)
+        .filter(|w| !w.starts_with('-'))
+        .all(|w| w.starts_with("/var/lib/apt") || w.starts_with("/var/cache/apt"));
+    if base == "rm" && words.len() > 1 && apt_state {
+        return AptCommand::Housekeeping;
+    }
+    AptCommand::Not
+}
+
+/// `apk add --no-cache …` for Debian package names, with comments on what it could not map.
+fn apk_add(
+    packages: &[String],
+    bases: &Bases,
+    build_only: &globset::GlobSet,
+) -> (String, Vec<String>) {
     let mut names = vec!["build-base".to_owned()];
     let mut unknown = Vec::new();
     for p in packages {
@@ -132,8 +225,37 @@ pub(crate) fn alpine_install(
             unknown.join(", ")
         ));
     }
-    RenderedStep {
-        text: format!("RUN apk add --no-cache {}", names.join(" ")),
-        comments,
+    (format!("apk add --no-cache {}", names.join(" ")), comments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite(args: &str) -> RenderedStep {
+        let bases = Bases::load(None).unwrap();
+        let rules = crate::core::findings::RuleSet::builtin().unwrap();
+        alpine_rewrite(&[], args, &bases, &build_only_packages(&rules, &bases))
+    }
+
+    #[test]
+    fn alpine_rewrites_only_the_apt_commands_of_a_run() {
+        let step = rewrite(
+            "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y gcc libpq-dev && pip install -r requirements.txt; rm -rf /var/lib/apt/lists/* && python -m compileall -q 'a && b'",
+        );
+        assert_eq!(
+            step.text,
+            "RUN apk add --no-cache build-base gcc postgresql-dev \\\n    && pip install -r requirements.txt \\\n    && python -m compileall -q 'a && b'"
+        );
+        // A RUN of apt-get alone stays one apk add.
+        assert_eq!(
+            rewrite("apt-get update && apt-get install -y gcc && rm -rf /var/lib/apt/lists/*").text,
+            "RUN apk add --no-cache build-base gcc"
+        );
+        // Commands before the install keep their place and operators.
+        assert_eq!(
+            rewrite("set -eux; apt-get install -y gcc || true").text,
+            "RUN set -eux \\\n    ; apk add --no-cache build-base gcc \\\n    || true"
+        );
     }
 }

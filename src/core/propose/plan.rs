@@ -8,13 +8,14 @@ use serde::Serialize;
 
 use super::bases::{fill, Bases, Target, TargetBases};
 use super::builder;
+use super::image_python::image_venv;
+pub(crate) use super::image_python::{python_version, user_dists};
 use super::packages::{build_only_packages, os_package_layer, runtime_packages};
 use super::runtime::{copies, left_behind, runtime_user, user_env};
 use super::steps::{config_lines, UserSteps};
 use crate::core::findings::RuleSet;
 use crate::core::image::Image;
-use crate::core::inventory::{normalize_dist_name, Inventory, PythonPackage};
-use crate::core::tree::Tree;
+use crate::core::inventory::normalize_dist_name;
 use crate::core::Examination;
 
 /// Where the proposal puts the venv when the image has none of its own.
@@ -59,6 +60,9 @@ pub struct CopyPath {
     /// Absolute path, copied from the builder to the same place.
     pub path: String,
     pub why: String,
+    /// The venv lies inside this path (uv's `/app/.venv`), so it ships with this copy.
+    #[serde(default)]
+    pub holds_venv: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -78,6 +82,13 @@ pub struct Plan {
     pub runtime_base: String,
     pub venv: String,
     pub notes: Vec<String>,
+    /// Parser directives of the user's Dockerfile: render.rs writes them first.
+    pub directives: Vec<String>,
+    /// The escape character those directives set (`\\` by default).
+    pub escape: char,
+    /// The user's own lines, kept as written (render.rs adapts only pyslim's to `escape`).
+    #[serde(skip)]
+    pub user_lines: Vec<String>,
     pub pre_from: Vec<String>,
     pub earlier_stages: Vec<String>,
     pub builder_setup: Vec<Why>,
@@ -147,10 +158,28 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
             ));
         }
     }
-    let builder_base = input
-        .builder_base
-        .map(str::to_owned)
-        .unwrap_or_else(|| fill(&tb.builder, &python_version));
+    // `FROM base` where `base` is an earlier stage of theirs: the builder starts from that
+    // stage, so the steps find what it installed; the runtime cannot (it is a new base).
+    let parent_stage = input
+        .steps
+        .stage_names
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(&input.steps.base))
+        .cloned();
+    let builder_base = match (input.builder_base, &parent_stage) {
+        (Some(b), _) => b.to_owned(),
+        (None, Some(stage)) => stage.clone(),
+        (None, None) => fill(&tb.builder, &python_version),
+    };
+    if let Some(stage) = &parent_stage {
+        warnings.push(format!(
+            "your final stage builds FROM your stage `{stage}`: the builder starts {}, but the runtime starts from a new base, so what `{stage}` added (OS packages, ENV, files outside the venv and the app) is not in it: add what the app needs at run time",
+            if input.builder_base.is_none() { "from it" } else { "from --builder-base" }
+        ));
+    }
+    if input.steps.unmatched {
+        warnings.push("no layer of the image matches a step of the Dockerfile (is it the one this image was built from?): where your steps start is guessed from the history, so the estimate may be far off".into());
+    }
     let mut runtime_base = input
         .runtime_base
         .map(str::to_owned)
@@ -335,6 +364,9 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         runtime_base,
         venv,
         notes,
+        directives: input.steps.directives.clone(),
+        escape: input.steps.escape,
+        user_lines: input.steps.user_lines.clone(),
         pre_from: input.steps.pre_from.clone(),
         earlier_stages: input.steps.earlier_stages.clone(),
         builder_setup: builder.setup,
@@ -351,56 +383,4 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         dockerignore,
         warnings,
     })
-}
-
-/// The Python the app runs on: its venv's, else the newest interpreter.
-pub(crate) fn python_version(inv: &Inventory) -> Option<String> {
-    let minor = |v: &str| -> String { v.split('.').take(2).collect::<Vec<_>>().join(".") };
-    inv.venvs
-        .iter()
-        .map(|v| minor(&v.version))
-        .find(|v| !v.is_empty())
-        .or_else(|| {
-            inv.interpreters
-                .iter()
-                .map(|i| minor(&i.version))
-                .filter(|v| !v.is_empty())
-                .max_by_key(|v| {
-                    v.split('.')
-                        .map(|p| p.parse::<u32>().unwrap_or(0))
-                        .collect::<Vec<_>>()
-                })
-        })
-}
-
-/// The image's own venv, if the user made one: keep its path so their PATH and scripts hold.
-fn image_venv(inv: &Inventory, tree: &Tree, first_user_layer: usize) -> Option<String> {
-    inv.venvs
-        .iter()
-        .find(|v| {
-            tree.lookup(&v.path)
-                .and_then(|n| tree.node(n).events.first())
-                .is_some_and(|e| e.layer as usize >= first_user_layer)
-        })
-        .map(|v| format!("/{}", v.path.trim_start_matches('/')))
-}
-
-/// Python distributions the user's steps installed (not the base's, not the OS's).
-pub(crate) fn user_dists<'a>(
-    inv: &'a Inventory,
-    tree: &Tree,
-    first_user_layer: usize,
-) -> Vec<&'a PythonPackage> {
-    inv.python_packages
-        .iter()
-        .filter(|p| p.installer != "debian" && !p.location.contains("dist-packages"))
-        .filter(|p| {
-            p.files_nodes.iter().any(|&n| {
-                tree.node(n)
-                    .events
-                    .last()
-                    .is_some_and(|e| e.layer as usize >= first_user_layer)
-            })
-        })
-        .collect()
 }

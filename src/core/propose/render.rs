@@ -4,7 +4,9 @@
 //! `earlier_stages`, `builder_name`, `builder_base`, `runtime_base`, `venv`, `builder_setup`
 //! ({text, why}), `builder_steps` ({text, comments}), `prune` ({shell, why}), `runtime_env`
 //! ({assignment, why}), `runtime_packages`, `runtime_packages_why`, `user` ({name, uid,
-//! create, why}), `copies` ({path, why}), `runtime_lines`, `python_version`, `family`.
+//! create, why}), `copies` ({path, why, holds_venv}), `runtime_lines`, `python_version`,
+//! `family`, `directives`, `escape`. The user's parser directives are always written as
+//! the first lines, whatever the template does with them.
 
 use minijinja::Environment;
 
@@ -58,12 +60,30 @@ pub fn render(plan: &Plan, image: &str, user: Option<(&str, &str)>) -> Result<St
     // Templates leave runs of blank lines where optional parts are empty.
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;
+    let user_lines: std::collections::HashSet<&str> =
+        plan.user_lines.iter().map(|l| l.trim_end()).collect();
     for line in text.lines() {
+        // A template may print the directives itself; they go first, once, below.
+        if plan.directives.iter().any(|d| d == line) {
+            continue;
+        }
         blank = if line.trim().is_empty() { blank + 1 } else { 0 };
         if blank <= 1 {
-            out.push_str(line.trim_end());
+            out.push_str(&with_escape(line.trim_end(), plan.escape, &user_lines));
             out.push('\n');
         }
     }
-    Ok(out.trim_start_matches('\n').to_owned())
+    // Parser directives count only as the file's first lines, before any comment.
+    let mut head: String = plan.directives.iter().map(|d| format!("{d}\n")).collect();
+    head.push_str(out.trim_start_matches('\n'));
+    Ok(head)
+}
+
+/// pyslim's own line continuations written with the user's escape character (`` ` `` after
+/// `# escape=```); the user's lines stay as they wrote them.
+fn with_escape(line: &str, escape: char, user_lines: &std::collections::HashSet<&str>) -> String {
+    match line.strip_suffix('\\') {
+        Some(rest) if escape != '\\' && !user_lines.contains(line) => format!("{rest}{escape}"),
+        _ => line.to_owned(),
+    }
 }

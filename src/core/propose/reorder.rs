@@ -36,6 +36,20 @@ pub fn requirements_first(steps: &[Step]) -> (Vec<Step>, bool) {
         if steps[j + 1..i].iter().any(|s| s.keyword == "RUN") {
             continue;
         }
+        // The install must run where and with what the user wrote: the WORKDIR, ENV, ARG,
+        // USER and SHELL between the COPY and it move up with it, when that changes nothing
+        // for the steps they then precede.
+        let (context, others): (Vec<&Step>, Vec<&Step>) = steps[j + 1..i]
+            .iter()
+            .partition(|s| SETS_CONTEXT.contains(&s.keyword.as_str()));
+        if !context.is_empty()
+            && !others
+                .iter()
+                .chain([&&steps[j]])
+                .all(|s| unaffected(s, &context))
+        {
+            continue;
+        }
         let copy = &steps[j];
         let words = shell::words(&copy.args);
         let dest = broad_copy_dest(copy, &cwd_at[j]).unwrap_or_default();
@@ -62,13 +76,41 @@ pub fn requirements_first(steps: &[Step]) -> (Vec<Step>, bool) {
             ],
         };
         let mut out = steps[..j].to_vec();
+        out.extend(context.into_iter().cloned());
         out.push(copy_req);
         out.push(run.clone());
-        out.extend(steps[j..i].iter().cloned());
+        out.push(copy.clone());
+        out.extend(others.into_iter().cloned());
         out.extend(steps[i + 1..].iter().cloned());
         return (out, true);
     }
     (steps.to_vec(), false)
+}
+
+/// Instructions that set what a later RUN sees (its directory, environment, user, shell).
+const SETS_CONTEXT: &[&str] = &["WORKDIR", "ENV", "ARG", "USER", "SHELL"];
+
+/// True when `step` means the same after the `context` steps as before them: no relative
+/// path if a WORKDIR moves above it, no variable if an ENV or ARG does.
+fn unaffected(step: &Step, context: &[&Step]) -> bool {
+    let moves_workdir = context.iter().any(|c| c.keyword == "WORKDIR");
+    let moves_vars = context
+        .iter()
+        .any(|c| c.keyword == "ENV" || c.keyword == "ARG");
+    if moves_vars && (step.args.contains('$') || step.flags.iter().any(|f| f.contains('$'))) {
+        return false;
+    }
+    if !moves_workdir {
+        return true;
+    }
+    match step.keyword.as_str() {
+        // Sources are relative to the context either way; the destination is what moves.
+        "COPY" | "ADD" => shell::words(&step.args)
+            .last()
+            .is_some_and(|d| d.starts_with('/')),
+        "WORKDIR" | "RUN" | "CMD" | "ENTRYPOINT" | "VOLUME" => false,
+        _ => true,
+    }
 }
 
 /// For a RUN that is one `pip install` of requirement files and flags only, the (single)
@@ -168,10 +210,10 @@ mod tests {
             texts(&out),
             vec![
                 "WORKDIR /app",
+                "ENV X=1",
                 "COPY requirements.txt /app/requirements.txt",
                 "RUN pip install --no-cache-dir -r requirements.txt",
                 "COPY . .",
-                "ENV X=1",
                 "CMD [\"python\", \"app.py\"]",
             ]
         );
@@ -194,6 +236,32 @@ mod tests {
     }
 
     #[test]
+    fn the_workdir_and_env_the_install_runs_with_move_up_with_it() {
+        let steps: Vec<Step> = [
+            "COPY . /app",
+            "WORKDIR /app",
+            "ENV PIP_INDEX_URL=http://mirror/simple",
+            "RUN pip install -r requirements.txt",
+            "CMD [\"python\", \"app.py\"]",
+        ]
+        .map(step)
+        .to_vec();
+        let (out, moved) = requirements_first(&steps);
+        assert!(moved);
+        assert_eq!(
+            texts(&out),
+            vec![
+                "WORKDIR /app",
+                "ENV PIP_INDEX_URL=http://mirror/simple",
+                "COPY requirements.txt /app/requirements.txt",
+                "RUN pip install -r requirements.txt",
+                "COPY . /app",
+                "CMD [\"python\", \"app.py\"]",
+            ]
+        );
+    }
+
+    #[test]
     fn installs_that_need_the_source_or_follow_other_commands_stay() {
         for lines in [
             vec![
@@ -208,6 +276,19 @@ mod tests {
             ],
             vec![
                 "COPY requirements.txt /app/",
+                "RUN pip install -r /app/requirements.txt",
+            ],
+            // The COPY's relative destination would change under the moved WORKDIR.
+            vec![
+                "WORKDIR /srv",
+                "COPY . app",
+                "WORKDIR /srv/app",
+                "RUN pip install -r requirements.txt",
+            ],
+            // The ENV would change what the COPY means.
+            vec![
+                "COPY --chown=$OWNER . /app",
+                "ENV OWNER=app",
                 "RUN pip install -r /app/requirements.txt",
             ],
         ] {

@@ -90,12 +90,14 @@ pub(crate) fn copies(input: &PlanInput, venv: &str) -> Vec<CopyPath> {
     let mut out = vec![CopyPath {
         path: venv.to_owned(),
         why: "the venv, built and pruned in the builder".into(),
+        holds_venv: false,
     }];
     let workdir = input.image.config.workdir.trim_end_matches('/').to_owned();
     if !workdir.is_empty() && workdir != "/" && exists(&workdir) && !under(&workdir, venv) {
         out.push(CopyPath {
             path: workdir.clone(),
             why: "the app, as the builder left it".into(),
+            holds_venv: false,
         });
     }
     let steps = &input.steps.steps;
@@ -128,7 +130,18 @@ pub(crate) fn copies(input: &PlanInput, venv: &str) -> Vec<CopyPath> {
         out.push(CopyPath {
             path: dest,
             why: format!("copied in by `{}`", crate::text::one_line(&s.text)),
+            holds_venv: false,
         });
+    }
+    // A venv inside a copied folder (uv's /app/.venv) ships with that folder, pruned in the
+    // builder like any venv: copying it on its own too would ship it twice.
+    if let Some(k) = (1..out.len()).find(|&k| under(venv, &out[k].path)) {
+        out[k].holds_venv = true;
+        out[k].why = format!(
+            "{}, with the venv inside it (pruned in the builder)",
+            out[k].why
+        );
+        out.remove(0);
     }
     out
 }

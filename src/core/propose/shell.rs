@@ -83,6 +83,60 @@ pub fn commands(run: &str) -> Vec<Vec<String>> {
     out
 }
 
+/// The simple commands of a RUN line as written, each with the operator before it (`&&`,
+/// `||`, `;`, `|`, or "" for the first), split outside quotes, so a rewrite can replace some
+/// commands and keep the others' text exactly.
+pub fn command_spans(run: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut sep = String::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = run.chars().peekable();
+    let mut flush = |sep: &mut String, cur: &mut String, next: &str| {
+        if !cur.trim().is_empty() {
+            out.push((std::mem::take(sep), cur.trim().to_owned()));
+        }
+        cur.clear();
+        // Two operators in a row (`a; ; b`) cannot happen in valid shell; keep the later.
+        *sep = next.to_owned();
+    };
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                cur.push(c);
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                cur.push(c);
+            }
+            (None, '\\') => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            (None, '&') if chars.peek() == Some(&'&') => {
+                chars.next();
+                flush(&mut sep, &mut cur, "&&");
+            }
+            (None, '|') if chars.peek() == Some(&'|') => {
+                chars.next();
+                flush(&mut sep, &mut cur, "||");
+            }
+            (None, '|') => flush(&mut sep, &mut cur, "|"),
+            (None, ';' | '\n') => flush(&mut sep, &mut cur, ";"),
+            (None, c) => cur.push(c),
+        }
+    }
+    flush(&mut sep, &mut cur, "");
+    if let Some(first) = out.first_mut() {
+        first.0.clear();
+    }
+    out
+}
+
 /// Packages named by `apt-get install`, `apt install` or `apk add` in a RUN line, without
 /// version pins (`pkg=1.2` → `pkg`).
 pub fn installed_packages(run: &str) -> Vec<String> {
@@ -114,90 +168,6 @@ pub fn installed_packages(run: &str) -> Vec<String> {
 /// True when the RUN line runs a package manager's install.
 pub fn installs_packages(run: &str) -> bool {
     !installed_packages(run).is_empty()
-}
-
-/// The RUN text with `--no-cache-dir` added to each `pip install` that lacks it and
-/// `--user` dropped (a venv has no user site). Returns the new text and what changed.
-pub fn rewrite_pip(run: &str) -> (String, Vec<&'static str>) {
-    let mut changes = Vec::new();
-    let mut out = String::with_capacity(run.len() + 16);
-    let mut rest = run;
-    while let Some(pos) = find_pip_install(rest) {
-        let (head, tail) = rest.split_at(pos.end);
-        out.push_str(head);
-        // The arguments of this pip command: up to the next command separator.
-        let end = tail.find(['&', ';', '|', '\n']).unwrap_or(tail.len());
-        let args = &tail[..end];
-        // `uv pip install` has no --no-cache-dir (UV_NO_CACHE in the builder covers it), and
-        // its --system would install beside the venv instead of into it.
-        let uv = head[..pos.start].trim_end().ends_with("uv");
-        let mut note = |change: &'static str| {
-            if !changes.contains(&change) {
-                changes.push(change);
-            }
-        };
-        let kept = if uv {
-            without_flag(args, "--system", &mut note, "system")
-        } else {
-            if !args.split_whitespace().any(|w| w == "--no-cache-dir") {
-                out.push_str(" --no-cache-dir");
-                note("no-cache-dir");
-            }
-            without_flag(args, "--user", &mut note, "user")
-        };
-        out.push_str(&kept);
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    (out, changes)
-}
-
-/// `args` without `flag`, noting `change` when it was there.
-fn without_flag(
-    args: &str,
-    flag: &str,
-    note: &mut impl FnMut(&'static str),
-    change: &'static str,
-) -> String {
-    if args.split_whitespace().any(|w| w == flag) {
-        note(change);
-        args.replace(&format!(" {flag}"), "")
-    } else {
-        args.to_owned()
-    }
-}
-
-/// Where the next `pip install` / `pip3 install` / `-m pip install` ends (its `install`).
-fn find_pip_install(s: &str) -> Option<std::ops::Range<usize>> {
-    let mut from = 0;
-    while let Some(p) = s[from..].find("pip") {
-        let start = from + p;
-        let after = &s[start + 3..];
-        let version_len = after
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .count();
-        let rest = &after[version_len..];
-        let boundary_before = start == 0
-            || s[..start]
-                .chars()
-                .last()
-                .is_some_and(|c| c.is_whitespace() || c == '/');
-        let trimmed = rest.trim_start();
-        if boundary_before
-            && rest.starts_with(char::is_whitespace)
-            && trimmed.starts_with("install")
-            && trimmed["install".len()..]
-                .chars()
-                .next()
-                .is_none_or(char::is_whitespace)
-        {
-            let end = s.len() - trimmed.len() + "install".len();
-            return Some(start..end);
-        }
-        from = start + 3;
-    }
-    None
 }
 
 /// `A=1 B="x y"` (or the old `A x y` form) → `[("A", "A=1"), ("B", "B=\"x y\"")]`, the
@@ -271,28 +241,6 @@ mod tests {
         );
         assert!(installed_packages("pip install apt").is_empty());
         assert!(installed_packages("apt-get update").is_empty());
-    }
-
-    #[test]
-    fn pip_installs_gain_no_cache_dir_and_lose_user() {
-        let (t, c) =
-            rewrite_pip("pip install --user -r requirements.txt && python -m pip install flask");
-        assert_eq!(
-            t,
-            "pip install --no-cache-dir -r requirements.txt && python -m pip install --no-cache-dir flask"
-        );
-        assert_eq!(c, vec!["no-cache-dir", "user"]);
-        let (t, c) = rewrite_pip("/opt/venv/bin/pip3 install --no-cache-dir x");
-        assert_eq!(t, "/opt/venv/bin/pip3 install --no-cache-dir x");
-        assert!(c.is_empty());
-        let (t, c) = rewrite_pip("uv pip install --system -r requirements.txt");
-        assert_eq!(t, "uv pip install -r requirements.txt");
-        assert_eq!(c, vec!["system"]);
-        let (t, _) = rewrite_pip("pipx install tool; echo pip installed");
-        assert_eq!(
-            t, "pipx install tool; echo pip installed",
-            "not pip install"
-        );
     }
 
     #[test]

@@ -32,9 +32,15 @@ impl Step {
 }
 
 /// What the user built on top of their base image.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct UserSteps {
-    /// `ARG` lines and parser directives before the first FROM, kept verbatim.
+    /// Parser directives, verbatim: the proposal's first lines.
+    pub directives: Vec<String>,
+    /// The Dockerfile's escape character (`\\` unless a directive says `` ` ``).
+    pub escape: char,
+    /// Every line of the user's Dockerfile, so the renderer can tell theirs from its own.
+    pub user_lines: Vec<String>,
+    /// `ARG` lines and comments before the first FROM, kept verbatim.
     pub pre_from: Vec<String>,
     /// Earlier stages of a multi-stage Dockerfile, kept verbatim (the final stage may copy
     /// from them).
@@ -49,6 +55,27 @@ pub struct UserSteps {
     pub reconstructed: bool,
     /// Index of the first layer the user's steps made (layers below it are the base's).
     pub first_user_layer: usize,
+    /// No layer of the image matched a step of the Dockerfile (another image's Dockerfile?):
+    /// `first_user_layer` is then guessed from the history.
+    pub unmatched: bool,
+}
+
+impl Default for UserSteps {
+    fn default() -> Self {
+        UserSteps {
+            directives: Vec::new(),
+            escape: '\\',
+            user_lines: Vec::new(),
+            pre_from: Vec::new(),
+            earlier_stages: Vec::new(),
+            stage_names: Vec::new(),
+            base: String::new(),
+            steps: Vec::new(),
+            reconstructed: false,
+            first_user_layer: 0,
+            unmatched: false,
+        }
+    }
 }
 
 /// The user's steps from their Dockerfile, with the layer where they start in this image.
@@ -64,9 +91,12 @@ pub fn from_dockerfile(df: &Dockerfile, image: &Image) -> UserSteps {
         let ins = &df.instructions[n];
         df.lines[ins.first_line..=ins.last_line].join("\n")
     };
-    // Directives and global ARGs: every line before the first FROM.
+    out.directives = df.directives.clone();
+    out.escape = df.escape;
+    out.user_lines = df.lines.clone();
+    // Global ARGs and comments: every line before the first FROM but the directives.
     if let Some(from) = df.instructions.get(first_from) {
-        out.pre_from = df.lines[..from.first_line]
+        out.pre_from = df.lines[df.directives.len()..from.first_line]
             .iter()
             .filter(|l| !l.trim().is_empty())
             .cloned()
@@ -107,7 +137,15 @@ pub fn from_dockerfile(df: &Dockerfile, image: &Image) -> UserSteps {
         });
     }
     out.earlier_stages = earlier;
-    out.first_user_layer = first_mapped_layer(df, image).unwrap_or(image.layers.len());
+    match first_mapped_layer(df, image) {
+        Some(l) => out.first_user_layer = l,
+        None => {
+            // Counting every layer as the base's would leave nothing to estimate: guess
+            // where the base ends from the history, as without a Dockerfile, and say so.
+            out.unmatched = !image.layers.is_empty();
+            out.first_user_layer = reconstruct(image).first_user_layer;
+        }
+    }
     out
 }
 
@@ -121,9 +159,17 @@ fn stage_name(from_args: &str) -> Option<String> {
         .map(|s| s.to_string())
 }
 
-/// The lowest layer whose history entry maps to an instruction of the final stage.
+/// The lowest layer whose history entry maps to an instruction of the final stage; None
+/// when nothing maps, or only COPY/ADD layers do (they map by position alone, which any
+/// image satisfies) while the final stage has a RUN that no layer's command matches.
 fn first_mapped_layer(df: &Dockerfile, image: &Image) -> Option<usize> {
     let made = crate::core::dockerfile::layer_instructions(df, image);
+    let is_run = |n: usize| df.instructions.get(n).is_some_and(|i| i.keyword == "RUN");
+    let has_run = df.final_stage().any(|(_, i)| i.keyword == "RUN");
+    let run_matched = made.iter().flatten().any(|&n| is_run(n));
+    if has_run && !run_matched {
+        return None;
+    }
     made.iter().position(Option::is_some)
 }
 
@@ -326,10 +372,8 @@ mod tests {
             "# syntax=docker/dockerfile:1\nARG PY=3.12\nFROM python:${PY} AS deps\nRUN pip wheel -w /w flask\n\nFROM python:${PY}-slim AS app\nCOPY --from=deps /w /w\nRUN pip install /w/*\nCMD [\"flask\"]\n",
         );
         let steps = from_dockerfile(&df, &image(Vec::new()));
-        assert_eq!(
-            steps.pre_from,
-            vec!["# syntax=docker/dockerfile:1", "ARG PY=3.12"]
-        );
+        assert_eq!(steps.directives, vec!["# syntax=docker/dockerfile:1"]);
+        assert_eq!(steps.pre_from, vec!["ARG PY=3.12"]);
         assert_eq!(steps.base, "python:${PY}-slim");
         assert_eq!(steps.stage_names, vec!["deps", "app"]);
         assert_eq!(
