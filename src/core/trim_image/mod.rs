@@ -8,6 +8,7 @@
 //! final image is the original minus the removed paths, which `expected_paths` lists for the
 //! check after writing.
 
+mod entrypoint;
 mod layers;
 pub mod safety;
 pub mod smoke;
