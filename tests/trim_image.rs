@@ -237,11 +237,11 @@ fn the_trimmed_archive_shows_the_original_tree_minus_the_accepted_paths() {
     // The report gives sizes by category and by layer.
     // Before and after by category: every cache goes.
     assert!(
-        stdout.contains("by category:             before        after      removed"),
+        stdout.contains("by category:               before        after      removed"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("  caches            128.12 KiB          0 B   128.12 KiB  3 paths"),
+        stdout.contains("  caches              128.12 KiB          0 B   128.12 KiB  3 paths"),
         "{stdout}"
     );
     assert!(stdout.contains("by layer:"), "{stdout}");

@@ -43,7 +43,7 @@ pub fn summary(image: &Image, plan: &TrimPlan, written: &Rewritten, squash: bool
     if !plan.categories.is_empty() {
         let _ = writeln!(
             out,
-            "by category:             before        after      removed"
+            "by category:               before        after      removed"
         );
         for c in plan
             .categories
@@ -57,7 +57,7 @@ pub fn summary(image: &Image, plan: &TrimPlan, written: &Rewritten, squash: bool
             };
             let _ = writeln!(
                 out,
-                "  {:<16} {:>11}  {:>11}  {:>11}  {paths}",
+                "  {:<18} {:>11}  {:>11}  {:>11}  {paths}",
                 c.category,
                 size(c.before),
                 size(c.after),
