@@ -197,7 +197,8 @@ pub struct TrimImageArgs {
     #[arg(long, value_name = "CMD", num_args = 0..=1, default_missing_value = "")]
     pub smoke: Option<String>,
 
-    /// Write over an existing PREFIX.tar, and retag an existing --load tag.
+    /// Write over existing outputs (PREFIX.md, .patch, .decisions.toml, .tar; never the
+    /// --decisions file being read), and retag an existing --load tag.
     #[arg(long)]
     pub force: bool,
 

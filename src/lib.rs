@@ -12,6 +12,7 @@ pub mod demo;
 pub mod docker;
 pub mod error;
 pub mod fuzzing;
+pub mod partial;
 pub mod report;
 pub mod source;
 pub mod text;

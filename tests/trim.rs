@@ -166,12 +166,30 @@ fn trim_from_a_decisions_file_writes_a_patch_that_applies() {
     let err = String::from_utf8(again.stderr).unwrap();
     assert_eq!(
         err.trim_end(),
-        "pyslim: out.md exists; pyslim never writes over a file: choose another prefix with -o"
+        "pyslim: out.tar exists; pyslim never writes over a file unless --force: choose another prefix with -o"
     );
     assert_eq!(
         std::fs::read_to_string(work.join("out.md")).unwrap(),
         before
     );
+    // A report the user edited is theirs: refused even with the archive gone.
+    let tar_bytes = std::fs::read(work.join("out.tar")).unwrap();
+    std::fs::remove_file(work.join("out.tar")).unwrap();
+    let edited = format!("{before}\nmy notes\n");
+    std::fs::write(work.join("out.md"), &edited).unwrap();
+    let again = run();
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(again.stderr).unwrap().trim_end(),
+        "pyslim: out.md exists; pyslim never writes over a file unless --force: choose another prefix with -o"
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.join("out.md")).unwrap(),
+        edited
+    );
+    assert!(!work.join("out.tar").exists());
+    std::fs::write(work.join("out.md"), &before).unwrap();
+    std::fs::write(work.join("out.tar"), tar_bytes).unwrap();
     let mut names: Vec<String> = std::fs::read_dir(&work)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

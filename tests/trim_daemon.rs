@@ -173,7 +173,12 @@ fn a_real_python_image_trimmed_loads_imports_every_package_and_is_smaller() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}");
+    // Printed for the record (`cargo test --test trim_daemon -- --nocapture`): pyslim's
+    // report, by layer and by category, with the daemon's measure after --load.
+    println!(
+        "==== pyslim trim of {} ====\n{stdout}==== end ====",
+        fixture.display()
+    );
     assert!(
         out.status.success(),
         "{}{stdout}",
@@ -211,9 +216,13 @@ fn a_real_python_image_trimmed_loads_imports_every_package_and_is_smaller() {
         .unwrap()
         .unwrap();
     let trimmed_facts = client.image(&trimmed).unwrap().unwrap();
-    eprintln!(
-        "daemon sizes: original {} bytes, trimmed {} bytes",
-        original_facts.size, trimmed_facts.size
+    println!(
+        "daemon sizes: original {} bytes ({:.1} MiB), trimmed {} bytes ({:.1} MiB): {:.1}% of the original",
+        original_facts.size,
+        original_facts.size as f64 / 1048576.0,
+        trimmed_facts.size,
+        trimmed_facts.size as f64 / 1048576.0,
+        trimmed_facts.size as f64 * 100.0 / original_facts.size as f64
     );
     assert!(
         trimmed_facts.size * 10 < original_facts.size * 6,
@@ -399,4 +408,178 @@ fn a_smoke_test_that_cannot_start_is_one_error_and_leaves_nothing_behind() {
         None,
         "the image loaded for the test is removed"
     );
+}
+
+/// An image that runs programs without a shell or a distribution: the host's `true` and
+/// `false` with the loader and libc they need, and a pip cache to trim.
+fn runnable_spec(tag: &str) -> Option<ImageSpec> {
+    let read = |p: &str| std::fs::read(p).ok();
+    let loader = read("/lib64/ld-linux-x86-64.so.2")?;
+    let libc = read("/lib/x86_64-linux-gnu/libc.so.6")?;
+    let (t, f) = (read("/usr/bin/true")?, read("/usr/bin/false")?);
+    let bytes = |p: &str, b: Vec<u8>| {
+        SpecEntry::new(
+            p,
+            pyslim::source::writer::SpecKind::File(pyslim::source::writer::Content::Bytes(b)),
+        )
+        .with_mode(0o755)
+    };
+    Some(ImageSpec::new(
+        tag,
+        vec![
+            LayerSpec::new(
+                "/bin/sh -c #(nop) ADD file:base in / ",
+                vec![
+                    bytes("lib64/ld-linux-x86-64.so.2", loader),
+                    bytes("lib/x86_64-linux-gnu/libc.so.6", libc),
+                    bytes("usr/bin/true", t),
+                    bytes("usr/bin/false", f),
+                ],
+            ),
+            LayerSpec::new(
+                "/bin/sh -c pip install x",
+                vec![SpecEntry::file("root/.cache/pip/http/a.body", 400_000)],
+            ),
+        ],
+    ))
+}
+
+#[test]
+fn a_failed_smoke_test_exits_1_through_the_cli_and_says_fail() {
+    let test = "a_failed_smoke_test_exits_1_through_the_cli_and_says_fail";
+    if !common::docker_or_skip(test) {
+        return;
+    }
+    let Some(spec) = runnable_spec("t/runnable:1") else {
+        eprintln!(
+            "skipping {test}: the host has no /usr/bin/true, /usr/bin/false and glibc to copy"
+        );
+        return;
+    };
+    let client = Client::connect().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tar = common::write_tar(dir.path(), "t.tar", &spec, ArchiveFormat::DockerLegacy);
+    std::fs::write(dir.path().join("d.toml"), decisions(&["pip-cache"])).unwrap();
+    let run = |prefix: &str, cmd: &str| {
+        pyslim_trim(
+            dir.path(),
+            &[
+                tar.to_str().unwrap(),
+                "--decisions",
+                "d.toml",
+                "-o",
+                prefix,
+                "--smoke",
+                cmd,
+            ],
+        )
+    };
+    let failed = run("f", "/usr/bin/false");
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    assert!(
+        stdout.contains("smoke test (`/usr/bin/false`): FAIL (exit 1)"),
+        "{stdout}"
+    );
+    // The result is in the report too.
+    let md = std::fs::read_to_string(dir.path().join("f.md")).unwrap();
+    assert!(
+        md.contains("smoke test (`/usr/bin/false`): FAIL (exit 1)"),
+        "{md}"
+    );
+    let passed = run("p", "/usr/bin/true");
+    let stdout = String::from_utf8_lossy(&passed.stdout);
+    assert_eq!(passed.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("smoke test (`/usr/bin/true`): PASS (exit 0)"),
+        "{stdout}"
+    );
+    // The untagged image loaded for the tests is gone, and so are its containers.
+    let id = stdout
+        .lines()
+        .find_map(|l| l.split("image id ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(leftover_containers(&id), "");
+    assert_eq!(client.image(&id).unwrap(), None);
+}
+
+#[test]
+fn load_with_force_retags_an_existing_tag_and_leaves_the_old_image_alone() {
+    let test = "load_with_force_retags_an_existing_tag_and_leaves_the_old_image_alone";
+    if !common::docker_or_skip(test) {
+        return;
+    }
+    let client = Client::connect().unwrap();
+    let pid = std::process::id();
+    let tag = format!("pyslim-test/trim-force:{pid}");
+    let dir = tempfile::tempdir().unwrap();
+    // Something else already has the tag.
+    let other = common::write_tar(
+        dir.path(),
+        "other.tar",
+        &ImageSpec::new(
+            &tag,
+            vec![LayerSpec::new(
+                "/bin/sh -c #(nop) ADD file:other in / ",
+                vec![SpecEntry::file("other.txt", 1_234)],
+            )],
+        ),
+        ArchiveFormat::DockerLegacy,
+    );
+    docker::load::load(&client, &other).unwrap();
+    let old_id = client.image(&tag).unwrap().unwrap().id;
+    let mut cleanup = Cleanup(&client, vec![tag.clone(), old_id.clone()]);
+    let tar = common::write_tar(
+        dir.path(),
+        "t.tar",
+        &small_spec("t/src:1"),
+        ArchiveFormat::DockerLegacy,
+    );
+    std::fs::write(dir.path().join("d.toml"), decisions(&["pip-cache"])).unwrap();
+    let args = [
+        tar.to_str().unwrap(),
+        "--decisions",
+        "d.toml",
+        "-o",
+        "x",
+        "--load",
+        &tag,
+    ];
+    let refused = pyslim_trim(dir.path(), &args);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(client.image(&tag).unwrap().unwrap().id, old_id);
+    assert!(!dir.path().join("x.tar").exists() && !dir.path().join("x.md").exists());
+    let forced = pyslim_trim(dir.path(), &[&args[..], &["--force"]].concat());
+    let stdout = String::from_utf8_lossy(&forced.stdout);
+    assert!(
+        forced.status.success(),
+        "{}{stdout}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    let id = stdout
+        .lines()
+        .find_map(|l| l.split("image id ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    cleanup.1.push(id.clone());
+    assert_eq!(client.image(&tag).unwrap().unwrap().id, id);
+    assert!(
+        stdout.contains(&format!("loaded {tag} into the Docker daemon: 3.91 KiB")),
+        "{stdout}"
+    );
+    // Per layer as the daemon counts it, in the report as on stdout.
+    assert!(stdout.contains("daemon, by layer:"), "{stdout}");
+    let md = std::fs::read_to_string(dir.path().join("x.md")).unwrap();
+    assert!(md.contains("daemon, by layer:"), "{md}");
+    // The image that had the tag is still there, untagged: pyslim deletes no image.
+    let old = client.image(&old_id).unwrap().expect("the old image stays");
+    assert!(!old.tags.contains(&tag), "{:?}", old.tags);
 }

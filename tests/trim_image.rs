@@ -235,9 +235,21 @@ fn the_trimmed_archive_shows_the_original_tree_minus_the_accepted_paths() {
         assert_eq!(a.instruction(), b.instruction());
     }
     // The report gives sizes by category and by layer.
-    assert!(stdout.contains("removed, by category:"), "{stdout}");
-    assert!(stdout.contains("  caches "), "{stdout}");
+    // Before and after by category: every cache goes.
+    assert!(
+        stdout.contains("by category:               before        after      removed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  caches              128.12 KiB          0 B   128.12 KiB  3 paths"),
+        "{stdout}"
+    );
     assert!(stdout.contains("by layer:"), "{stdout}");
+    // The same summary is in the report.
+    let md = std::fs::read_to_string(run.work.join("out.md")).unwrap();
+    let summary = &stdout[stdout.find("file bytes in layers:").unwrap()..];
+    assert!(md.contains("\n## Trimmed image\n"), "{md}");
+    assert!(md.contains(summary), "{md}");
 }
 
 #[test]
@@ -311,23 +323,17 @@ fn never_over_an_existing_archive_without_force() {
             .output()
             .unwrap()
     };
-    // The session's files are never overwritten, --force or not.
-    let refused = again(&["--force"]);
-    assert_eq!(refused.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&refused.stderr).trim_end(),
-        "pyslim: out.md exists; pyslim never writes over a file: choose another prefix with -o"
-    );
-    std::fs::remove_file(run.work.join("out.md")).unwrap();
-    std::fs::remove_file(run.work.join("out.decisions.toml")).unwrap();
+    // Without --force nothing is written over: the archive refuses (the session's files
+    // already say what this run would write, and are left as they are).
     let archive = std::fs::read(run.work.join("out.tar")).unwrap();
+    let report = std::fs::read(run.work.join("out.md")).unwrap();
     let refused = again(&[]);
     assert_eq!(refused.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&refused.stderr).trim_end(),
         "pyslim: out.tar exists; pyslim never writes over a file unless --force: choose another prefix with -o"
     );
-    assert!(!run.work.join("out.md").exists());
+    assert_eq!(std::fs::read(run.work.join("out.md")).unwrap(), report);
     assert_eq!(std::fs::read(run.work.join("out.tar")).unwrap(), archive);
     // With --force the archive is written again: the same bytes but for the history time.
     let forced = again(&["--force"]);

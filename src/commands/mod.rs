@@ -6,6 +6,7 @@ mod compare;
 mod interactive;
 mod propose;
 mod propose_build;
+mod trim_daemon;
 mod trim_image;
 
 pub(crate) use analyze::{run_analyze, run_check};

@@ -1,6 +1,10 @@
 //! `pyslim trim IMAGE --decisions FILE`: the session decided from a file, its report, patch
 //! and decisions, and the trimmed image itself (PREFIX.tar), optionally loaded into the
 //! daemon (`--load TAG`) and smoke-tested (`--smoke [CMD]`).
+//!
+//! Everything that can refuse (an output that exists, a source that cannot be rewritten, a
+//! tag in use, a removal that would break the app, a default smoke test with no Python) is
+//! checked before the first output is written, so a refused run leaves no file behind.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,12 +14,16 @@ use pyslim::cli::{TrimArgs, TrimFormat};
 use pyslim::core::examine;
 use pyslim::core::trim_image::smoke;
 use pyslim::docker::{self, Client};
+use pyslim::partial::Partial;
+use pyslim::report::trim::{Action, IMAGE_SECTION};
+use pyslim::source::writer::rewrite::check_source;
 use pyslim::source::writer::trimmed::{checked_plan, write_trimmed, TrimmedOptions};
 use pyslim::source::writer::ArchiveFormat;
 use pyslim::source::SourceChoice;
 use pyslim::{report, Error, Result};
 
 use super::common::{load_config, open_image, read_dockerfile};
+use super::trim_daemon::{load_and_smoke, AfterWrite, Smoke};
 
 /// `-o out` and `-o out.tar` both mean the prefix `out`.
 fn prefix_of(output: &str) -> String {
@@ -43,12 +51,11 @@ fn daemon_name(args: &TrimArgs) -> Option<String> {
     }
 }
 
-/// Removes a temporary file when dropped, whatever happened.
-struct TempFile(PathBuf);
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+fn exists_error(path: &Path) -> Error {
+    Error::Usage(format!(
+        "{} exists; pyslim never writes over a file unless --force: choose another prefix with -o",
+        path.display()
+    ))
 }
 
 pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCode> {
@@ -61,19 +68,9 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
     let prefix = prefix_of(&args.out.output);
     let archive = PathBuf::from(format!("{prefix}.tar"));
     let want_image = !opts.no_image;
-    // Everything that would refuse is checked before anything is read or written.
-    let reports = report::trim::paths(Path::new(&prefix), dockerfile.is_some());
-    if let Some(existing) = reports.iter().find(|p| p.exists()) {
-        return Err(Error::Usage(format!(
-            "{} exists; pyslim never writes over a file: choose another prefix with -o",
-            existing.display()
-        )));
-    }
+    // The cheap refusals first, before the image is read.
     if want_image && archive.exists() && !opts.force {
-        return Err(Error::Usage(format!(
-            "{} exists; pyslim never writes over a file unless --force: choose another prefix with -o",
-            archive.display()
-        )));
+        return Err(exists_error(&archive));
     }
     let client = if want_image && (opts.load.is_some() || opts.smoke.is_some()) {
         Some(Client::connect()?)
@@ -88,26 +85,24 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
         }
     }
     let daemon = daemon_name(args).filter(|_| want_image);
-    let (image, source, _saved) = match &daemon {
+    // The daemon's export, saved beside the output to be read twice; the guard removes it.
+    let mut saved: Option<Partial> = None;
+    let (mut image, source) = match &daemon {
         Some(name) => {
-            // The daemon streams its export once: saved beside the output to be read twice.
             let client = match &client {
                 Some(c) => c,
                 None => &Client::connect()?,
             };
-            let name_part = Path::new(&prefix)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let saved = archive.with_file_name(format!(".{name_part}.source.partial"));
-            let guard = TempFile(saved.clone());
-            client.save(name, &saved)?;
+            let (guard, f) = Partial::create(&archive, "source")?;
+            let at = guard.path().to_owned();
+            saved = Some(guard);
+            client.save(name, f, &at)?;
             let mut image_args = args.image.clone();
-            image_args.image = Some(saved.display().to_string());
+            image_args.image = Some(at.display().to_string());
             image_args.source = SourceChoice::DockerArchive;
             let mut image = open_image(&image_args, false, false)?;
             image.reference = name.clone();
-            (image, Some(saved), Some(guard))
+            (image, Some(at))
         }
         None => {
             let image = open_image(&args.image, false, true)?;
@@ -115,9 +110,13 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
                 pyslim::core::image::SourceKind::Demo => None,
                 _ => Some(PathBuf::from(&image.reference)),
             };
-            (image, source, None)
+            (image, source)
         }
     };
+    if let (true, Some(source)) = (want_image, &source) {
+        // A `docker save | gzip` stream reads fine but cannot be rewritten: say so now.
+        check_source(source)?;
+    }
     let ex = examine(
         &image,
         Some(&cfg.rules),
@@ -125,16 +124,63 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
     );
     let mut session = pyslim::core::trim::Session::new(&ex);
     session.apply_file(&input, &file)?;
-    let plan = if want_image {
-        Some(checked_plan(&image, &ex, &session, &cfg.rules)?)
-    } else {
-        None
+    let mut warnings = Vec::new();
+    let plan = match (want_image, &source) {
+        (false, _) => None,
+        (true, src) => {
+            let first = pyslim::core::trim_image::plan(&image, &ex, &session, &cfg.rules);
+            // Streamed layers leave big ELF files' DT_NEEDED unknown: read them again.
+            if let Some(src) = src {
+                let limits = super::common::open_options(&args.image, false, false)
+                    .read
+                    .limits;
+                let reprobe = pyslim::source::writer::reprobe::needed_of_kept(
+                    src,
+                    &mut image,
+                    &ex.tree,
+                    &first.removed,
+                    args.image.platform.as_deref(),
+                    limits.max_json_bytes,
+                )?;
+                // The safety check reads ELF facts from the image's captures, which the
+                // second pass filled in; the examination (tree, findings) is unchanged.
+                warnings.extend(reprobe.warning());
+            }
+            Some(checked_plan(&image, &ex, &session, &cfg.rules)?)
+        }
+    };
+    let smoke_plan = match (&plan, &opts.smoke) {
+        (Some(plan), Some(cmd)) if cmd.trim().is_empty() => Some(Smoke {
+            argv: smoke::imports(&ex, &plan.removed)
+                .ok_or_else(|| {
+                    Error::Usage(
+                        "the trimmed image has no Python interpreter to import packages with; give --smoke a command".into(),
+                    )
+                })?
+                .command(),
+            shown: "import of every package's top-level module".into(),
+        }),
+        (Some(_), Some(cmd)) => Some(Smoke {
+            argv: docker::smoke::argv(cmd),
+            shown: format!("`{cmd}`"),
+        }),
+        _ => None,
     };
     let df = dockerfile.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
     let outputs = report::trim::build(&image, &ex, &cfg.rules, &session, df);
-    let written = report::trim::write(Path::new(&prefix), &outputs)?;
+    let mut planned = report::trim::plan_outputs(
+        Path::new(&prefix),
+        &outputs,
+        Some(decisions),
+        want_image,
+        opts.force,
+    )?;
+    // Nothing has been written before this line.
     let p = session.projection(&ex);
     let mut stdout = std::io::stdout().lock();
+    for w in &warnings {
+        let _ = writeln!(stdout, "warning: {w}");
+    }
     let _ = writeln!(
         stdout,
         "{}: ships {} now, {} with the accepted fixes ({} less)",
@@ -143,10 +189,9 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
         report::text::size(p.after),
         report::text::size(p.saved())
     );
-    for w in written {
-        let _ = writeln!(stdout, "wrote {}", w.display());
-    }
     let Some(plan) = plan else {
+        report::trim::write_planned(&planned)?;
+        print_written(&mut stdout, &planned);
         return Ok(ExitCode::SUCCESS);
     };
     let format = match opts.format {
@@ -171,100 +216,62 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
         &trimmed_opts,
         &archive,
     )?;
-    let _ = writeln!(
-        stdout,
-        "wrote {} ({}, {} layer{}, digests checked)",
+    drop(saved);
+    let layers = trimmed.written.layers.len();
+    let wrote = format!(
+        "wrote {} ({}, {layers} layer{}, digests checked)",
         archive.display(),
         match format {
             ArchiveFormat::DockerLegacy => "docker-archive",
             _ => "OCI layout with manifest.json",
         },
-        trimmed.written.layers.len(),
-        if trimmed.written.layers.len() == 1 {
-            ""
-        } else {
-            "s"
-        }
+        if layers == 1 { "" } else { "s" }
     );
-    let _ = write!(
-        stdout,
-        "{}",
-        report::trim_image::summary(&image, &plan, &trimmed.written, opts.squash)
-    );
+    let summary = report::trim_image::summary(&image, &plan, &trimmed.written, opts.squash);
+    let mut section = format!("{IMAGE_SECTION}\n{wrote}.\n\n```text\n");
+    for w in &warnings {
+        section.push_str(&format!("warning: {w}\n"));
+    }
+    section.push_str(&summary);
+    section.push_str("```\n");
+    if let Some(md) = planned
+        .iter_mut()
+        .find(|p| p.path.extension().is_some_and(|e| e == "md"))
+    {
+        md.text.push_str(&section);
+    }
+    report::trim::write_planned(&planned)?;
+    print_written(&mut stdout, &planned);
+    let _ = writeln!(stdout, "{wrote}");
+    let _ = write!(stdout, "{summary}");
+    let _ = stdout.flush();
+    drop(stdout);
     let Some(client) = client else {
         return Ok(ExitCode::SUCCESS);
     };
-    let _ = stdout.flush();
-    drop(stdout);
-    let before_daemon = match &daemon {
-        Some(name) => client.image(name)?.map(|f| f.size),
-        None => None,
-    };
-    if let Some(tag) = &opts.load {
-        {
-            docker::load::load(&client, &archive)?;
-            let facts = client.image(tag)?.ok_or_else(|| {
-                Error::Daemon(format!(
-                    "the Docker daemon loaded {} but has no {tag}",
-                    archive.display()
-                ))
-            })?;
-            println!(
-                "loaded {tag} into the Docker daemon: {} as the daemon counts it{}",
-                report::text::size(facts.size),
-                before_daemon
-                    .map(|b| format!(" (the original: {})", report::text::size(b)))
-                    .unwrap_or_default()
-            );
-        }
-    }
-    let Some(smoke_cmd) = &opts.smoke else {
-        return Ok(ExitCode::SUCCESS);
-    };
-    let cmd = if smoke_cmd.trim().is_empty() {
-        smoke::imports(&ex, &plan.removed)
-            .ok_or_else(|| {
-                Error::Usage(
-                    "the trimmed image has no Python interpreter to import packages with; give --smoke a command".into(),
-                )
-            })?
-            .command()
-    } else {
-        docker::smoke::argv(smoke_cmd)
-    };
-    // Without --load, the image is loaded untagged for the test and removed afterwards.
-    let target = match &opts.load {
-        Some(tag) => tag.clone(),
-        None => trimmed.written.image_id.clone(),
-    };
-    let temporary = opts.load.is_none() && client.image(&target)?.is_none();
-    if opts.load.is_none() {
-        docker::load::load(&client, &archive)?;
-    }
-    let outcome = docker::smoke::run(&client, &target, &cmd);
-    if temporary {
-        let _ = client.remove_image(&target);
-    }
-    let outcome = outcome?;
-    let shown = if smoke_cmd.trim().is_empty() {
-        "import of every package's top-level module".to_owned()
-    } else {
-        format!("`{smoke_cmd}`")
-    };
-    println!(
-        "smoke test ({shown}): {} (exit {})",
-        if outcome.passed { "PASS" } else { "FAIL" },
-        outcome
-            .exit_code
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "none: timed out".into())
-    );
-    for line in outcome.output.lines() {
-        println!("  | {line}");
-    }
-    Ok(if outcome.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    let report_path = planned
+        .iter()
+        .find(|p| p.path.extension().is_some_and(|e| e == "md"))
+        .map(|p| p.path.clone());
+    load_and_smoke(&AfterWrite {
+        client: &client,
+        image: &image,
+        plan: &plan,
+        written: &trimmed.written,
+        archive: &archive,
+        squash: opts.squash,
+        original: daemon.as_deref(),
+        tag: opts.load.as_deref(),
+        smoke: smoke_plan.as_ref(),
+        report: report_path.as_deref(),
     })
+}
+
+fn print_written(out: &mut impl Write, planned: &[report::trim::Planned]) {
+    for p in planned {
+        let _ = match p.action {
+            Action::Keep(why) => writeln!(out, "kept {} ({why})", p.path.display()),
+            _ => writeln!(out, "wrote {}", p.path.display()),
+        };
+    }
 }

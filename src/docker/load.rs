@@ -79,3 +79,21 @@ pub fn load(client: &Client, archive: &Path) -> Result<Loaded> {
         Ok(Loaded { messages })
     })
 }
+
+/// Bytes each history step of an image takes, oldest first, as the engine counts them
+/// (`GET /images/{name}/history`): one per config history entry, 0 for steps that made no
+/// layer.
+pub fn history_sizes(client: &Client, reference: &str) -> Result<Vec<u64>> {
+    client.block_on(async {
+        let items = client
+            .docker()
+            .image_history(reference)
+            .await
+            .map_err(|e| crate::source::daemon::describe(&e, reference))?;
+        Ok(items
+            .into_iter()
+            .rev()
+            .map(|h| h.size.max(0) as u64)
+            .collect())
+    })
+}

@@ -110,11 +110,11 @@ impl Client {
         })
     }
 
-    /// Writes `docker save REFERENCE` to `path` (streamed; nothing held in memory).
-    pub fn save(&self, reference: &str, path: &Path) -> Result<()> {
+    /// Writes `docker save REFERENCE` into `file`, which the caller created (and named
+    /// `path`): pyslim never truncates a file it did not make. Streamed; nothing held in memory.
+    pub fn save(&self, reference: &str, file: std::fs::File, path: &Path) -> Result<()> {
         self.block_on(async {
             // Plain writes: a chunk to a local file is quick next to the export itself.
-            let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
             let mut file = std::io::BufWriter::new(file);
             let mut stream = self.docker.export_image(reference);
             while let Some(chunk) = stream.next().await {

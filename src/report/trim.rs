@@ -132,15 +132,57 @@ pub fn paths(prefix: &Path, with_patch: bool) -> Vec<PathBuf> {
     v
 }
 
-/// Writes the outputs; refuses, writing nothing, if any of the files exists.
-pub fn write(prefix: &Path, out: &TrimOutputs) -> Result<Vec<PathBuf>> {
-    let targets = paths(prefix, out.patch.is_some());
-    if let Some(existing) = targets.iter().find(|p| p.exists()) {
-        return Err(Error::Usage(format!(
-            "{} exists; pyslim never writes over a file: choose another prefix with -o",
-            existing.display()
-        )));
+/// The heading under which a run that wrote the trimmed image adds its summary to PREFIX.md.
+pub const IMAGE_SECTION: &str = "\n## Trimmed image\n";
+
+/// What happens to one output file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Create,
+    /// It exists and may be replaced: --force, or it is this session's own report.
+    Replace,
+    /// It exists and is left as it is; the words say why.
+    Keep(&'static str),
+}
+
+/// One output file and its contents.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub path: PathBuf,
+    pub text: String,
+    pub action: Action,
+}
+
+/// Reads an existing output to compare with, when it is small enough to be pyslim's.
+fn existing_text(path: &Path) -> Option<String> {
+    let len = std::fs::metadata(path).ok()?.len();
+    if len > 64 << 20 {
+        return None;
     }
+    std::fs::read_to_string(path).ok()
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Decides, before anything is written, what becomes of each output, and refuses (writing
+/// nothing) when one exists that pyslim may not touch. An existing file is left alone when
+/// it is the decisions file this run reads (a session's own file fed back) or already holds
+/// exactly what would be written. PREFIX.md that is exactly this session's report (as a
+/// session or a `--no-image` run leaves it) is replaced when `with_image` adds the trimmed
+/// image's section to it. Anything else (an edited report, one with an earlier run's image
+/// section) needs `force`.
+pub fn plan_outputs(
+    prefix: &Path,
+    out: &TrimOutputs,
+    input: Option<&Path>,
+    with_image: bool,
+    force: bool,
+) -> Result<Vec<Planned>> {
     if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {
             return Err(Error::Usage(format!(
@@ -149,18 +191,70 @@ pub fn write(prefix: &Path, out: &TrimOutputs) -> Result<Vec<PathBuf>> {
             )));
         }
     }
+    let targets = paths(prefix, out.patch.is_some());
     let mut contents = vec![out.report.clone(), out.decisions.clone()];
     if let Some((diff, _)) = &out.patch {
         contents.push(diff.clone());
     }
-    for (path, text) in targets.iter().zip(contents) {
-        // create_new: fails rather than replace a file that appeared meanwhile.
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
-        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| Error::io(path, e))?;
+    let mut planned = Vec::new();
+    for (i, (path, text)) in targets.into_iter().zip(contents).enumerate() {
+        let is_report = i == 0;
+        let action = if !path.exists() && path.symlink_metadata().is_err() {
+            Action::Create
+        } else if input.is_some_and(|inp| same_file(inp, &path)) {
+            Action::Keep("it is the decisions file this run reads")
+        } else {
+            let same = existing_text(&path).as_deref() == Some(text.as_str());
+            if same && is_report && with_image {
+                // The session's report, unedited: this run adds its trimmed-image section.
+                Action::Replace
+            } else if same {
+                Action::Keep("it already says this")
+            } else if force {
+                Action::Replace
+            } else {
+                return Err(Error::Usage(format!(
+                    "{} exists; pyslim never writes over a file unless --force: choose another prefix with -o",
+                    path.display()
+                )));
+            }
+        };
+        planned.push(Planned { path, text, action });
     }
-    Ok(targets)
+    Ok(planned)
+}
+
+/// Writes what `plan_outputs` decided: new files with `create_new` (a file that appeared
+/// meanwhile is not replaced), replaced ones through a hidden file renamed over them.
+pub fn write_planned(planned: &[Planned]) -> Result<()> {
+    for p in planned {
+        match p.action {
+            Action::Keep(_) => {}
+            Action::Create => {
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&p.path)
+                    .map_err(|e| Error::io(&p.path, e))?;
+                std::io::Write::write_all(&mut f, p.text.as_bytes())
+                    .map_err(|e| Error::io(&p.path, e))?;
+            }
+            Action::Replace => {
+                let (partial, mut f) = crate::partial::Partial::create(&p.path, "new")?;
+                std::io::Write::write_all(&mut f, p.text.as_bytes())
+                    .map_err(|e| Error::io(partial.path(), e))?;
+                drop(f);
+                partial.persist(&p.path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes the outputs (the trim screen's files); refuses, writing nothing, if one exists
+/// that pyslim may not touch (see `plan_outputs`).
+pub fn write(prefix: &Path, out: &TrimOutputs) -> Result<Vec<PathBuf>> {
+    let planned = plan_outputs(prefix, out, None, false, false)?;
+    write_planned(&planned)?;
+    Ok(planned.into_iter().map(|p| p.path).collect())
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::core::image::Image;
+use crate::core::image::{HistoryEntry, Image};
 use crate::core::trim_image::TrimPlan;
 use crate::source::writer::rewrite::Rewritten;
 
@@ -41,19 +41,28 @@ pub fn summary(image: &Image, plan: &TrimPlan, written: &Rewritten, squash: bool
         &written.image_id
     );
     if !plan.categories.is_empty() {
-        let _ = writeln!(out, "removed, by category:");
-        // A category whose paths another accepted finding already took shows nothing.
+        let _ = writeln!(
+            out,
+            "by category:               before        after      removed"
+        );
         for c in plan
             .categories
             .iter()
-            .filter(|c| c.bytes > 0 || c.paths > 0)
+            .filter(|c| c.before > 0 || c.bytes > 0)
         {
             let paths = if c.category == "wasted" {
                 "hidden by later layers".to_owned()
             } else {
                 format!("{} paths", c.paths)
             };
-            let _ = writeln!(out, "  {:<20} {:>11}  {paths}", c.category, size(c.bytes));
+            let _ = writeln!(
+                out,
+                "  {:<18} {:>11}  {:>11}  {:>11}  {paths}",
+                c.category,
+                size(c.before),
+                size(c.after),
+                size(c.bytes)
+            );
         }
     }
     let _ = writeln!(out, "by layer:            before        after  instruction");
@@ -94,6 +103,98 @@ pub fn summary(image: &Image, plan: &TrimPlan, written: &Rewritten, squash: bool
     }
     for note in &plan.notes {
         let _ = writeln!(out, "note: {note}");
+    }
+    out
+}
+
+/// Per-layer sizes of the trimmed image as the engine counts them, matched to its layers:
+/// `history` is the engine's bytes per history step (oldest first) and `steps` the image's
+/// history with the step pyslim added. `None` when they cannot be matched.
+pub fn daemon_layers(history: &[u64], steps: &[HistoryEntry], layers: usize) -> Option<Vec<u64>> {
+    if history.len() == steps.len() {
+        let made: Vec<u64> = history
+            .iter()
+            .zip(steps)
+            .filter(|(_, h)| !h.empty_layer)
+            .map(|(&b, _)| b)
+            .collect();
+        if made.len() == layers {
+            return Some(made);
+        }
+    }
+    // No history in the config: the engine makes one step per layer.
+    (history.len() == layers).then(|| history.to_vec())
+}
+
+/// What the engine measured after `--load`: the totals from inspect, and per layer from its
+/// history, next to pyslim's own count of the layers' file bytes.
+pub struct Measured<'a> {
+    pub tag: &'a str,
+    pub total: u64,
+    pub original_total: Option<u64>,
+    pub layers: Option<Vec<u64>>,
+    pub original_layers: Option<Vec<u64>>,
+}
+
+pub fn measured(image: &Image, plan: &TrimPlan, squash: bool, m: &Measured) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "measured by the Docker daemon: {} {}{}",
+        m.tag,
+        size(m.total),
+        m.original_total
+            .map(|b| format!(
+                " (the original: {}, {} less, {})",
+                size(b),
+                size(b.saturating_sub(m.total)),
+                pct(b.saturating_sub(m.total), b)
+            ))
+            .unwrap_or_default()
+    );
+    let Some(layers) = &m.layers else {
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "daemon, by layer:   original      trimmed  instruction"
+    );
+    if squash {
+        let total: u64 = layers.iter().sum();
+        let orig: Option<u64> = m.original_layers.as_ref().map(|l| l.iter().sum());
+        let _ = writeln!(
+            out,
+            "  squashed {:>17}  {:>11}  pyslim trim --squash",
+            orig.map(size).unwrap_or_else(|| "-".into()),
+            size(total)
+        );
+        return out;
+    }
+    for (i, (l, after)) in image.layers.iter().zip(layers).enumerate() {
+        let before = m
+            .original_layers
+            .as_ref()
+            .and_then(|o| o.get(i).copied())
+            .map(size)
+            .unwrap_or_else(|| {
+                format!(
+                    "({})",
+                    size(plan.layers.get(i).map_or(0, |k| k.bytes_before))
+                )
+            });
+        let _ = writeln!(
+            out,
+            "  {i:>2} {:>15}  {:>11}  {}",
+            before,
+            size(*after),
+            clip(&l.instruction(), 60)
+        );
+    }
+    if m.original_layers.is_none() {
+        let _ = writeln!(
+            out,
+            "  (in parentheses: pyslim's count of the original layer's file bytes; the original is not in the daemon)"
+        );
     }
     out
 }

@@ -147,22 +147,26 @@ pub fn write_trimmed_image(
         limits: Default::default(),
     };
     let image = &app.image;
-    let saved = path.with_extension("source.partial");
+    // The daemon's export, saved to a hidden, uniquely named file that the guard removes
+    // whatever happens (also when the save itself fails).
+    let mut saved = None;
     let source = match image.source {
         SourceKind::Demo => None,
         SourceKind::Docker => {
             let client = crate::docker::Client::connect().map_err(|e| e.to_string())?;
+            let (guard, file) =
+                crate::partial::Partial::create(path, "source").map_err(|e| e.to_string())?;
+            let at = guard.path().to_owned();
+            saved = Some(guard);
             client
-                .save(&image.reference, &saved)
+                .save(&image.reference, file, &at)
                 .map_err(|e| e.to_string())?;
-            Some(saved.clone())
+            Some(at)
         }
         _ => Some(std::path::PathBuf::from(&image.reference)),
     };
     let result = write_trimmed(source.as_deref(), image, &app.ex, plan, &opts, path);
-    if image.source == SourceKind::Docker {
-        let _ = std::fs::remove_file(&saved);
-    }
+    drop(saved);
     let trimmed = result.map_err(|e| e.to_string())?;
     let after: u64 = trimmed.written.layers.iter().map(|l| l.content_bytes).sum();
     Ok(format!(

@@ -8,6 +8,7 @@
 //! final image is the original minus the removed paths, which `expected_paths` lists for the
 //! check after writing.
 
+mod entrypoint;
 mod layers;
 pub mod safety;
 pub mod smoke;
@@ -91,12 +92,16 @@ pub struct LayerFilter {
     pub opaque_dirs: FxHashSet<String>,
 }
 
-/// Bytes removed per finding category (each byte once, to the first accepted finding).
+/// Bytes removed per finding category (each byte once, to the first accepted finding), and
+/// the category's bytes before and after: the files any finding of the category claims,
+/// accepted or not, each once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CategoryRemoval {
     pub category: String,
     pub bytes: u64,
     pub paths: u64,
+    pub before: u64,
+    pub after: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -240,18 +245,61 @@ pub fn plan(image: &Image, ex: &Examination, session: &Session, rules: &RuleSet)
                 category: f.category.clone(),
                 bytes,
                 paths,
+                before: 0,
+                after: 0,
             }),
         }
     }
+    // Before and after, over every finding of the image, so a category the session kept
+    // shows as unchanged rather than missing.
+    let mut claimed: FxHashMap<&str, FxHashSet<NodeId>> = FxHashMap::default();
+    // Findings whose fix is not removal (strip, hidden bytes) claim files they would not
+    // take away: left out.
+    let by_removal = |f: &&Finding| !NOT_BY_REMOVAL.iter().any(|(rule, _)| *rule == f.rule);
+    for f in ex.findings.findings.iter().filter(by_removal) {
+        claimed
+            .entry(f.category.as_str())
+            .or_default()
+            .extend(f.files.iter().copied());
+    }
+    for (category, nodes) in claimed {
+        let before: u64 = nodes.iter().map(|&n| own_bytes(tree, n)).sum();
+        let after: u64 = nodes
+            .iter()
+            .filter(|&&n| !plan.removed[n as usize])
+            .map(|&n| own_bytes(tree, n))
+            .sum();
+        match by_category.iter_mut().find(|c| c.category == category) {
+            Some(c) => {
+                c.before = before;
+                c.after = after;
+            }
+            None => by_category.push(CategoryRemoval {
+                category: category.to_owned(),
+                bytes: 0,
+                paths: 0,
+                before,
+                after,
+            }),
+        }
+    }
+    // Bytes later layers hide: always dropped.
     let hidden = plan.hidden_bytes();
+    by_category.retain(|c| c.category != "wasted");
     if hidden > 0 {
         by_category.push(CategoryRemoval {
             category: "wasted".into(),
             bytes: hidden,
             paths: 0,
+            before: hidden,
+            after: 0,
         });
     }
-    by_category.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.category.cmp(&b.category)));
+    by_category.sort_by(|a, b| {
+        (b.bytes, b.before)
+            .cmp(&(a.bytes, a.before))
+            .then(a.category.cmp(&b.category))
+    });
     plan.categories = by_category;
     plan
 }

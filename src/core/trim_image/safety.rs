@@ -50,7 +50,7 @@ const NAMED: usize = 3;
 pub fn check(image: &Image, ex: &Examination, removed: &[bool]) -> Vec<Problem> {
     let mut problems = Vec::new();
     interpreters(ex, removed, &mut problems);
-    entrypoint(image, &ex.tree, removed, &mut problems);
+    entrypoint(image, ex, removed, &mut problems);
     shared_libraries(image, &ex.tree, removed, &mut problems);
     python_packages(ex, removed, &mut problems);
     problems
@@ -130,54 +130,31 @@ fn interpreters(ex: &Examination, removed: &[bool], out: &mut Vec<Problem>) {
     }
 }
 
-fn entrypoint(image: &Image, tree: &Tree, removed: &[bool], out: &mut Vec<Problem>) {
-    let config = &image.config;
-    let args: Vec<&String> = config.entrypoint.iter().chain(&config.cmd).collect();
-    let Some(first) = args.first() else {
-        return;
-    };
-    let path_var = config
-        .env
-        .iter()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    let workdir = config.workdir.trim_matches('/');
-    let in_workdir = |a: &str| {
-        if a.starts_with('/') || workdir.is_empty() {
-            a.to_owned()
-        } else {
-            format!("{workdir}/{a}")
+fn entrypoint(image: &Image, ex: &Examination, removed: &[bool], out: &mut Vec<Problem>) {
+    // Where `python -m` finds modules: site-packages, then each interpreter's stdlib.
+    let mut roots: Vec<String> = Vec::new();
+    for p in &ex.inventory.python_packages {
+        if !roots.contains(&p.location) {
+            roots.push(p.location.clone());
         }
-    };
-    // The program: a path as given, else the first PATH directory that has it.
-    let program = if first.contains('/') {
-        Some(in_workdir(first))
-    } else {
-        path_var
-            .split(':')
-            .map(|d| format!("{}/{first}", d.trim_matches('/')))
-            .find(|p| {
-                tree.resolve(p.trim_start_matches('/'))
-                    .is_some_and(|n| tree.is_visible(n))
-            })
-    };
-    let mut named: Vec<String> = program.into_iter().collect();
-    // Arguments that are absolute paths (`python /app/main.py`).
-    named.extend(
-        args[1..]
-            .iter()
-            .filter(|a| a.starts_with('/'))
-            .map(|a| a.to_string()),
-    );
-    for path in named {
-        if let Some((gone, node)) = lost(tree, removed, &path) {
+    }
+    for i in &ex.inventory.interpreters {
+        if let Some((prefix, name)) = i.path.rsplit_once("/bin/") {
+            let stdlib = format!("{prefix}/lib/{name}");
+            if !roots.contains(&stdlib) {
+                roots.push(stdlib);
+            }
+        }
+    }
+    for need in super::entrypoint::needed(&image.config, &ex.tree, &roots) {
+        if let Some((gone, node)) = lost(&ex.tree, removed, &need.path) {
             out.push(Problem {
                 kind: Breakage::Entrypoint,
                 path: gone.clone(),
                 node,
                 message: format!(
-                    "the image's entrypoint/command names /{}, and the trim removes /{gone}",
-                    path.trim_start_matches('/')
+                    "the image's entrypoint/command {}, and the trim removes /{gone}",
+                    need.why
                 ),
             });
         }

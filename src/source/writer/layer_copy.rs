@@ -14,6 +14,7 @@ use crate::core::entry::{
 use crate::core::image::Compression;
 use crate::core::trim_image::LayerFilter;
 use crate::error::{Error, Result};
+use crate::partial::Partial;
 use crate::source::layer_tar::sniff_compression;
 
 use super::rewrite::WrittenLayer;
@@ -48,25 +49,27 @@ impl<W: Write> Write for HashWriter<W> {
 
 pub(super) struct LayerWriter {
     builder: tar::Builder<HashWriter<BufWriter<File>>>,
+    partial: Partial,
     pub(super) path: PathBuf,
     content_bytes: u64,
     entries: u64,
 }
 
 pub(super) struct Staged {
-    pub(super) path: PathBuf,
+    /// The staged tar; removed when this is dropped.
+    pub(super) partial: Partial,
     pub(super) written: WrittenLayer,
 }
 
 impl LayerWriter {
-    pub(super) fn create(path: PathBuf) -> Result<LayerWriter> {
-        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        Ok(LayerWriter {
+    pub(super) fn create(partial: Partial, file: File) -> LayerWriter {
+        LayerWriter {
             builder: tar::Builder::new(HashWriter::new(BufWriter::new(file))),
-            path,
+            path: partial.path().to_owned(),
+            partial,
             content_bytes: 0,
             entries: 0,
-        })
+        }
     }
 
     pub(super) fn finish(self) -> Result<Staged> {
@@ -80,7 +83,7 @@ impl LayerWriter {
                 content_bytes: self.content_bytes,
                 entries: self.entries,
             },
-            path,
+            partial: self.partial,
         })
     }
 }

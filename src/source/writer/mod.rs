@@ -6,6 +6,7 @@
 //! layouts.
 
 mod layer_copy;
+pub mod reprobe;
 pub mod rewrite;
 mod spec;
 pub mod trimmed;

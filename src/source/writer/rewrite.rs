@@ -18,6 +18,7 @@ use super::ArchiveFormat;
 use crate::core::image::{Compression, HistoryEntry};
 use crate::core::trim_image::LayerFilter;
 use crate::error::{Error, Result};
+use crate::partial::Partial;
 use crate::source::assemble::Resolved;
 use crate::source::layer_tar::sniff_compression;
 use crate::source::store::{BlobStore, DirStore, TarFileStore};
@@ -57,8 +58,14 @@ pub struct Rewritten {
     pub archive_bytes: u64,
 }
 
+/// Refuses, before anything is written, a source that cannot be read a second time to be
+/// rewritten (a compressed archive such as `docker save | gzip`).
+pub fn check_source(path: &Path) -> Result<()> {
+    open_store(path).map(|_| ())
+}
+
 /// Opens an image container that can be read twice: an uncompressed tar or a directory.
-fn open_store(path: &Path) -> Result<Box<dyn BlobStore>> {
+pub(super) fn open_store(path: &Path) -> Result<Box<dyn BlobStore>> {
     if path.is_dir() {
         return Ok(Box::new(DirStore::open(path)));
     }
@@ -75,11 +82,15 @@ fn open_store(path: &Path) -> Result<Box<dyn BlobStore>> {
     Ok(Box::new(TarFileStore::open(path)?))
 }
 
-fn resolve(store: &dyn BlobStore, opts: &RewriteOptions) -> Result<Resolved> {
+pub(super) fn resolve(
+    store: &dyn BlobStore,
+    platform: Option<&str>,
+    max_json_bytes: u64,
+) -> Result<Resolved> {
     if store.contains(docker_archive::MANIFEST) {
-        docker_archive::resolve(store, None, opts.max_json_bytes)
+        docker_archive::resolve(store, None, max_json_bytes)
     } else {
-        oci_layout::resolve(store, opts.platform.as_deref(), opts.max_json_bytes)
+        oci_layout::resolve(store, platform, max_json_bytes)
     }
 }
 
@@ -95,7 +106,7 @@ pub fn rewrite(
 ) -> Result<Rewritten> {
     let store = open_store(source)?;
     let input = store.input().to_owned();
-    let resolved = resolve(&*store, opts)?;
+    let resolved = resolve(&*store, opts.platform.as_deref(), opts.max_json_bytes)?;
     let config_bytes = store.read_json(&resolved.config_member, opts.max_json_bytes)?;
     let mut config: Value = serde_json::from_slice(&config_bytes)
         .map_err(|e| Error::parse(format!("{input}: {}", resolved.config_member), e))?;
@@ -117,6 +128,7 @@ pub fn rewrite(
     }
     let staging = Staging::new(out);
     let result = (|| {
+        // Whatever happens, the staged layers remove themselves when dropped.
         let mut staged = Vec::new();
         if opts.squash {
             let mut layer = staging.layer(0)?;
@@ -148,9 +160,8 @@ pub fn rewrite(
         update_config(&mut config, &staged, opts);
         let config_bytes = serde_json::to_vec(&config)
             .map_err(|e| Error::corrupt(&input, format!("cannot write the config: {e}")))?;
-        write_container(&staging, &staged, &config_bytes, opts)
+        write_container(&staging, staged, &config_bytes, opts)
     })();
-    staging.clean();
     result
 }
 
@@ -182,51 +193,22 @@ fn update_config(config: &mut Value, staged: &[Staged], opts: &RewriteOptions) {
     }
 }
 
-/// Where staged layers live until the archive is complete.
+/// Where staged layers live until the archive is complete: hidden files beside the output,
+/// each a `Partial` that removes itself unless it became the output.
 struct Staging {
-    dir: PathBuf,
-    stem: String,
     out: PathBuf,
 }
 
 impl Staging {
     fn new(out: &Path) -> Staging {
-        let dir = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_owned();
-        let stem = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "pyslim-trim".into());
         Staging {
-            dir,
-            stem,
             out: out.to_owned(),
         }
     }
 
-    fn layer_path(&self, i: usize) -> PathBuf {
-        self.dir.join(format!(".{}.layer{i}.partial", self.stem))
-    }
-
-    fn partial(&self) -> PathBuf {
-        self.dir.join(format!(".{}.partial", self.stem))
-    }
-
     fn layer(&self, i: usize) -> Result<LayerWriter> {
-        LayerWriter::create(self.layer_path(i))
-    }
-
-    /// Removes whatever is left of the staging files (all of them after a failure).
-    fn clean(&self) {
-        for i in 0.. {
-            if std::fs::remove_file(self.layer_path(i)).is_err() && i > 0 {
-                break;
-            }
-        }
-        let _ = std::fs::remove_file(self.partial());
+        let (partial, file) = Partial::create(&self.out, &format!("layer{i}"))?;
+        Ok(LayerWriter::create(partial, file))
     }
 }
 
@@ -260,16 +242,17 @@ fn member_header(len: u64) -> tar::Header {
 
 fn write_container(
     staging: &Staging,
-    staged: &[Staged],
+    staged: Vec<Staged>,
     config: &[u8],
     opts: &RewriteOptions,
 ) -> Result<Rewritten> {
-    let partial = staging.partial();
-    let file = File::create(&partial).map_err(|e| Error::io(&partial, e))?;
+    let (guard, file) = Partial::create(&staging.out, "archive")?;
+    let partial = guard.path().to_owned();
     let mut tar = tar::Builder::new(BufWriter::new(file));
     let mut layer_names = Vec::new();
     let mut descriptors = Vec::new();
     let mut written = std::collections::HashSet::new();
+    let mut layers = Vec::new();
     for s in staged {
         let hex = s.written.diff_id.trim_start_matches("sha256:").to_owned();
         let name = match opts.format {
@@ -277,9 +260,11 @@ fn write_container(
             _ => format!("blobs/sha256/{hex}"),
         };
         if written.insert(name.clone()) {
-            put_file(&mut tar, &name, &s.path)?;
+            put_file(&mut tar, &name, s.partial.path())?;
         }
-        let _ = std::fs::remove_file(&s.path);
+        layers.push(s.written.clone());
+        // The staged copy is in the archive now: dropping its guard removes it.
+        drop(s.partial);
         descriptors.push(json!({
             "mediaType": "application/vnd.oci.image.layer.v1.tar",
             "digest": s.written.diff_id,
@@ -349,9 +334,9 @@ fn write_container(
     let archive_bytes = std::fs::metadata(&partial)
         .map_err(|e| Error::io(&partial, e))?
         .len();
-    std::fs::rename(&partial, &staging.out).map_err(|e| Error::io(&staging.out, e))?;
+    guard.persist(&staging.out)?;
     Ok(Rewritten {
-        layers: staged.iter().map(|s| s.written.clone()).collect(),
+        layers,
         image_id: format!("sha256:{config_hex}"),
         archive_bytes,
     })

@@ -11,6 +11,7 @@ use crate::core::trim::Session;
 use crate::core::trim_image::{final_listing, plan, safety, TrimPlan};
 use crate::core::Examination;
 use crate::error::{Error, Result};
+use crate::partial::Partial;
 use crate::source::layer_tar::ReadOptions;
 use crate::source::{Limits, OpenOptions, SourceChoice};
 
@@ -105,7 +106,7 @@ pub fn write_trimmed(
     }
     let demo_copy = demo_source(image, out)?;
     let (source, expected): (&Path, Option<Vec<String>>) = match (&demo_copy, source) {
-        (Some(p), _) => (p.as_path(), None),
+        (Some(p), _) => (p.path(), None),
         (None, Some(p)) => (
             p,
             Some(image.layers.iter().map(|l| l.diff_id.clone()).collect()),
@@ -132,9 +133,7 @@ pub fn write_trimmed(
         max_json_bytes: opts.limits.max_json_bytes,
     };
     let written = rewrite(source, expected.as_deref(), &filters, &rewrite_opts, out);
-    if let Some(p) = &demo_copy {
-        let _ = std::fs::remove_file(p);
-    }
+    drop(demo_copy);
     let written = written?;
     if let Err(e) = verify(out, ex, plan, opts) {
         let _ = std::fs::remove_file(out);
@@ -147,25 +146,21 @@ pub fn write_trimmed(
     })
 }
 
-/// The demo image lives in memory: written as an archive beside the output to be rewritten.
-fn demo_source(image: &Image, out: &Path) -> Result<Option<PathBuf>> {
+/// The demo image lives in memory: written as an archive beside the output to be rewritten
+/// (removed when the guard drops).
+fn demo_source(image: &Image, out: &Path) -> Result<Option<Partial>> {
     if image.source != SourceKind::Demo {
         return Ok(None);
     }
     let spec = crate::demo::spec()?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let path = out.with_file_name(format!(".{name}.demo.partial"));
-    let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+    let (partial, file) = Partial::create(out, "demo")?;
     super::write_archive(
         &spec,
         ArchiveFormat::DockerLegacy,
         std::io::BufWriter::new(file),
     )
-    .map_err(|e| Error::io(&path, e))?;
-    Ok(Some(path))
+    .map_err(|e| Error::io(partial.path(), e))?;
+    Ok(Some(partial))
 }
 
 /// Reads the written image back, hashing every layer against its diff_id, and compares its
