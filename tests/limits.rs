@@ -261,3 +261,89 @@ fn the_guard_follows_pax_sizes_and_long_names_that_are_allowed() {
         "{err}"
     );
 }
+
+/// One header block, made by hand: `name`, type `kind`, the 12 bytes of its size field as
+/// given, then `edit` for anything else; the checksum last.
+fn header_block(
+    kind: u8,
+    name: &[u8],
+    size_field: [u8; 12],
+    edit: impl FnOnce(&mut [u8]),
+) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::new(kind));
+    let bytes = h.as_mut_bytes();
+    bytes[124..136].copy_from_slice(&size_field);
+    edit(bytes);
+    h.set_cksum();
+    h.as_bytes().to_vec()
+}
+
+fn octal_field(n: u64) -> [u8; 12] {
+    let mut f = [0u8; 12];
+    f[..11].copy_from_slice(format!("{n:011o}").as_bytes());
+    f
+}
+
+fn padded(mut data: Vec<u8>) -> Vec<u8> {
+    data.resize(data.len().div_ceil(512) * 512, 0);
+    data
+}
+
+/// Each of these once slipped past the guard (it lost the framing or gave up), so the tar
+/// crate went on to read the long name into memory. Each must be refused from its header, in
+/// a plain layer (read with seeks) and a gzip one (streamed).
+#[test]
+fn long_names_behind_odd_framing_are_still_refused() {
+    let over_cap_name = |size: u64| {
+        let mut t = header_block(b'L', b"././@LongLink", octal_field(size), |_| {});
+        t.extend(padded(vec![b'a'; size as usize]));
+        t
+    };
+    // 1. A valid GNU sparse file with an extension block before its data.
+    let mut sparse = header_block(b'S', b"sparse.bin", octal_field(10), |h| {
+        h[386..398].copy_from_slice(&octal_field(0)); // chunk offset
+        h[398..410].copy_from_slice(&octal_field(10)); // chunk length
+        h[482] = 1; // an extension block follows
+        h[483..495].copy_from_slice(&octal_field(10)); // real size
+    });
+    sparse.extend([0u8; 512]); // the extension block: no chunks, no more blocks
+    sparse.extend(padded(vec![9u8; 10]));
+    sparse.extend(over_cap_name(20_000));
+    // 2. An empty PAX record (the crate seeks zero bytes past its body).
+    let mut empty_pax = header_block(b'x', b"PaxHeaders/e", octal_field(0), |_| {});
+    empty_pax.extend(header_block(b'0', b"after-pax", octal_field(0), |_| {}));
+    empty_pax.extend(over_cap_name(20_000));
+    // 3. A size field with a tab before the digits, which the crate trims.
+    let mut tabbed = header_block(b'L', b"././@LongLink", *b"\t0000047040\0", |_| {});
+    tabbed.extend(padded(vec![b'a'; 20_000]));
+    // 4. A base-256 size whose bytes before the last 8 would overflow a u64 (the crate reads
+    //    only the last 8: 4 GiB here, never supplied).
+    let mut b256 = [0u8; 12];
+    b256[0] = 0x80;
+    b256[1] = 1;
+    b256[7] = 1;
+    let huge = header_block(b'L', b"././@LongLink", b256, |_| {});
+    let cases: [(&str, Vec<u8>, u64); 4] = [
+        ("sparse", sparse, 20_000),
+        ("empty pax", empty_pax, 20_000),
+        ("tab", tabbed, 20_000),
+        ("base-256", huge, 1 << 32),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, mut layer, size) in cases {
+        layer.extend([0u8; 1024]);
+        for (how, blob) in [("plain", layer.clone()), ("gzip", gzip(&layer))] {
+            let path = archive_with_layer(dir.path(), blob);
+            let out = analyze(&path, &[]);
+            let err = String::from_utf8(out.stderr).unwrap();
+            assert_eq!(out.status.code(), Some(2), "{name}, {how}: {err}");
+            assert!(
+                err.contains(&format!("a GNU long-name record of {size} bytes")),
+                "{name}, {how}: {err}"
+            );
+        }
+    }
+}
