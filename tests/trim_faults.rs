@@ -1,7 +1,8 @@
 //! `pyslim trim IMAGE --decisions FILE` with the image in the daemon, when the daemon
 //! misbehaves: an export that stalls partway (a proxy in front of the real daemon that goes
 //! silent after a byte budget while holding the connection open) ends in one clear line and
-//! leaves no file behind, never a hang.
+//! leaves no file behind, never a hang; and Ctrl-C or SIGTERM during that export removes the
+//! partial export before the process ends.
 
 mod common;
 
@@ -147,4 +148,78 @@ fn a_trim_whose_export_stalls_times_out_and_leaves_no_file() {
     );
     // The partial export is gone, and nothing else was written.
     assert_eq!(names(&work), ["d.toml"]);
+}
+
+/// The child killed when the test ends, also when it fails.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn ctrl_c_or_sigterm_during_the_export_removes_the_partial_file() {
+    use std::os::unix::process::ExitStatusExt;
+    if !common::docker_or_skip("ctrl_c_or_sigterm_during_the_export_removes_the_partial_file") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tag = format!("pyslim-test/trim-sigint:{}", std::process::id());
+    let (_loaded, work, host) = setup(dir.path(), &tag);
+    for (name, signal) in [("INT", 2), ("TERM", 15)] {
+        let mut child = Child(
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("pyslim"))
+                .current_dir(&work)
+                .env("DOCKER_HOST", &host)
+                // Long enough that only the signal ends the stalled export.
+                .env("PYSLIM_DOCKER_TIMEOUT", "120")
+                .args(["trim", &tag, "--decisions", "d.toml", "-o", "out"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        // Wait until the export has written into its hidden partial file and stalled.
+        let started = Instant::now();
+        let partial = loop {
+            let found = names(&work)
+                .into_iter()
+                .find(|n| n.ends_with(".source.partial"))
+                .filter(|n| std::fs::metadata(work.join(n)).is_ok_and(|m| m.len() > 0));
+            if let Some(n) = found {
+                break n;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no partial export appeared: {:?}",
+                names(&work)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let kill = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let waited = Instant::now();
+        let status = loop {
+            if let Some(status) = child.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "SIG{name}: still running"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // Ended by the signal itself, as without a handler: the shell reports 128 + N.
+        assert_eq!(status.signal(), Some(signal), "SIG{name}: {status:?}");
+        assert_eq!(
+            names(&work),
+            ["d.toml"],
+            "SIG{name}: {partial} is removed and nothing else was written"
+        );
+    }
 }
