@@ -11,6 +11,10 @@ use pyslim::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = pyslim::partial::remove_on_signals() {
+        // Not fatal: only temporary files left by an interrupt are at stake.
+        eprintln!("pyslim: warning: {e}");
+    }
     let result = match cli.command {
         Command::Analyze(args) => commands::run_analyze(args),
         Command::Check(args) => commands::run_check(args),

@@ -278,3 +278,47 @@ fn a_user_file_named_like_the_old_temporary_files_is_never_touched() {
     want.sort();
     assert_eq!(names(&work), want);
 }
+
+#[test]
+fn an_output_that_is_the_source_image_is_refused_even_with_force() {
+    let (dir, work) = setup();
+    let tar = work.join("app.tar");
+    std::fs::rename(dir.path().join("t.tar"), &tar).unwrap();
+    // The same file under other names: a symlink and a hard link.
+    std::os::unix::fs::symlink("app.tar", work.join("link.tar")).unwrap();
+    std::fs::hard_link(&tar, work.join("hard.tar")).unwrap();
+    let original = std::fs::read(&tar).unwrap();
+    for prefix in ["app", "app.tar", "link", "hard"] {
+        let out = pyslim(
+            &work,
+            &["app.tar", "--decisions", "d.toml", "-o", prefix, "--force"],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "-o {prefix}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let archive = if prefix.ends_with(".tar") {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}.tar")
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim_end(),
+            format!("pyslim: {archive} is the image being trimmed; pyslim never writes a trimmed image over its source, even with --force: choose another prefix with -o")
+        );
+        assert_eq!(std::fs::read(&tar).unwrap(), original, "-o {prefix}");
+        assert_eq!(
+            names(&work),
+            ["app.tar", "d.toml", "hard.tar", "link.tar"],
+            "-o {prefix}: nothing written"
+        );
+    }
+    // Another prefix still works, beside the untouched source.
+    ok(&pyslim(
+        &work,
+        &["app.tar", "--decisions", "d.toml", "-o", "slim"],
+    ));
+    assert_eq!(std::fs::read(&tar).unwrap(), original);
+}

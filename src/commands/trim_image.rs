@@ -17,7 +17,9 @@ use pyslim::docker::{self, Client};
 use pyslim::partial::Partial;
 use pyslim::report::trim::{Action, IMAGE_SECTION};
 use pyslim::source::writer::rewrite::check_source;
-use pyslim::source::writer::trimmed::{checked_plan, write_trimmed, TrimmedOptions};
+use pyslim::source::writer::trimmed::{
+    checked_plan, refuse_source_as_output, write_trimmed, TrimmedOptions,
+};
 use pyslim::source::writer::ArchiveFormat;
 use pyslim::source::SourceChoice;
 use pyslim::{report, Error, Result};
@@ -114,6 +116,8 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
         }
     };
     if let (true, Some(source)) = (want_image, &source) {
+        // `-o` naming the source itself is refused even with --force, before any write.
+        refuse_source_as_output(source, &archive)?;
         // A `docker save | gzip` stream reads fine but cannot be rewritten: say so now.
         check_source(source)?;
     }

@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use std::io::Write;
 
 use crate::error::{Error, Result};
-use crate::source::daemon::{connect, describe, docker_host, runtime};
+use crate::source::daemon::{connect, connect_timeout, describe, docker_host, runtime};
 
 /// How long a load, a save or a smoke test may take (`PYSLIM_SMOKE_TIMEOUT`, seconds;
 /// default 600): they move whole images or run programs, so the connect timeout is too short.
@@ -111,14 +111,27 @@ impl Client {
     }
 
     /// Writes `docker save REFERENCE` into `file`, which the caller created (and named
-    /// `path`): pyslim never truncates a file it did not make. Streamed; nothing held in memory.
+    /// `path`): pyslim never truncates a file it did not make, and removes it on failure
+    /// (its guard). Streamed; nothing held in memory.
     pub fn save(&self, reference: &str, file: std::fs::File, path: &Path) -> Result<()> {
         self.block_on(async {
             // Plain writes: a chunk to a local file is quick next to the export itself.
             let mut file = std::io::BufWriter::new(file);
             let mut stream = self.docker.export_image(reference);
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| describe(&e, reference))?;
+            // bollard's timeout ends with the response headers: a daemon that goes quiet
+            // mid-export would otherwise hang pyslim. Each chunk gets the idle bound.
+            let idle = connect_timeout();
+            loop {
+                let chunk = match tokio::time::timeout(idle, stream.next()).await {
+                    Ok(None) => break,
+                    Ok(Some(chunk)) => chunk.map_err(|e| describe(&e, reference))?,
+                    Err(_) => {
+                        return Err(Error::Daemon(format!(
+                            "docker image {reference}: the export stalled: the Docker daemon sent nothing for {}s (set PYSLIM_DOCKER_TIMEOUT to wait longer)",
+                            idle.as_secs()
+                        )))
+                    }
+                };
                 file.write_all(&chunk).map_err(|e| Error::io(path, e))?;
             }
             file.flush().map_err(|e| Error::io(path, e))

@@ -95,15 +95,17 @@ pub(super) fn resolve(
 }
 
 /// Writes the trimmed image read from `source` (a docker-archive or OCI layout on disk) to
-/// `out`. `expected_diff_ids` are those of the image the filters were planned on: a source
-/// that changed since is refused.
+/// a temporary file beside `out`, returned complete but not yet in place: the caller checks
+/// it before `persist`ing it under `out`, so a failed check never costs the file at `out`.
+/// `expected_diff_ids` are those of the image the filters were planned on: a source that
+/// changed since is refused.
 pub fn rewrite(
     source: &Path,
     expected_diff_ids: Option<&[String]>,
     filters: &[LayerFilter],
     opts: &RewriteOptions,
     out: &Path,
-) -> Result<Rewritten> {
+) -> Result<(Rewritten, Partial)> {
     let store = open_store(source)?;
     let input = store.input().to_owned();
     let resolved = resolve(&*store, opts.platform.as_deref(), opts.max_json_bytes)?;
@@ -245,7 +247,7 @@ fn write_container(
     staged: Vec<Staged>,
     config: &[u8],
     opts: &RewriteOptions,
-) -> Result<Rewritten> {
+) -> Result<(Rewritten, Partial)> {
     let (guard, file) = Partial::create(&staging.out, "archive")?;
     let partial = guard.path().to_owned();
     let mut tar = tar::Builder::new(BufWriter::new(file));
@@ -334,10 +336,12 @@ fn write_container(
     let archive_bytes = std::fs::metadata(&partial)
         .map_err(|e| Error::io(&partial, e))?
         .len();
-    guard.persist(&staging.out)?;
-    Ok(Rewritten {
-        layers,
-        image_id: format!("sha256:{config_hex}"),
-        archive_bytes,
-    })
+    Ok((
+        Rewritten {
+            layers,
+            image_id: format!("sha256:{config_hex}"),
+            archive_bytes,
+        },
+        guard,
+    ))
 }

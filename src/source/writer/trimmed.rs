@@ -87,9 +87,41 @@ fn history_entry(plan: &TrimPlan, squash: bool) -> HistoryEntry {
     }
 }
 
+/// Refuses an output that is the source image itself, under any name (a symlink or a hard
+/// link too), even with `--force`: the rewrite reads the source while writing, and an
+/// in-place write that then failed would leave the user with neither image.
+pub fn refuse_source_as_output(source: &Path, out: &Path) -> Result<()> {
+    if same_file(source, out) {
+        return Err(Error::Usage(format!(
+            "{} is the image being trimmed; pyslim never writes a trimmed image over its source, even with --force: choose another prefix with -o",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether both paths name one existing file. Device and inode catch hard links, which
+/// canonical paths do not; canonical paths are the fallback off Unix.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            // A path that does not exist cannot be the source.
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
+}
+
 /// Writes the trimmed image to `out`. `source` is where the image can be read again (its
 /// archive or layout); the demo image is written out first. Never writes over a file unless
-/// `force`; on any failure, no output is left behind.
+/// `force`, never over the source at all; the archive is checked before it takes its name,
+/// so on any failure no output is left behind and a file already at `out` is kept.
 pub fn write_trimmed(
     source: Option<&Path>,
     image: &Image,
@@ -103,6 +135,9 @@ pub fn write_trimmed(
             "{} exists; pyslim never writes over a file unless --force: choose another prefix with -o",
             out.display()
         )));
+    }
+    if let Some(source) = source {
+        refuse_source_as_output(source, out)?;
     }
     let demo_copy = demo_source(image, out)?;
     let (source, expected): (&Path, Option<Vec<String>>) = match (&demo_copy, source) {
@@ -134,11 +169,10 @@ pub fn write_trimmed(
     };
     let written = rewrite(source, expected.as_deref(), &filters, &rewrite_opts, out);
     drop(demo_copy);
-    let written = written?;
-    if let Err(e) = verify(out, ex, plan, opts) {
-        let _ = std::fs::remove_file(out);
-        return Err(e);
-    }
+    let (written, archive) = written?;
+    // Checked under its temporary name: a failure drops the guard, which removes it.
+    verify(archive.path(), out, ex, plan, opts)?;
+    archive.persist(out)?;
     Ok(Trimmed {
         plan: plan.clone(),
         written,
@@ -163,11 +197,17 @@ fn demo_source(image: &Image, out: &Path) -> Result<Option<Partial>> {
     Ok(Some(partial))
 }
 
-/// Reads the written image back, hashing every layer against its diff_id, and compares its
-/// final tree with the plan's.
-fn verify(out: &Path, ex: &Examination, plan: &TrimPlan, opts: &TrimmedOptions) -> Result<()> {
+/// Reads the written image back (at `at`, to become `out`), hashing every layer against its
+/// diff_id, and compares its final tree with the plan's.
+fn verify(
+    at: &Path,
+    out: &Path,
+    ex: &Examination,
+    plan: &TrimPlan,
+    opts: &TrimmedOptions,
+) -> Result<()> {
     let reread = crate::source::open(
-        &out.display().to_string(),
+        &at.display().to_string(),
         &OpenOptions {
             source: SourceChoice::Auto,
             platform: opts.platform.clone(),

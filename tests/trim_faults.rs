@@ -1,0 +1,225 @@
+//! `pyslim trim IMAGE --decisions FILE` with the image in the daemon, when the daemon
+//! misbehaves: an export that stalls partway (a proxy in front of the real daemon that goes
+//! silent after a byte budget while holding the connection open) ends in one clear line and
+//! leaves no file behind, never a hang; and Ctrl-C or SIGTERM during that export removes the
+//! partial export before the process ends.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
+
+/// Forwards each client connection to the real daemon until `budget` bytes have come back
+/// from it, then keeps the connection open and sends nothing more: a daemon that stalls.
+/// (A copy of the helper in daemon_faults.rs, which goes silent or hangs up.)
+fn stalling_proxy(sock: &Path, budget: usize) {
+    let listener = UnixListener::bind(sock).unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let Ok(upstream) = UnixStream::connect("/var/run/docker.sock") else {
+                    return;
+                };
+                let (mut c_read, mut u_write) =
+                    (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_read, &mut u_write);
+                });
+                let (mut u_read, mut c_write) = (upstream, client);
+                let mut sent = 0;
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(n) = u_read.read(&mut buf) {
+                    let n = n.min(budget.saturating_sub(sent));
+                    if n == 0 || c_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n;
+                }
+                // Hold both ends until the client gives up.
+                let mut probe = [0u8; 1];
+                let _ = c_write.read(&mut probe);
+                let _ = c_write.shutdown(std::net::Shutdown::Both);
+                let _ = u_read.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+}
+
+/// The image removed from the daemon when the test ends (also when it fails).
+struct Loaded(String);
+impl Drop for Loaded {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", &self.0])
+            .output();
+    }
+}
+
+/// Loads a 5 MB image with a pip cache under `tag` into the real daemon.
+fn load_big_image(dir: &Path, tag: &str) -> Loaded {
+    let spec = ImageSpec::new(
+        tag,
+        vec![LayerSpec::new(
+            "/bin/sh -c pip install x",
+            vec![
+                SpecEntry::file("root/.cache/pip/http/a.body", 3_000_000),
+                SpecEntry::file("app/big.bin", 2_000_000),
+            ],
+        )],
+    );
+    let tar = common::write_tar(dir, "stall.tar", &spec, ArchiveFormat::DockerLegacy);
+    let load = std::process::Command::new("docker")
+        .arg("load")
+        .arg("-i")
+        .arg(&tar)
+        .output()
+        .unwrap();
+    assert!(
+        load.status.success(),
+        "{}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+    Loaded(tag.to_owned())
+}
+
+/// A work directory holding only the decisions file, and the proxy's socket beside it.
+fn setup(dir: &Path, tag: &str) -> (Loaded, std::path::PathBuf, String) {
+    let loaded = load_big_image(dir, tag);
+    let work = dir.join("work");
+    std::fs::create_dir(&work).unwrap();
+    std::fs::write(
+        work.join("d.toml"),
+        "[[decision]]\nfinding = \"pip-cache\"\naccept = true\n",
+    )
+    .unwrap();
+    let sock = dir.join("proxy.sock");
+    // Version negotiation gets through; the export goes silent a megabyte in.
+    stalling_proxy(&sock, 1 << 20);
+    (loaded, work, format!("unix://{}", sock.display()))
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_trim_whose_export_stalls_times_out_and_leaves_no_file() {
+    if !common::docker_or_skip("a_trim_whose_export_stalls_times_out_and_leaves_no_file") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tag = format!("pyslim-test/trim-stall:{}", std::process::id());
+    let (_loaded, work, host) = setup(dir.path(), &tag);
+    let started = Instant::now();
+    let out = assert_cmd::Command::cargo_bin("pyslim")
+        .unwrap()
+        .current_dir(&work)
+        .env("DOCKER_HOST", &host)
+        .env("PYSLIM_DOCKER_TIMEOUT", "2")
+        .args(["trim", &tag, "--decisions", "d.toml", "-o", "out"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "gave up in time: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!("pyslim: docker image {tag}: the export stalled: the Docker daemon sent nothing for 2s (set PYSLIM_DOCKER_TIMEOUT to wait longer)")
+    );
+    // The partial export is gone, and nothing else was written.
+    assert_eq!(names(&work), ["d.toml"]);
+}
+
+/// The child killed when the test ends, also when it fails.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn ctrl_c_or_sigterm_during_the_export_removes_the_partial_file() {
+    use std::os::unix::process::ExitStatusExt;
+    if !common::docker_or_skip("ctrl_c_or_sigterm_during_the_export_removes_the_partial_file") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tag = format!("pyslim-test/trim-sigint:{}", std::process::id());
+    let (_loaded, work, host) = setup(dir.path(), &tag);
+    for (name, signal) in [("INT", 2), ("TERM", 15)] {
+        let mut child = Child(
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("pyslim"))
+                .current_dir(&work)
+                .env("DOCKER_HOST", &host)
+                // Long enough that only the signal ends the stalled export.
+                .env("PYSLIM_DOCKER_TIMEOUT", "120")
+                .args(["trim", &tag, "--decisions", "d.toml", "-o", "out"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        // Wait until the export has written into its hidden partial file and stalled.
+        let started = Instant::now();
+        let partial = loop {
+            let found = names(&work)
+                .into_iter()
+                .find(|n| n.ends_with(".source.partial"))
+                .filter(|n| std::fs::metadata(work.join(n)).is_ok_and(|m| m.len() > 0));
+            if let Some(n) = found {
+                break n;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no partial export appeared: {:?}",
+                names(&work)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let kill = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let waited = Instant::now();
+        let status = loop {
+            if let Some(status) = child.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "SIG{name}: still running"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // Ended by the signal itself, as without a handler: the shell reports 128 + N.
+        assert_eq!(status.signal(), Some(signal), "SIG{name}: {status:?}");
+        assert_eq!(
+            names(&work),
+            ["d.toml"],
+            "SIG{name}: {partial} is removed and nothing else was written"
+        );
+    }
+}
