@@ -80,3 +80,41 @@ fn dropping_user_from_a_continued_run_leaves_no_dangling_continuation() {
         );
     }
 }
+
+/// On Alpine, apt-get inside another command (`then`, `sudo`, `xargs`, a subshell) still
+/// counts as the install: the builder has an `apk add` and no apt-get left to fail on.
+#[test]
+fn alpine_replaces_apt_get_run_inside_other_commands() {
+    for run in [
+        "if [ -f requirements.txt ]; then apt-get install -y gcc libpq-dev; fi",
+        "sudo apt-get install -y gcc libpq-dev",
+        "xargs -a /dev/null apt-get install -y gcc libpq-dev",
+        "(apt-get update && apt-get install -y gcc libpq-dev)",
+    ] {
+        let dockerfile = format!(
+            "FROM debian-python:3.11\nRUN {run}\nRUN python3 -m venv /opt/venv && /opt/venv/bin/pip install flask psycopg2\nWORKDIR /app\nCOPY . /app/\nCMD [\"python\", \"main.py\"]\n"
+        );
+        let (_dir, doc) = propose_with(&dockerfile, "alpine");
+        let text = doc["proposal"]["dockerfile"].as_str().unwrap();
+        let builder = stage(text, 0);
+        let df = Dockerfile::parse(text);
+        let runs: Vec<&str> = df
+            .instructions
+            .iter()
+            .filter(|i| i.stage == 0 && i.keyword == "RUN")
+            .map(|i| i.args.as_str())
+            .collect();
+        assert!(
+            runs.iter().all(|r| !r.contains("apt-get")),
+            "{run}: apt-get left on Alpine:\n{builder}"
+        );
+        assert!(
+            runs.contains(&"apk add --no-cache build-base gcc postgresql-dev"),
+            "{run}: no apk add:\n{builder}"
+        );
+        assert!(
+            builder.contains("this RUN is only the apk add; carry its other commands over by hand"),
+            "{run}: the user is not told what was left out:\n{builder}"
+        );
+    }
+}
