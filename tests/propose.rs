@@ -4,6 +4,9 @@
 //! out here from the spec, not read back from pyslim.
 
 mod common;
+// Tests of single rewritten steps, beside the helpers they share.
+#[path = "propose/rewritten_runs.rs"]
+mod rewritten_runs;
 
 use std::path::Path;
 use std::process::Command;

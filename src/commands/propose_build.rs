@@ -65,7 +65,7 @@ pub(crate) fn build_and_measure(
         Err(e) => {
             // A failed build still leaves the step images it committed.
             for id in build::removable(&made, &before, None) {
-                let _ = build::remove_made(&client, &id);
+                let _ = build::remove_step_image(&client, &id, &tag);
             }
             restore_tag(&client, previous.as_ref(), &tag);
             return Err(e);
@@ -80,8 +80,9 @@ pub(crate) fn build_and_measure(
     let keep = args.keep.then_some(built.image_id.as_str());
     let mut cleanup = Ok(());
     for id in build::removable(&made, &before, keep) {
-        // An image that is a parent of one we keep (or that another build now uses) stays.
-        let _ = build::remove_made(&client, &id);
+        // An image that is a parent of one we keep (or that another build now uses) stays,
+        // and so does one with someone else's tag.
+        let _ = build::remove_step_image(&client, &id, &tag);
     }
     if !args.keep {
         if build::existed(&before, &built.image_id) {

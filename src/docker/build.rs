@@ -6,6 +6,7 @@ use std::path::Path;
 
 use futures_util::StreamExt;
 
+use super::build_log;
 use super::context::{context_tar, DOCKERFILE_IN_CONTEXT};
 use super::Client;
 use crate::error::{Error, Result};
@@ -38,8 +39,8 @@ pub struct HistoryLayer {
 const LOG_TAIL_LINES: usize = 30;
 
 /// Builds with the classic builder (one layer per RUN/COPY, as the estimate assumes).
-/// `made` gets the ID of every step image the build names, as it names them, so that the
-/// caller can clean up after a failed build too (with `removable`).
+/// `made` gets the ID of every step image the build names, as it names them, but no FROM's
+/// base, so that the caller can clean up after a failed build too (with `removable`).
 pub fn build(client: &Client, req: &BuildRequest, made: &mut Vec<String>) -> Result<Built> {
     let mut args = HashMap::new();
     for a in req.build_args {
@@ -63,6 +64,7 @@ pub fn build(client: &Client, req: &BuildRequest, made: &mut Vec<String>) -> Res
         let mut stream = docker.build_image(options, None, Some(bollard::body_full(body.into())));
         let mut log: Vec<String> = Vec::new();
         let mut image_id = String::new();
+        let mut log_state = build_log::LogState::default();
         while let Some(item) = stream.next().await {
             let info = match item {
                 Ok(info) => info,
@@ -79,16 +81,8 @@ pub fn build(client: &Client, req: &BuildRequest, made: &mut Vec<String>) -> Res
             }
             if let Some(text) = info.stream.as_deref() {
                 for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                    let line_t = line.trim();
-                    if let Some(id) = line_t.strip_prefix("Successfully built ") {
-                        image_id = id.trim().to_owned();
-                    } else if let Some(id) = line_t.strip_prefix("---> ") {
-                        // `---> 1a2b…` names a step's image (or a FROM's base, or a cached
-                        // one: `removable` leaves out what existed before).
-                        let plain = !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit());
-                        if plain && !made.iter().any(|m| m == id) {
-                            made.push(id.to_owned());
-                        }
+                    if let Some(id) = build_log::read_line(line, &mut log_state, made) {
+                        image_id = id.to_owned();
                     }
                     log.push(line.to_owned());
                     if log.len() > LOG_TAIL_LINES {
@@ -173,6 +167,41 @@ fn same_image(a: &str, b: &str) -> bool {
     !a.is_empty() && !b.is_empty() && (a.starts_with(b) || b.starts_with(a))
 }
 
+/// True when `tags` (an image's repo tags) hold one that is not `own`, the build's tag:
+/// the image is then someone's (a base pulled for the build, or tagged since), not a step.
+pub fn tagged_by_others(tags: &[String], own: &str) -> bool {
+    let own = full_tag(own);
+    tags.iter()
+        .filter(|t| t.as_str() != "<none>:<none>")
+        .any(|t| full_tag(t) != own)
+}
+
+/// `name` as the engine lists it in repo tags: `:latest` when no tag is given, without the
+/// default registry's `docker.io/` and `library/`.
+fn full_tag(name: &str) -> String {
+    let name = name.strip_prefix("docker.io/").unwrap_or(name);
+    let name = name.strip_prefix("library/").unwrap_or(name);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if last.contains(':') || last.contains('@') {
+        name.to_owned()
+    } else {
+        format!("{name}:latest")
+    }
+}
+
+/// Removes a step image the build made (`remove_made`), unless the engine says it carries a
+/// tag other than the build's `tag`: whatever the build output said, such an image is not
+/// pyslim's to delete. True when it was removed.
+pub fn remove_step_image(client: &Client, id: &str, tag: &str) -> Result<bool> {
+    match client.image(id)? {
+        Some(facts) if !tagged_by_others(&facts.tags, tag) => {
+            remove_made(client, id).map(|()| true)
+        }
+        // Someone's image, or already gone.
+        _ => Ok(false),
+    }
+}
+
 /// Removes one image this build made, leaving its parents alone (`noprune`: a parent may be
 /// a cached step from before). An image something else still uses stays.
 pub fn remove_made(client: &Client, id: &str) -> Result<()> {
@@ -247,6 +276,33 @@ mod tests {
             vec!["bbbbbbbbbbbb"],
             "--keep keeps the built image"
         );
+    }
+
+    #[test]
+    fn an_image_tagged_by_anyone_but_the_build_is_not_a_step() {
+        let own = "pyslim-proposal/app:latest";
+        let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(!super::tagged_by_others(&[], own), "an untagged step image");
+        assert!(!super::tagged_by_others(&tags(&["<none>:<none>"]), own));
+        assert!(
+            !super::tagged_by_others(&tags(&[own]), own),
+            "the built image"
+        );
+        assert!(!super::tagged_by_others(&tags(&["myapp:latest"]), "myapp"));
+        assert!(!super::tagged_by_others(
+            &tags(&["myapp:latest"]),
+            "docker.io/library/myapp"
+        ));
+        assert!(
+            super::tagged_by_others(&tags(&["python:3.12"]), own),
+            "a base"
+        );
+        assert!(super::tagged_by_others(&tags(&[own, "mine:1"]), own));
+        assert!(super::tagged_by_others(&tags(&["myapp:1.0"]), "myapp"));
+        assert!(super::tagged_by_others(
+            &tags(&["localhost:5000/myapp:latest"]),
+            "myapp"
+        ));
     }
 
     #[test]

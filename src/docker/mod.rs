@@ -3,6 +3,7 @@
 //! negotiation, PYSLIM_DOCKER_TIMEOUT) is the daemon reader's, shared, not copied.
 
 pub mod build;
+mod build_log;
 pub mod context;
 pub mod load;
 pub mod smoke;

@@ -111,6 +111,8 @@ fn is_runtime_library(name: &str) -> bool {
 /// The builder step for a RUN that uses apt-get, on Alpine: only the apt-get commands are
 /// rewritten (the install becomes `apk add`, `apt-get update`/`clean` and the removal of
 /// apt lists go), and every other command of the RUN stays, in order, with its operator.
+/// When apt-get runs inside another command (`then apt-get …`, `sudo`, `xargs`, a subshell),
+/// dropping or replacing it would break that command: the RUN becomes the `apk add` alone.
 pub(crate) fn alpine_rewrite(
     flags: &[String],
     args: &str,
@@ -125,21 +127,40 @@ pub(crate) fn alpine_rewrite(
             "this RUN is a heredoc: only its apt-get part is rewritten here; carry its other commands over by hand"
                 .into(),
         );
-        return RenderedStep {
-            text: format!("RUN {apk}"),
-            comments,
-        };
+        return whole_run(flags, &apk, comments);
+    }
+    let spans = shell::command_spans(args);
+    let kinds: Vec<AptCommand> = spans.iter().map(|(_, cmd)| apt_command(cmd)).collect();
+    let nested = spans
+        .iter()
+        .zip(&kinds)
+        .find(|(_, k)| matches!(k, AptCommand::Nested))
+        .map(|((_, cmd), _)| cmd.as_str());
+    if let Some(cmd) = nested {
+        comments.push(format!(
+            "apt-get runs inside `{}` here, which cannot be rewritten in place: this RUN is only the apk add; carry its other commands over by hand",
+            crate::text::one_line(cmd)
+        ));
+        return whole_run(flags, &apk, comments);
+    }
+    if !kinds.iter().any(|k| matches!(k, AptCommand::Install)) {
+        // installed_packages saw an install no command here is: keep the build installing.
+        comments.push(
+            "no command of this RUN could be rewritten in place: it is only the apk add; carry its other commands over by hand"
+                .into(),
+        );
+        return whole_run(flags, &apk, comments);
     }
     let mut kept: Vec<(String, String)> = Vec::new();
     let mut apk_done = false;
-    for (sep, cmd) in shell::command_spans(args) {
-        let replacement = match apt_command(&cmd) {
+    for ((sep, cmd), kind) in spans.into_iter().zip(kinds) {
+        let replacement = match kind {
             AptCommand::Not => Some(cmd),
             AptCommand::Install if !apk_done => {
                 apk_done = true;
                 Some(apk.clone())
             }
-            AptCommand::Install | AptCommand::Housekeeping => None,
+            AptCommand::Install | AptCommand::Housekeeping | AptCommand::Nested => None,
         };
         if let Some(text) = replacement {
             // The operator before a dropped command goes with it; the first kept has none.
@@ -147,11 +168,7 @@ pub(crate) fn alpine_rewrite(
             kept.push((sep, text));
         }
     }
-    let mut text = String::from("RUN ");
-    for f in flags {
-        text.push_str(f);
-        text.push(' ');
-    }
+    let mut text = run_prefix(flags);
     for (n, (sep, cmd)) in kept.iter().enumerate() {
         if n > 0 {
             text.push_str(" \\\n    ");
@@ -163,6 +180,24 @@ pub(crate) fn alpine_rewrite(
     RenderedStep { text, comments }
 }
 
+/// `RUN ` and the step's flags, each followed by a space.
+fn run_prefix(flags: &[String]) -> String {
+    let mut text = String::from("RUN ");
+    for f in flags {
+        text.push_str(f);
+        text.push(' ');
+    }
+    text
+}
+
+/// The RUN replaced whole by `apk`, its flags kept.
+fn whole_run(flags: &[String], apk: &str, comments: Vec<String>) -> RenderedStep {
+    RenderedStep {
+        text: format!("{}{apk}", run_prefix(flags)),
+        comments,
+    }
+}
+
 enum AptCommand {
     /// Not apt's: kept as written.
     Not,
@@ -170,34 +205,44 @@ enum AptCommand {
     Install,
     /// `apt-get update`, `apt-get clean`, `rm -rf /var/lib/apt/lists/*`: no use on Alpine.
     Housekeeping,
+    /// apt-get run by another command (`then apt-get …`, `sudo apt-get`, `xargs apt-get`,
+    /// `(apt-get …`): neither dropping nor replacing this command keeps the shell valid.
+    Nested,
 }
 
 fn apt_command(cmd: &str) -> AptCommand {
     let words = shell::words(cmd);
-    // Skip `VAR=value` prefixes (`DEBIAN_FRONTEND=noninteractive apt-get …`).
-    let mut rest = words
-        .iter()
-        .skip_while(|w| w.contains('=') && !w.starts_with('-'));
-    let Some(tool) = rest.next() else {
-        return AptCommand::Not;
-    };
-    let base = tool.rsplit('/').next().unwrap_or(tool);
-    if matches!(base, "apt-get" | "apt") {
-        return if words.iter().any(|w| w == "install") {
-            AptCommand::Install
-        } else {
-            AptCommand::Housekeeping
-        };
+    // Found where installed_packages finds it, so every install it counts is handled here.
+    if let Some((tool, name)) = shell::package_tool(&words) {
+        if name != "apk" {
+            // Only `VAR=value` prefixes (`DEBIAN_FRONTEND=noninteractive apt-get …`) may
+            // come first for the command to be apt-get's own.
+            let own = words[..tool].iter().all(|w| is_assignment(w))
+                && !words[tool].starts_with(['(', '{']);
+            return match (own, words.iter().any(|w| w == "install")) {
+                (false, _) => AptCommand::Nested,
+                (true, true) => AptCommand::Install,
+                (true, false) => AptCommand::Housekeeping,
+            };
+        }
     }
     let apt_state = words
         .iter()
         .skip(1)
         .filter(|w| !w.starts_with('-'))
         .all(|w| w.starts_with("/var/lib/apt") || w.starts_with("/var/cache/apt"));
-    if base == "rm" && words.len() > 1 && apt_state {
+    // Skip `VAR=value` prefixes, as for apt-get.
+    let first = words.iter().find(|w| !is_assignment(w));
+    let is_rm = first.is_some_and(|w| w.rsplit('/').next() == Some("rm"));
+    if is_rm && words.len() > 1 && apt_state {
         return AptCommand::Housekeeping;
     }
     AptCommand::Not
+}
+
+/// `VAR=value` before a command's name (a flag such as `--opt=x` is not one).
+fn is_assignment(w: &str) -> bool {
+    w.contains('=') && !w.starts_with('-')
 }
 
 /// `apk add --no-cache …` for Debian package names, with comments on what it could not map.
@@ -256,6 +301,56 @@ mod tests {
         assert_eq!(
             rewrite("set -eux; apt-get install -y gcc || true").text,
             "RUN set -eux \\\n    ; apk add --no-cache build-base gcc \\\n    || true"
+        );
+    }
+
+    #[test]
+    fn apt_get_inside_another_command_still_becomes_the_apk_add() {
+        let whole = "RUN apk add --no-cache build-base gcc";
+        for run in [
+            "if [ -f x ]; then apt-get install -y gcc; fi",
+            "apt-get update && if [ -f x ]; then apt-get install -y gcc; fi",
+            "sudo apt-get install -y gcc",
+            "xargs -a list.txt apt-get install -y gcc",
+            "(apt-get update && apt-get install -y gcc)",
+        ] {
+            let step = rewrite(run);
+            assert_eq!(step.text, whole, "{run}");
+            assert!(
+                step.comments
+                    .iter()
+                    .any(|c| c.contains("carry its other commands over by hand")),
+                "{run}: {:?}",
+                step.comments
+            );
+        }
+        // The comment names the command it could not rewrite.
+        let step = rewrite("set -e; if [ -f x ]; then apt-get install -y gcc; fi");
+        assert!(
+            step.comments
+                .iter()
+                .any(|c| c.contains("inside `then apt-get install -y gcc`")),
+            "{:?}",
+            step.comments
+        );
+        // The RUN's flags stay, as on the in-place path.
+        let bases = Bases::load(None).unwrap();
+        let rules = crate::core::findings::RuleSet::builtin().unwrap();
+        let step = alpine_rewrite(
+            &["--network=host".into()],
+            "sudo apt-get install -y gcc",
+            &bases,
+            &build_only_packages(&rules, &bases),
+        );
+        assert_eq!(
+            step.text,
+            "RUN --network=host apk add --no-cache build-base gcc"
+        );
+        // apt-get's own commands, with a path or after assignments, are still rewritten in
+        // place, and so is rm of apt's lists by its path.
+        assert_eq!(
+            rewrite("/usr/bin/apt-get update && A=1 apt-get install -y gcc && /bin/rm -rf /var/lib/apt/lists/* && make").text,
+            "RUN apk add --no-cache build-base gcc \\\n    && make"
         );
     }
 }

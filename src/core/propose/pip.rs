@@ -31,6 +31,15 @@ pub fn rewrite_pip(run: &str, escape: char) -> (String, Vec<&'static str>) {
             }
             without_flag(args, "--user", escape, &mut note, "user")
         };
+        // A flag dropped from the instruction's last line leaves the line above continuing
+        // onto nothing; Docker skips blank continuation lines, so the next instruction would
+        // be joined onto this one.
+        let ends_instruction = tail[end..].is_empty() || tail[end..].starts_with('\n');
+        let kept = if ends_instruction && kept != args {
+            without_trailing_continuation(&kept, escape)
+        } else {
+            kept
+        };
         out.push_str(&kept);
         rest = &tail[end..];
     }
@@ -101,6 +110,29 @@ fn without_flag(
         lines.push(line);
     }
     lines.join("\n")
+}
+
+/// `args`, the end of an instruction, without the blank lines a dropped flag left at its
+/// end and without the escape that continued onto them. Comment lines after the last words
+/// stay: once nothing continues onto them, they are the Dockerfile's own comments.
+fn without_trailing_continuation(args: &str, escape: char) -> String {
+    let mut lines: Vec<&str> = args.split('\n').collect();
+    while lines.len() > 1 && lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    // The last line with words on it: the first line (the rest of `pip install`'s line) or
+    // one that is not a comment inside the continuation.
+    let words = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .unwrap_or(0);
+    let mut out: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    if let Some(line) = out.get_mut(words) {
+        if let Some(rest) = line.trim_end().strip_suffix(escape) {
+            *line = rest.trim_end().to_owned();
+        }
+    }
+    out.join("\n")
 }
 
 /// Where the next `pip install` / `pip3 install` / `-m pip install` ends (its `install`).
@@ -185,5 +217,57 @@ mod tests {
             t, "pip install --no-cache-dir --user-agent x y",
             "whole words only"
         );
+    }
+
+    #[test]
+    fn user_last_on_a_continued_run_leaves_no_continuation_behind() {
+        // Last on its own line: the line above no longer continues onto the blank one, which
+        // Docker would skip to join the next instruction onto this RUN.
+        let (t, _) = rewrite_pip(
+            "RUN pip install \\\n    -r requirements.txt \\\n    --user",
+            '\\',
+        );
+        assert_eq!(
+            t,
+            "RUN pip install --no-cache-dir \\\n    -r requirements.txt"
+        );
+        // The only argument on the only continuation line.
+        let (t, _) = rewrite_pip("RUN pip install \\\n    --user", '\\');
+        assert_eq!(t, "RUN pip install --no-cache-dir");
+        // With the Dockerfile's own escape, and a trailing newline kept.
+        let (t, _) = rewrite_pip("RUN pip install `\n    flask `\n    --user\n", '`');
+        assert_eq!(t, "RUN pip install --no-cache-dir `\n    flask\n");
+        // A comment the continuation ran on to stays, as a comment of the Dockerfile.
+        let (t, _) = rewrite_pip(
+            "RUN pip install x \\\n    --user \\\n    # into the venv",
+            '\\',
+        );
+        assert_eq!(t, "RUN pip install --no-cache-dir x\n    # into the venv");
+        // First and in the middle: the continuation goes on to the words after it.
+        let (t, _) = rewrite_pip(
+            "RUN pip install \\\n    --user \\\n    -r requirements.txt",
+            '\\',
+        );
+        assert_eq!(
+            t,
+            "RUN pip install --no-cache-dir \\\n    -r requirements.txt"
+        );
+        let (t, _) = rewrite_pip(
+            "RUN pip install \\\n    -U \\\n    --user \\\n    -r requirements.txt",
+            '\\',
+        );
+        assert_eq!(
+            t,
+            "RUN pip install --no-cache-dir \\\n    -U \\\n    -r requirements.txt"
+        );
+        // Before another command, the continuation still has that command to run on to.
+        let (t, _) = rewrite_pip(
+            "RUN pip install x \\\n    --user \\\n    && echo done",
+            '\\',
+        );
+        assert_eq!(t, "RUN pip install --no-cache-dir x \\\n    && echo done");
+        // A dangling escape the user wrote is theirs: nothing was dropped, nothing changes.
+        let (t, _) = rewrite_pip("RUN pip install --no-cache-dir x \\\n", '\\');
+        assert_eq!(t, "RUN pip install --no-cache-dir x \\\n");
     }
 }

@@ -137,25 +137,54 @@ pub fn command_spans(run: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Where a simple command's words run a package manager (`apt-get`, `apt`, `apk`, by any
+/// path), and which: anywhere in the command, not only first, so `sudo apt-get`, `then
+/// apt-get`, `xargs apt-get` and a subshell's `(apt-get` count too.
+pub fn package_tool(cmd: &[String]) -> Option<(usize, &'static str)> {
+    cmd.iter().enumerate().find_map(|(n, w)| {
+        let w = w.trim_start_matches(['(', '{']);
+        let base = w.rsplit('/').next().unwrap_or(w);
+        ["apt-get", "apt", "apk"]
+            .into_iter()
+            .find(|t| *t == base)
+            .map(|t| (n, t))
+    })
+}
+
 /// Packages named by `apt-get install`, `apt install` or `apk add` in a RUN line, without
 /// version pins (`pkg=1.2` → `pkg`).
 pub fn installed_packages(run: &str) -> Vec<String> {
     let mut out = Vec::new();
     for cmd in commands(run) {
-        let tool = cmd.iter().position(|w| {
-            let base = w.rsplit('/').next().unwrap_or(w);
-            matches!(base, "apt-get" | "apt" | "apk")
-        });
-        let Some(tool) = tool else { continue };
+        let Some((tool, _)) = package_tool(&cmd) else {
+            continue;
+        };
         let verb = cmd[tool + 1..]
             .iter()
             .position(|w| w == "install" || w == "add")
             .map(|p| tool + 1 + p);
         let Some(verb) = verb else { continue };
+        // `xargs apt-get install -y < list`: a redirection and its file are not packages.
+        let mut redirect = false;
         for w in &cmd[verb + 1..] {
+            if std::mem::take(&mut redirect) {
+                continue;
+            }
+            if w.trim_start_matches(|c: char| c.is_ascii_digit())
+                .starts_with(['<', '>'])
+            {
+                redirect = w
+                    .trim_start_matches(|c: char| {
+                        c.is_ascii_digit() || c == '<' || c == '>' || c == '&'
+                    })
+                    .is_empty();
+                continue;
+            }
             if w.starts_with('-') || w.contains('$') {
                 continue;
             }
+            // `(apt-get install -y gcc)`: the subshell's parenthesis is not the name's.
+            let w = w.trim_end_matches([')', '}']);
             let name = w.split(['=', '/']).next().unwrap_or(w);
             if !name.is_empty() && !out.iter().any(|o| o == name) {
                 out.push(name.to_owned());
@@ -241,6 +270,19 @@ mod tests {
         );
         assert!(installed_packages("pip install apt").is_empty());
         assert!(installed_packages("apt-get update").is_empty());
+        // Inside other commands and subshells, as packages.rs's apt_command finds them.
+        assert_eq!(
+            installed_packages("(apt-get update && apt-get install -y gcc)"),
+            vec!["gcc"]
+        );
+        assert_eq!(
+            installed_packages("xargs apt-get install -y gcc < packages.txt 2>/dev/null"),
+            vec!["gcc"]
+        );
+        assert_eq!(
+            installed_packages("if [ -f x ]; then sudo apt-get install -y gcc; fi"),
+            vec!["gcc"]
+        );
     }
 
     #[test]
