@@ -5,11 +5,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixListener;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
+use common::daemon_proxy::{load_image, proxy, AtBudget, Loaded};
+
+use pyslim::source::writer::{ImageSpec, LayerSpec, SpecEntry};
 
 fn pyslim(host: &str) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("pyslim").unwrap();
@@ -50,56 +52,8 @@ fn a_daemon_that_never_answers_times_out_with_the_value_in_the_message() {
     eprintln!("silent daemon: {}", err.trim_end());
 }
 
-/// What the proxy does once a connection's byte budget is spent.
-#[derive(Clone, Copy)]
-enum AtBudget {
-    HangUp,
-    /// Keep the connection open and send nothing more: a daemon that stalls.
-    GoSilent,
-}
-
-/// Forwards each client connection to the real daemon until `budget` bytes have come back
-/// from it, then does what `at_budget` says.
-fn proxy(sock: &std::path::Path, budget: usize, at_budget: AtBudget) {
-    let listener = UnixListener::bind(sock).unwrap();
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let Ok(upstream) = UnixStream::connect("/var/run/docker.sock") else {
-                    return;
-                };
-                let (mut c_read, mut u_write) =
-                    (client.try_clone().unwrap(), upstream.try_clone().unwrap());
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c_read, &mut u_write);
-                });
-                let (mut u_read, mut c_write) = (upstream, client);
-                let mut sent = 0;
-                let mut buf = [0u8; 16 * 1024];
-                while let Ok(n) = u_read.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    let n = n.min(budget.saturating_sub(sent));
-                    if n == 0 || c_write.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                    sent += n;
-                }
-                if let AtBudget::GoSilent = at_budget {
-                    // Hold both ends until the client gives up.
-                    let mut probe = [0u8; 1];
-                    let _ = c_write.read(&mut probe);
-                }
-                let _ = c_write.shutdown(std::net::Shutdown::Both);
-                let _ = u_read.shutdown(std::net::Shutdown::Both);
-            });
-        }
-    });
-}
-
-/// Loads a 5 MB one-layer image under `tag` into the real daemon.
-fn load_big_image(dir: &std::path::Path, tag: &str) {
+/// A 5 MB one-layer image, loaded under `tag` for the test.
+fn load_big_image(dir: &Path, tag: &str) -> Loaded {
     let spec = ImageSpec::new(
         tag,
         vec![LayerSpec::new(
@@ -110,18 +64,34 @@ fn load_big_image(dir: &std::path::Path, tag: &str) {
             ],
         )],
     );
-    let tar = common::write_tar(dir, "cut.tar", &spec, ArchiveFormat::DockerLegacy);
-    let load = std::process::Command::new("docker")
-        .arg("load")
-        .arg("-i")
-        .arg(&tar)
+    load_image(dir, &spec)
+}
+
+/// `pyslim analyze TAG` through a proxy that does `at_budget` a megabyte into the replies
+/// (version, inspect and history get through; the export does not): one line and exit 2,
+/// within `limit`. Returns the line.
+fn analyze_through_proxy(tag: &str, at_budget: AtBudget, timeout: &str, limit: Duration) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let _loaded = load_big_image(dir.path(), tag);
+    let sock = dir.path().join("proxy.sock");
+    proxy(&sock, 1 << 20, at_budget);
+    let started = Instant::now();
+    let out = pyslim(&format!("unix://{}", sock.display()))
+        .env("PYSLIM_DOCKER_TIMEOUT", timeout)
+        .args(["analyze", tag])
         .output()
         .unwrap();
-    assert!(
-        load.status.success(),
+    assert!(started.elapsed() < limit, "gave up in time");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
         "{}",
-        String::from_utf8_lossy(&load.stderr)
+        String::from_utf8_lossy(&out.stdout)
     );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("docker image {tag}")), "{err}");
+    err.trim_end().to_owned()
 }
 
 #[test]
@@ -129,34 +99,17 @@ fn an_export_cut_partway_is_one_clear_error() {
     if !common::docker_or_skip("an_export_cut_partway_is_one_clear_error") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let tag = "pyslim-test/cut:e2e";
-    load_big_image(dir.path(), tag);
-    let sock = dir.path().join("proxy.sock");
-    // Enough for version, inspect and history; the export is cut a megabyte in.
-    proxy(&sock, 1 << 20, AtBudget::HangUp);
-    let out = pyslim(&format!("unix://{}", sock.display()))
-        .env("PYSLIM_DOCKER_TIMEOUT", "20")
-        .args(["analyze", tag])
-        .output()
-        .unwrap();
-    let _ = std::process::Command::new("docker")
-        .args(["rmi", "-f", tag])
-        .output();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    let err = analyze_through_proxy(
+        "pyslim-test/cut:e2e",
+        AtBudget::HangUp,
+        "20",
+        Duration::from_secs(30),
     );
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(
-        err.contains("docker image pyslim-test/cut:e2e")
-            && (err.contains("truncated") || err.contains("broke off")),
+        err.contains("truncated") || err.contains("broke off"),
         "{err}"
     );
-    eprintln!("cut export: {}", err.trim_end());
+    eprintln!("cut export: {err}");
 }
 
 #[test]
@@ -164,38 +117,15 @@ fn an_export_that_stalls_partway_times_out_with_the_value_in_the_message() {
     if !common::docker_or_skip("an_export_that_stalls_partway_times_out") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let tag = "pyslim-test/stall:e2e";
-    load_big_image(dir.path(), tag);
-    let sock = dir.path().join("proxy.sock");
-    // Version, inspect and history get through; the export goes silent a megabyte in.
-    proxy(&sock, 1 << 20, AtBudget::GoSilent);
-    let started = Instant::now();
-    let out = pyslim(&format!("unix://{}", sock.display()))
-        .env("PYSLIM_DOCKER_TIMEOUT", "2")
-        .args(["analyze", tag])
-        .output()
-        .unwrap();
-    let _ = std::process::Command::new("docker")
-        .args(["rmi", "-f", tag])
-        .output();
-    assert!(
-        started.elapsed() < Duration::from_secs(25),
-        "gave up in time"
+    let err = analyze_through_proxy(
+        "pyslim-test/stall:e2e",
+        AtBudget::GoSilent,
+        "2",
+        Duration::from_secs(25),
     );
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(
-        err.contains("docker image pyslim-test/stall:e2e")
-            && err.contains("sent nothing for 2s")
-            && err.contains("PYSLIM_DOCKER_TIMEOUT"),
+        err.contains("sent nothing for 2s") && err.contains("PYSLIM_DOCKER_TIMEOUT"),
         "{err}"
     );
-    eprintln!("stalled export: {}", err.trim_end());
+    eprintln!("stalled export: {err}");
 }

@@ -6,58 +6,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
-
-/// Forwards each client connection to the real daemon until `budget` bytes have come back
-/// from it, then keeps the connection open and sends nothing more: a daemon that stalls.
-/// (A copy of the helper in daemon_faults.rs, which goes silent or hangs up.)
-fn stalling_proxy(sock: &Path, budget: usize) {
-    let listener = UnixListener::bind(sock).unwrap();
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let Ok(upstream) = UnixStream::connect("/var/run/docker.sock") else {
-                    return;
-                };
-                let (mut c_read, mut u_write) =
-                    (client.try_clone().unwrap(), upstream.try_clone().unwrap());
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c_read, &mut u_write);
-                });
-                let (mut u_read, mut c_write) = (upstream, client);
-                let mut sent = 0;
-                let mut buf = [0u8; 16 * 1024];
-                while let Ok(n) = u_read.read(&mut buf) {
-                    let n = n.min(budget.saturating_sub(sent));
-                    if n == 0 || c_write.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                    sent += n;
-                }
-                // Hold both ends until the client gives up.
-                let mut probe = [0u8; 1];
-                let _ = c_write.read(&mut probe);
-                let _ = c_write.shutdown(std::net::Shutdown::Both);
-                let _ = u_read.shutdown(std::net::Shutdown::Both);
-            });
-        }
-    });
-}
-
-/// The image removed from the daemon when the test ends (also when it fails).
-struct Loaded(String);
-impl Drop for Loaded {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("docker")
-            .args(["rmi", "-f", &self.0])
-            .output();
-    }
-}
+use common::daemon_proxy::{load_image, proxy, AtBudget, Loaded};
+use pyslim::source::writer::{ImageSpec, LayerSpec, SpecEntry};
 
 /// Loads a 5 MB image with a pip cache under `tag` into the real daemon.
 fn load_big_image(dir: &Path, tag: &str) -> Loaded {
@@ -71,19 +24,7 @@ fn load_big_image(dir: &Path, tag: &str) -> Loaded {
             ],
         )],
     );
-    let tar = common::write_tar(dir, "stall.tar", &spec, ArchiveFormat::DockerLegacy);
-    let load = std::process::Command::new("docker")
-        .arg("load")
-        .arg("-i")
-        .arg(&tar)
-        .output()
-        .unwrap();
-    assert!(
-        load.status.success(),
-        "{}",
-        String::from_utf8_lossy(&load.stderr)
-    );
-    Loaded(tag.to_owned())
+    load_image(dir, &spec)
 }
 
 /// A work directory holding only the decisions file, and the proxy's socket beside it.
@@ -98,7 +39,7 @@ fn setup(dir: &Path, tag: &str) -> (Loaded, std::path::PathBuf, String) {
     .unwrap();
     let sock = dir.join("proxy.sock");
     // Version negotiation gets through; the export goes silent a megabyte in.
-    stalling_proxy(&sock, 1 << 20);
+    proxy(&sock, 1 << 20, AtBudget::GoSilent);
     (loaded, work, format!("unix://{}", sock.display()))
 }
 

@@ -2,6 +2,8 @@
 //! archives in the ways bad input arrives.
 #![allow(dead_code)]
 
+pub mod daemon_proxy;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
