@@ -2,7 +2,7 @@
 //! whose short seeks stay in its buffer, `ReadAt` over a seekable layer, the streamed ELF
 //! probe, and words for read errors.
 
-use std::io::{self, BufReader, Read, Seek};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 
 use sha2::{Digest, Sha256};
 
@@ -20,6 +20,19 @@ pub(crate) fn read_up_to<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<
 }
 
 /// Names the usual read failures in words a user recognises.
+/// A layer blob's tar stream, whatever its compression (sniffed from its first bytes).
+pub(crate) fn decompressed<'a, R: Read + 'a>(blob: R) -> io::Result<Box<dyn Read + 'a>> {
+    use super::layer_tar::sniff_compression;
+    use crate::core::image::Compression;
+    let mut buffered = BufReader::with_capacity(256 * 1024, blob);
+    let head = buffered.fill_buf()?;
+    Ok(match sniff_compression(head) {
+        Compression::None => Box::new(buffered),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+    })
+}
+
 pub(crate) fn describe_io(err: &io::Error) -> String {
     let msg = err.to_string();
     if err.kind() == io::ErrorKind::UnexpectedEof

@@ -3,7 +3,7 @@
 //! as it is written, for its diff_id.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
@@ -11,11 +11,9 @@ use sha2::{Digest, Sha256};
 use crate::core::entry::{
     normalize_path, path_from_bytes, split_parent, OPAQUE_MARKER, WHITEOUT_PREFIX,
 };
-use crate::core::image::Compression;
 use crate::core::trim_image::LayerFilter;
 use crate::error::{Error, Result};
 use crate::partial::Partial;
-use crate::source::layer_tar::sniff_compression;
 
 use super::rewrite::WrittenLayer;
 
@@ -145,15 +143,7 @@ pub(super) fn copy_layer(
 ) -> Result<()> {
     let corrupt = |e: io::Error| Error::corrupt(label, super::super::layer_io::describe_io(&e));
     let write_err = |e: io::Error| Error::io(&out.path, e);
-    let mut buffered = BufReader::with_capacity(256 * 1024, blob);
-    let head = buffered.fill_buf().map_err(corrupt)?;
-    let reader: Box<dyn Read + '_> = match sniff_compression(head) {
-        Compression::None => Box::new(buffered),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-        Compression::Zstd => {
-            Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(corrupt)?)
-        }
-    };
+    let reader = super::super::layer_io::decompressed(blob).map_err(corrupt)?;
     let mut archive = tar::Archive::new(reader);
     let entries = archive.entries().map_err(corrupt)?.raw(true);
     // Long-name and PAX records belong to the entry after them: held until it is judged.

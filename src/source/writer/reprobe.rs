@@ -4,19 +4,18 @@
 //! the files the trim keeps are read again from their layer, one at a time and whole (up to
 //! `MAX_FILE`), so the shared-library check knows what they load.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
 use crate::core::content::{probe_elf, Captured, ReadAt};
 use crate::core::entry::{normalize_path, path_from_bytes};
-use crate::core::image::{Compression, Image};
+use crate::core::image::Image;
 use crate::core::inventory::final_capture;
 use crate::core::tree::Tree;
 use crate::error::{Error, Result};
-use crate::source::layer_io::describe_io;
-use crate::source::layer_tar::sniff_compression;
+use crate::source::layer_io::{decompressed, describe_io};
 
 use super::rewrite::{open_store, resolve};
 
@@ -117,15 +116,7 @@ pub fn needed_of_kept(
         };
         let label = format!("{}: {}", store.input(), l.member);
         let corrupt = |e: std::io::Error| Error::corrupt(&label, describe_io(&e));
-        let mut buffered = BufReader::with_capacity(256 * 1024, store.open_member(&l.member)?);
-        let head = buffered.fill_buf().map_err(corrupt)?;
-        let reader: Box<dyn Read + '_> = match sniff_compression(head) {
-            Compression::None => Box::new(buffered),
-            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-            Compression::Zstd => {
-                Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(corrupt)?)
-            }
-        };
+        let reader = decompressed(store.open_member(&l.member)?).map_err(corrupt)?;
         let mut archive = tar::Archive::new(reader);
         let mut left = paths.len();
         for entry in archive.entries().map_err(corrupt)? {
