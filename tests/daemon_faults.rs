@@ -6,12 +6,9 @@
 mod common;
 
 use std::os::unix::net::UnixListener;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::daemon_proxy::{load_image, proxy, AtBudget, Loaded};
-
-use pyslim::source::writer::{ImageSpec, LayerSpec, SpecEntry};
+use common::daemon_proxy::{load_big_image, proxy, AtBudget};
 
 fn pyslim(host: &str) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("pyslim").unwrap();
@@ -50,21 +47,6 @@ fn a_daemon_that_never_answers_times_out_with_the_value_in_the_message() {
         "{err}"
     );
     eprintln!("silent daemon: {}", err.trim_end());
-}
-
-/// A 5 MB one-layer image, loaded under `tag` for the test.
-fn load_big_image(dir: &Path, tag: &str) -> Loaded {
-    let spec = ImageSpec::new(
-        tag,
-        vec![LayerSpec::new(
-            "big",
-            vec![
-                SpecEntry::file("big.bin", 3_000_000),
-                SpecEntry::file("more.bin", 2_000_000),
-            ],
-        )],
-    );
-    load_image(dir, &spec)
 }
 
 /// `pyslim analyze TAG` through a proxy that does `at_budget` a megabyte into the replies

@@ -33,6 +33,16 @@ impl Drop for Cleanup<'_> {
 }
 
 /// Containers made from `image` that are still there.
+/// The ID of the image pyslim loaded only to smoke-test it, as its output names it.
+fn loaded_for_test(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.split("image id ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
 fn leftover_containers(image: &str) -> String {
     let out = std::process::Command::new("docker")
         .args(["ps", "-a", "-q", "--filter", &format!("ancestor={image}")])
@@ -396,12 +406,7 @@ fn a_smoke_test_that_cannot_start_is_one_error_and_leaves_nothing_behind() {
         stderr.starts_with("pyslim: cannot start the smoke-test container for sha256:"),
         "{stderr}"
     );
-    let id = stdout
-        .lines()
-        .find_map(|l| l.split("image id ").nth(1))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let id = loaded_for_test(&stdout);
     assert_eq!(leftover_containers(&id), "");
     assert_eq!(
         client.image(&id).unwrap(),
@@ -500,12 +505,7 @@ fn a_failed_smoke_test_exits_1_through_the_cli_and_says_fail() {
         "{stdout}"
     );
     // The untagged image loaded for the tests is gone, and so are its containers.
-    let id = stdout
-        .lines()
-        .find_map(|l| l.split("image id ").nth(1))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let id = loaded_for_test(&stdout);
     assert_eq!(leftover_containers(&id), "");
     assert_eq!(client.image(&id).unwrap(), None);
 }

@@ -9,23 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::daemon_proxy::{load_image, proxy, AtBudget, Loaded};
-use pyslim::source::writer::{ImageSpec, LayerSpec, SpecEntry};
-
-/// Loads a 5 MB image with a pip cache under `tag` into the real daemon.
-fn load_big_image(dir: &Path, tag: &str) -> Loaded {
-    let spec = ImageSpec::new(
-        tag,
-        vec![LayerSpec::new(
-            "/bin/sh -c pip install x",
-            vec![
-                SpecEntry::file("root/.cache/pip/http/a.body", 3_000_000),
-                SpecEntry::file("app/big.bin", 2_000_000),
-            ],
-        )],
-    );
-    load_image(dir, &spec)
-}
+use common::daemon_proxy::{load_big_image, proxy, AtBudget, Loaded};
 
 /// A work directory holding only the decisions file, and the proxy's socket beside it.
 fn setup(dir: &Path, tag: &str) -> (Loaded, std::path::PathBuf, String) {
@@ -41,15 +25,6 @@ fn setup(dir: &Path, tag: &str) -> (Loaded, std::path::PathBuf, String) {
     // Version negotiation gets through; the export goes silent a megabyte in.
     proxy(&sock, 1 << 20, AtBudget::GoSilent);
     (loaded, work, format!("unix://{}", sock.display()))
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]
@@ -88,7 +63,7 @@ fn a_trim_whose_export_stalls_times_out_and_leaves_no_file() {
         format!("pyslim: docker image {tag}: the export stalled: the Docker daemon sent nothing for 2s (set PYSLIM_DOCKER_TIMEOUT to wait longer)")
     );
     // The partial export is gone, and nothing else was written.
-    assert_eq!(names(&work), ["d.toml"]);
+    assert_eq!(common::dir_names(&work), ["d.toml"]);
 }
 
 /// The child killed when the test ends, also when it fails.
@@ -125,7 +100,7 @@ fn ctrl_c_or_sigterm_during_the_export_removes_the_partial_file() {
         // Wait until the export has written into its hidden partial file and stalled.
         let started = Instant::now();
         let partial = loop {
-            let found = names(&work)
+            let found = common::dir_names(&work)
                 .into_iter()
                 .find(|n| n.ends_with(".source.partial"))
                 .filter(|n| std::fs::metadata(work.join(n)).is_ok_and(|m| m.len() > 0));
@@ -135,7 +110,7 @@ fn ctrl_c_or_sigterm_during_the_export_removes_the_partial_file() {
             assert!(
                 started.elapsed() < Duration::from_secs(20),
                 "no partial export appeared: {:?}",
-                names(&work)
+                common::dir_names(&work)
             );
             std::thread::sleep(Duration::from_millis(50));
         };
@@ -158,7 +133,7 @@ fn ctrl_c_or_sigterm_during_the_export_removes_the_partial_file() {
         // Ended by the signal itself, as without a handler: the shell reports 128 + N.
         assert_eq!(status.signal(), Some(signal), "SIG{name}: {status:?}");
         assert_eq!(
-            names(&work),
+            common::dir_names(&work),
             ["d.toml"],
             "SIG{name}: {partial} is removed and nothing else was written"
         );

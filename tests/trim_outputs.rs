@@ -43,15 +43,6 @@ fn ok(out: &std::process::Output) -> String {
     stdout
 }
 
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 fn listing(archive: &Path) -> Vec<(String, pyslim::core::entry::EntryKind, u64)> {
     let image = common::open(archive).unwrap();
     final_listing(&Tree::build(&image.layers), None)
@@ -78,7 +69,7 @@ fn the_decisions_file_a_session_wrote_feeds_back_with_the_default_prefix() {
         &[tar, "--decisions", "d.toml", "--no-image"],
     ));
     assert_eq!(
-        names(&work),
+        common::dir_names(&work),
         ["d.toml", "pyslim-trim.decisions.toml", "pyslim-trim.md"]
     );
     let session_file = std::fs::read(work.join("pyslim-trim.decisions.toml")).unwrap();
@@ -98,7 +89,7 @@ fn the_decisions_file_a_session_wrote_feeds_back_with_the_default_prefix() {
     );
     assert!(stdout.contains("wrote pyslim-trim.tar ("), "{stdout}");
     assert_eq!(
-        names(&work),
+        common::dir_names(&work),
         [
             "d.toml",
             "pyslim-trim.decisions.toml",
@@ -197,9 +188,11 @@ fn force_writes_over_every_output_and_nothing_else_does() {
     );
     std::fs::remove_file(work.join("fresh.tar")).unwrap();
     assert!(
-        names(&work).iter().all(|n| !n.contains("partial")),
+        common::dir_names(&work)
+            .iter()
+            .all(|n| !n.contains("partial")),
         "{:?}",
-        names(&work)
+        common::dir_names(&work)
     );
 }
 
@@ -231,7 +224,7 @@ fn a_gzipped_docker_save_is_refused_before_anything_is_written() {
         "{stderr}"
     );
     assert_eq!(
-        names(&work),
+        common::dir_names(&work),
         ["d.toml"],
         "a refused run leaves nothing behind"
     );
@@ -276,7 +269,7 @@ fn a_user_file_named_like_the_old_temporary_files_is_never_touched() {
     let mut want: Vec<String> = theirs.iter().map(|t| t.to_string()).collect();
     want.extend(["d.toml", "out.decisions.toml", "out.md", "out.tar"].map(String::from));
     want.sort();
-    assert_eq!(names(&work), want);
+    assert_eq!(common::dir_names(&work), want);
 }
 
 #[test]
@@ -310,7 +303,7 @@ fn an_output_that_is_the_source_image_is_refused_even_with_force() {
         );
         assert_eq!(std::fs::read(&tar).unwrap(), original, "-o {prefix}");
         assert_eq!(
-            names(&work),
+            common::dir_names(&work),
             ["app.tar", "d.toml", "hard.tar", "link.tar"],
             "-o {prefix}: nothing written"
         );

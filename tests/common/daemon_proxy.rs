@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
-use pyslim::source::writer::{ArchiveFormat, ImageSpec};
+use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
 
 /// What the proxy does once a connection's byte budget is spent.
 #[derive(Clone, Copy)]
@@ -79,4 +79,19 @@ pub fn load_image(dir: &Path, spec: &ImageSpec) -> Loaded {
         String::from_utf8_lossy(&load.stderr)
     );
     Loaded(spec.tag.clone())
+}
+
+/// Loads a 5 MB image with a pip cache under `tag` into the real daemon.
+pub fn load_big_image(dir: &Path, tag: &str) -> Loaded {
+    let spec = ImageSpec::new(
+        tag,
+        vec![LayerSpec::new(
+            "/bin/sh -c pip install x",
+            vec![
+                SpecEntry::file("root/.cache/pip/http/a.body", 3_000_000),
+                SpecEntry::file("app/big.bin", 2_000_000),
+            ],
+        )],
+    );
+    load_image(dir, &spec)
 }
