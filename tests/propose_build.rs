@@ -8,6 +8,9 @@
 //! this up; elsewhere the test skips unless PYSLIM_REQUIRE_E2E=1.
 
 mod common;
+// `propose --build --smoke` for the slim and distroless targets on bases laid out as the real ones.
+#[path = "propose/offline_bases.rs"]
+mod offline;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -16,6 +19,9 @@ use assert_cmd::cargo::CommandCargoExt;
 
 const FAT: &str = "pyslim-fixture/fat-app:latest";
 const BASE: &str = "pyslim-fixture/debian-python:base";
+/// Debian's python3 with the toolchain the app installs (bench/offline-bases.sh): a builder
+/// whose apt-get install finds everything there already.
+const DEBIAN_BUILDER: &str = "pyslim-fixture/debian-python:build";
 const TAG: &str = "pyslim-e2e/proposal:test";
 
 /// The local PyPI index, stopped when dropped.
@@ -60,7 +66,15 @@ fn serve_index(dir: &std::path::Path) -> (Index, u16) {
 fn fixture() -> Option<PathBuf> {
     let required = std::env::var("PYSLIM_REQUIRE_E2E").as_deref() == Ok("1");
     let dir = std::env::var_os("PYSLIM_E2E_DIR").map(PathBuf::from);
-    let images = ["inspect", FAT, BASE];
+    let images = [
+        "inspect",
+        FAT,
+        BASE,
+        DEBIAN_BUILDER,
+        offline::SLIM,
+        offline::BOOKWORM_BUILDER,
+        offline::DISTROLESS,
+    ];
     let present = Command::new("docker")
         .arg("image")
         .args(images)
@@ -71,7 +85,7 @@ fn fixture() -> Option<PathBuf> {
     match dir {
         Some(d) if present && d.join("ctx/Dockerfile").is_file() => Some(d),
         _ if required => panic!(
-            "PYSLIM_REQUIRE_E2E=1 but the fixture is missing: run `OUT=DIR bash bench/real-image.sh` and set PYSLIM_E2E_DIR=DIR"
+            "PYSLIM_REQUIRE_E2E=1 but the fixture is missing: run `OUT=DIR bash bench/real-image.sh` (it makes the offline bases too) and set PYSLIM_E2E_DIR=DIR"
         ),
         _ => {
             eprintln!("skipped: no e2e fixture (run bench/real-image.sh, set PYSLIM_E2E_DIR)");
@@ -109,7 +123,7 @@ fn the_proposal_builds_runs_and_weighs_what_was_estimated() {
             "--base",
             BASE,
             "--builder-base",
-            BASE,
+            DEBIAN_BUILDER,
             "--build",
             "--network",
             "host",

@@ -10,7 +10,12 @@ use super::bases::{fill, Bases, Target, TargetBases};
 use super::builder;
 use super::image_python::image_venv;
 pub(crate) use super::image_python::{python_version, user_dists};
-use super::packages::{build_only_packages, os_package_layer, runtime_packages};
+use super::interpreter::{self, VenvInterpreter};
+use super::libraries::{library_copies, LibraryCopy};
+use super::packages::{
+    base_provided_packages, build_only_packages, os_package_layer, runtime_closure,
+    runtime_packages,
+};
 use super::runtime::{copies, left_behind, runtime_user, user_env};
 use super::steps::{config_lines, UserSteps};
 use crate::core::findings::RuleSet;
@@ -81,6 +86,8 @@ pub struct Plan {
     pub builder_base: String,
     pub runtime_base: String,
     pub venv: String,
+    /// The interpreter the builder makes the venv with: the runtime's, at the same path.
+    pub interpreter: VenvInterpreter,
     pub notes: Vec<String>,
     /// Parser directives of the user's Dockerfile: render.rs writes them first.
     pub directives: Vec<String>,
@@ -97,6 +104,17 @@ pub struct Plan {
     pub runtime_env: Vec<EnvVar>,
     pub runtime_packages: Vec<String>,
     pub runtime_packages_why: String,
+    /// The runtime packages with the dependencies the build installed alongside them (what
+    /// the runtime's package manager will add, or what is copied to distroless).
+    pub runtime_closure: Vec<String>,
+    /// Packages the build installed that the runtime base provides itself (its Python).
+    pub base_provided: Vec<String>,
+    /// Distroless: the runtime packages' shared libraries, copied from the builder.
+    pub runtime_libraries: Vec<LibraryCopy>,
+    /// What the proposal does about a finding on this target, where the target differs
+    /// from the rule's own text (assets/bases.toml `actions`).
+    #[serde(skip)]
+    pub target_actions: std::collections::BTreeMap<String, String>,
     pub user: User,
     pub copies: Vec<CopyPath>,
     pub runtime_lines: Vec<String>,
@@ -122,6 +140,8 @@ pub struct PlanInput<'a> {
     pub runtime_base: Option<&'a str>,
     /// The runtime base's digest, when the daemon knows it (`sha256:…`).
     pub runtime_digest: Option<&'a str>,
+    /// The Pythons (`/usr/bin/python3.11`) the runtime base has, when its files were read.
+    pub runtime_pythons: Option<&'a [String]>,
 }
 
 /// `what`, followed by the finding behind it and its bytes, when the image has that finding.
@@ -184,6 +204,14 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         .runtime_base
         .map(str::to_owned)
         .unwrap_or_else(|| fill(&tb.runtime, &python_version));
+    let interpreter = interpreter::choose(
+        tb,
+        &python_version,
+        &runtime_base,
+        input.runtime_base.is_some(),
+        input.runtime_pythons,
+        &mut warnings,
+    );
     match input.runtime_digest {
         Some(d) if !runtime_base.contains('@') => {
             runtime_base = format!("{runtime_base}@{d}");
@@ -292,18 +320,45 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
     let in_base = |name: &str| {
         os_package_layer(&ex.tree, name).is_some_and(|l| l < input.steps.first_user_layer)
     };
-    let runtime_packages = runtime_packages(
+    let provided = base_provided_packages(input.bases);
+    let base_provided: Vec<String> = builder
+        .installed_packages
+        .iter()
+        .filter(|p| provided.is_match(p.as_str()) && !build_only.is_match(p.as_str()))
+        .cloned()
+        .collect();
+    if !base_provided.is_empty() {
+        warnings.push(format!(
+            "not installed in the runtime: {} (the runtime base has its own Python, {}; Debian's would be a second interpreter the venv does not use)",
+            base_provided.join(", "),
+            interpreter.path
+        ));
+    }
+    let runtime_packages: Vec<String> = runtime_packages(
         &builder.installed_packages,
         &build_only,
         inv,
         input.bases,
         input.target,
         &in_base,
-    );
-    let runtime_packages_why = if runtime_packages.is_empty() {
-        String::new()
+    )
+    .into_iter()
+    .filter(|p| !provided.is_match(p.as_str()))
+    .collect();
+    let runtime_closure = runtime_closure(&runtime_packages, inv, &build_only, &provided, &in_base);
+    let runtime_libraries = if input.target == Target::Distroless && !runtime_closure.is_empty() {
+        library_copies(&runtime_packages, &runtime_closure, inv, &ex.tree)
+            .map_err(crate::Error::Usage)?
     } else {
-        "the runtime needs only these of the OS packages the build installed (libraries the -dev packages stood for included)".into()
+        Vec::new()
+    };
+    let runtime_packages_why = match (runtime_packages.is_empty(), input.target) {
+        (true, _) => String::new(),
+        (false, Target::Distroless) => format!(
+            "distroless cannot install packages: the shared libraries of {} (and what they depend on), copied from the builder, which installed them",
+            runtime_packages.join(", ")
+        ),
+        _ => "the runtime needs only these of the OS packages the build installed (libraries the -dev packages stood for included)".into(),
     };
 
     let user = runtime_user(input.image, input.target, finding("runs-as-root"));
@@ -322,6 +377,15 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
     }
     let mut runtime_lines = config_lines(input.image);
     runtime_lines.retain(|l| !l.starts_with("USER"));
+    // The runtime base's ENTRYPOINT (distroless: its python3.X) would run before the image's
+    // CMD: reset it, so the new image runs what the old one ran.
+    if !runtime_lines.iter().any(|l| l.starts_with("ENTRYPOINT")) {
+        let at = runtime_lines
+            .iter()
+            .position(|l| l.starts_with("CMD"))
+            .unwrap_or(runtime_lines.len());
+        runtime_lines.insert(at, "ENTRYPOINT []".into());
+    }
     for step in &input.steps.steps {
         if matches!(
             step.keyword.as_str(),
@@ -344,6 +408,7 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
                 glibc.iter().take(6).copied().collect::<Vec<_>>().join(", ")
             ));
         }
+        warnings.push("not checked for Alpine: that the packages install on musl, that the OS packages' Alpine names (mapped from a table) are the right ones, and the size (estimated from the glibc image's files); build it and run your tests before you rely on it".into());
     }
     let dockerignore: Vec<String> = input
         .rules
@@ -363,6 +428,7 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         builder_base,
         runtime_base,
         venv,
+        interpreter,
         notes,
         directives: input.steps.directives.clone(),
         escape: input.steps.escape,
@@ -375,6 +441,10 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         runtime_env,
         runtime_packages,
         runtime_packages_why,
+        runtime_closure,
+        base_provided,
+        runtime_libraries,
+        target_actions: tb.actions.clone(),
         user,
         copies,
         runtime_lines,
