@@ -1,9 +1,11 @@
 //! `pyslim propose --build` end to end on this machine's engine, with no registry: the fat
 //! app image that bench/real-image.sh builds from a debootstrap root file system, Debian
 //! packages and PyPI wheels (served from a local index, as the build containers cannot reach
-//! PyPI). The proposal is built through the engine, smoke-tested, measured, and cleaned up.
+//! PyPI). The proposal is built through the engine, smoke-tested, measured, and cleaned up:
+//! for the slim target here, on a base laid out as python:3.11-slim, and for the distroless
+//! target in propose/offline_bases.rs.
 //!
-//! Needs the images `pyslim-fixture/debian-python:base` and `pyslim-fixture/fat-app:latest`
+//! Needs the images `pyslim-fixture/fat-app:latest` and those bench/offline-bases.sh makes,
 //! and PYSLIM_E2E_DIR naming the script's output directory (ctx/ and index/). CI sets all of
 //! this up; elsewhere the test skips unless PYSLIM_REQUIRE_E2E=1.
 
@@ -121,9 +123,9 @@ fn the_proposal_builds_runs_and_weighs_what_was_estimated() {
         .arg(&out)
         .args([
             "--base",
-            BASE,
+            offline::SLIM,
             "--builder-base",
-            DEBIAN_BUILDER,
+            offline::BOOKWORM_BUILDER,
             "--build",
             "--network",
             "host",
@@ -166,12 +168,17 @@ fn the_proposal_builds_runs_and_weighs_what_was_estimated() {
         "{measured} B is not much smaller than {fat_bytes} B"
     );
     assert!(
-        error.abs() < 0.10,
+        error.abs() < offline::TOLERANCE,
         "estimate {estimated} B is {:.1}% off {measured} B",
         error * 100.0
     );
     assert_eq!(m["smoke"]["passed"], true, "{}", m["smoke"]);
     assert!(m["smoke"]["output"].as_str().unwrap().contains("1.26.4"));
+    // The venv is made with the interpreter python:3.11-slim has, at its path.
+    assert_eq!(
+        doc["proposal"]["plan"]["interpreter"]["path"],
+        "/usr/local/bin/python3.11"
+    );
     // Each runtime layer is estimated; the venv within 10% on its own.
     let venv = m["layers"]
         .as_array()

@@ -1,10 +1,10 @@
-//! `propose --build --smoke` for the slim and the distroless target, on offline bases that
-//! bench/offline-bases.sh makes from Debian packages in the layout of each real base:
-//! python:3.11-slim has its Python at /usr/local/bin and none in /usr/bin; distroless has
-//! Debian's at /usr/bin/python3.11 only, no shell, `ENTRYPOINT ["/usr/bin/python3.11"]` and
-//! user 65532. Each proposal is built, its app imported by the smoke test, run once more
-//! through the image's own ENTRYPOINT (as `docker run IMAGE CMD…` does), and weighed against
-//! the estimate.
+//! `propose --build --smoke` for the distroless target, on an offline base that
+//! bench/offline-bases.sh makes from Debian packages in the layout of the real one: Debian's
+//! python at /usr/bin/python3.11 only, no shell, `ENTRYPOINT ["/usr/bin/python3.11"]`, user
+//! 65532. (python:3.11-slim's layout, Python at /usr/local/bin and none in /usr/bin, is the
+//! base of the slim build in propose_build.rs.) The proposal is built, its app imported by the
+//! smoke test, run once more through the image's own ENTRYPOINT (as `docker run IMAGE CMD…`
+//! does), and weighed against the estimate.
 
 use std::process::Command;
 
@@ -17,7 +17,7 @@ pub const BOOKWORM_BUILDER: &str = "pyslim-fixture/python-bookworm:3.11";
 pub const DISTROLESS: &str = "pyslim-fixture/distroless-python:3.11";
 
 /// The largest gap allowed between the estimated and the measured size.
-const TOLERANCE: f64 = 0.05;
+pub const TOLERANCE: f64 = 0.05;
 
 /// The smoke test: the app's own module and what it imports, from its working directory.
 const SMOKE: &str =
@@ -73,7 +73,7 @@ impl Drop for Kept {
     }
 }
 
-/// Checks what every target must do: the smoke test passed, the app runs through the
+/// Checks what a kept proposal must do: the smoke test passed, the app runs through the
 /// image's own ENTRYPOINT, and the size is within TOLERANCE of the estimate.
 fn check(doc: &serde_json::Value, tag: &str, target: &str) {
     let m = &doc["measured"];
@@ -128,19 +128,6 @@ fn check(doc: &serde_json::Value, tag: &str, target: &str) {
         "{target}: estimate {estimated} B is {:.1}% off the measured {measured} B",
         error * 100.0
     );
-}
-
-#[test]
-fn slim_on_a_python_slim_layout_runs_and_weighs_what_was_estimated() {
-    let tag = "pyslim-e2e/offline-slim:test";
-    let Some((doc, _kept)) = build("slim", SLIM, BOOKWORM_BUILDER, tag) else {
-        return;
-    };
-    assert_eq!(
-        doc["proposal"]["plan"]["interpreter"]["path"],
-        "/usr/local/bin/python3.11"
-    );
-    check(&doc, tag, "slim");
 }
 
 #[test]
