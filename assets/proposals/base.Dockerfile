@@ -31,7 +31,7 @@ ENV VIRTUAL_ENV={{ venv }} \
 {{ step.text }}
 {% endfor %}
 # pyslim: the venv is made with the runtime's own interpreter, at the path the runtime has
-# it ({{ interpreter.source }}), so the venv's links hold there.
+# it, so the venv's links hold there ({{ interpreter.source }}).
 RUN {{ interpreter.path }} -m venv {{ venv }}
 {% for step in builder_steps %}
 {% for c in step.comments %}

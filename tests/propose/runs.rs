@@ -97,7 +97,7 @@ fn the_venv_is_made_with_the_interpreter_the_runtime_has() {
     };
     assert_eq!(run.status, 0);
     assert!(
-        text_run.stdout.contains("  venv     /opt/venv made with /usr/bin/python3.11 (gcr.io/distroless/python3-debian12:nonroot has it there, by the table of known bases)"),
+        text_run.stdout.contains("  venv     /opt/venv made with /usr/bin/python3.11 (where gcr.io/distroless/python3-debian12:nonroot has it, by the table of known bases)"),
         "{}",
         text_run.stdout
     );

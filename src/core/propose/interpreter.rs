@@ -39,7 +39,7 @@ pub(crate) fn choose(
         if let Some(p) = exact.first() {
             return VenvInterpreter {
                 path: (*p).clone(),
-                source: format!("{runtime_base} has it there, read from the Docker daemon"),
+                source: format!("read from {runtime_base} in the Docker daemon"),
             };
         }
         if let Some(other) = found.first() {
@@ -49,7 +49,7 @@ pub(crate) fn choose(
             ));
             return VenvInterpreter {
                 path: other.clone(),
-                source: format!("{runtime_base} has it there, read from the Docker daemon"),
+                source: format!("read from {runtime_base} in the Docker daemon"),
             };
         }
         warnings.push(format!(
@@ -58,7 +58,7 @@ pub(crate) fn choose(
     }
     match table {
         Some(path) if !base_given => VenvInterpreter {
-            source: format!("{runtime_base} has it there, by the table of known bases"),
+            source: format!("where {runtime_base} has it, by the table of known bases"),
             path,
         },
         Some(path) => {
