@@ -23,13 +23,42 @@ pub const TOLERANCE: f64 = 0.05;
 const SMOKE: &str =
     "python -c 'import app, numpy, requests; print(\"app imported\", numpy.__version__)'";
 
+/// Images made since `before` (`docker images -aq`) on one of the `bases` but not on one of
+/// `not_on`: what a build on those bases left behind, whatever other builds share the daemon.
+pub fn left_behind(before: &str, bases: &[&str], not_on: &[&str]) -> Vec<String> {
+    let ids = |names: &[&str]| -> Vec<String> {
+        names
+            .iter()
+            .map(|b| docker_ok(&["images", "-q", b]))
+            .collect()
+    };
+    let (ours, theirs) = (ids(bases), ids(not_on));
+    let before: std::collections::BTreeSet<&str> = before.lines().collect();
+    let after = docker_ok(&["images", "-aq"]);
+    let mut left: Vec<String> = Vec::new();
+    for id in after.lines().filter(|id| !before.contains(id)) {
+        let lineage = docker_ok(&["history", "-q", id]);
+        let on = |set: &[String]| set.iter().any(|o| lineage.lines().any(|l| l == o));
+        if on(&ours) && !on(&theirs) && !left.iter().any(|l| l == id) {
+            left.push(id.to_owned());
+        }
+    }
+    left
+}
+
 /// Builds the proposal for `target` on `base` with `builder`, keeps the image under `tag`,
 /// and returns the JSON report. The image is removed by the caller (`Kept`).
-fn build(target: &str, base: &str, builder: &str, tag: &str) -> Option<(serde_json::Value, Kept)> {
+fn build(
+    target: &str,
+    base: &str,
+    builder: &str,
+    tag: &str,
+) -> Option<(serde_json::Value, Kept, String)> {
     if !crate::common::docker_or_skip("propose --build on offline bases") {
         return None;
     }
     let e2e = fixture()?;
+    let images_before = docker_ok(&["images", "-aq"]);
     let (_index, port) = serve_index(&e2e.join("index"));
     let work = tempfile::tempdir().unwrap();
     let run = Command::cargo_bin("pyslim")
@@ -61,7 +90,7 @@ fn build(target: &str, base: &str, builder: &str, tag: &str) -> Option<(serde_js
         "propose --build --target {target} failed: {}\n{stdout}",
         String::from_utf8_lossy(&run.stderr)
     );
-    Some((serde_json::from_str(&stdout).unwrap(), kept))
+    Some((serde_json::from_str(&stdout).unwrap(), kept, images_before))
 }
 
 /// The kept image, removed when the test ends however it ends.
@@ -133,7 +162,9 @@ fn check(doc: &serde_json::Value, tag: &str, target: &str) {
 #[test]
 fn distroless_on_a_distroless_layout_runs_and_weighs_what_was_estimated() {
     let tag = "pyslim-e2e/offline-distroless:test";
-    let Some((doc, _kept)) = build("distroless", DISTROLESS, super::DEBIAN_BUILDER, tag) else {
+    let Some((doc, kept, images_before)) =
+        build("distroless", DISTROLESS, super::DEBIAN_BUILDER, tag)
+    else {
         return;
     };
     assert_eq!(
@@ -152,4 +183,13 @@ fn distroless_on_a_distroless_layout_runs_and_weighs_what_was_estimated() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "False 65532");
+    // With the kept image gone, nothing of this build is left (the slim build, beside it,
+    // starts from a builder made on the same Debian one: not counted here).
+    drop(kept);
+    let left = left_behind(
+        &images_before,
+        &[DISTROLESS, super::DEBIAN_BUILDER],
+        &[BOOKWORM_BUILDER],
+    );
+    assert!(left.is_empty(), "images left behind: {left:?}");
 }

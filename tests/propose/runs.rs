@@ -166,6 +166,33 @@ fn a_runtime_base_that_was_read_decides_the_interpreter() {
     );
 }
 
+/// A CMD in shell form (or a shell script entrypoint) cannot start on distroless: said.
+#[test]
+fn distroless_warns_when_the_image_starts_with_a_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = careless_app();
+    spec.cmd = vec!["/bin/sh".into(), "-c".into(), "python main.py".into()];
+    super::common::write_tar(dir.path(), "app.tar", &spec, ArchiveFormat::DockerLegacy);
+    std::fs::write(dir.path().join("Dockerfile"), DOCKERFILE).unwrap();
+    let warnings = |target: &str| -> String {
+        let run = pyslim(
+            dir.path(),
+            &[
+                "propose", "app.tar", "--target", target, "--json", "--force",
+            ],
+        );
+        assert_eq!(run.status, 0, "{}", run.stderr);
+        json(&run)["proposal"]["plan"]["warnings"].to_string()
+    };
+    assert!(
+        warnings("distroless")
+            .contains("the image starts with `/bin/sh`, which needs a shell; distroless has none"),
+        "{}",
+        warnings("distroless")
+    );
+    assert!(!warnings("slim").contains("needs a shell"));
+}
+
 /// Distroless cannot install libpq5: the proposal copies its library from the builder,
 /// which installed it, and counts its bytes; nothing is left in a comment for the user.
 #[test]

@@ -386,6 +386,13 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
             .unwrap_or(runtime_lines.len());
         runtime_lines.insert(at, "ENTRYPOINT []".into());
     }
+    if input.target == Target::Distroless {
+        if let Some(program) = shell_program(input.image) {
+            warnings.push(format!(
+                "the image starts with {program}, which needs a shell; distroless has none, so this container will not start: make the ENTRYPOINT/CMD an exec form that runs python (or choose --target slim)"
+            ));
+        }
+    }
     for step in &input.steps.steps {
         if matches!(
             step.keyword.as_str(),
@@ -453,4 +460,14 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         dockerignore,
         warnings,
     })
+}
+
+/// The program the image starts with, when it needs a shell: `/bin/sh -c` (the shell form
+/// of CMD), a shell, or a `.sh` script.
+fn shell_program(image: &Image) -> Option<String> {
+    let c = &image.config;
+    let first = c.entrypoint.first().or(c.cmd.first())?;
+    let name = first.rsplit('/').next().unwrap_or(first);
+    (matches!(name, "sh" | "bash" | "dash" | "ash") || name.ends_with(".sh"))
+        .then(|| format!("`{first}`"))
 }
