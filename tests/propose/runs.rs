@@ -303,6 +303,53 @@ fn the_runtime_installs_no_second_python() {
         .contains("not installed in the runtime: python3 (the runtime base has its own Python"));
 }
 
+/// The runtime's package manager installs what libpq5 depends on too, where the runtime
+/// base lacks it as the image's base did (libldap, installed by the user's apt-get): the
+/// estimate counts it, and distroless copies its library as well.
+#[test]
+fn runtime_packages_are_counted_with_the_dependencies_the_build_installed() {
+    let mut spec = careless_app();
+    let apt = &mut spec.layers[1].entries;
+    let status = super::status_after_apt().replace(
+        "Depends: libc6 (>= 2.36), libssl3 (>= 3.0.0)\n",
+        "Depends: libc6 (>= 2.36), libldap-2.5-0 (>= 2.5.4), libssl3 (>= 3.0.0)\n\nPackage: libldap-2.5-0\nStatus: install ok installed\nVersion: 2.5.13\nInstalled-Size: 500\nDepends: libc6 (>= 2.36)\n",
+    );
+    apt.retain(|e| String::from_utf8_lossy(&e.path) != "var/lib/dpkg/status");
+    apt.push(SpecEntry::text("var/lib/dpkg/status", &status));
+    apt.push(SpecEntry::text(
+        "var/lib/dpkg/info/libldap-2.5-0:amd64.list",
+        "/usr/lib/x86_64-linux-gnu/libldap-2.5.so.0\n",
+    ));
+    apt.push(SpecEntry::file(
+        "usr/lib/x86_64-linux-gnu/libldap-2.5.so.0",
+        400_000,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    super::common::write_tar(dir.path(), "app.tar", &spec, ArchiveFormat::DockerLegacy);
+    std::fs::write(dir.path().join("Dockerfile"), DOCKERFILE).unwrap();
+    let layer_bytes = |target: &str, needle: &str| -> u64 {
+        let run = pyslim(
+            dir.path(),
+            &[
+                "propose", "app.tar", "--target", target, "--json", "--force",
+            ],
+        );
+        assert_eq!(run.status, 0, "{}", run.stderr);
+        let doc = json(&run);
+        doc["proposal"]["estimate"]["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["instruction"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} layer: {doc:#}"))["bytes"]
+            .as_u64()
+            .unwrap()
+    };
+    // apt-get installs libpq5 (300 kB) and libldap (400 kB); libssl3 is the base's.
+    assert_eq!(layer_bytes("slim", "RUN install libpq5"), 700_000);
+    assert_eq!(layer_bytes("distroless", "libpq5 libldap-2.5-0"), 700_000);
+}
+
 /// On distroless the shell and the package manager are gone: the table says so.
 #[test]
 fn what_changes_says_distroless_removes_the_shell_and_package_manager() {
