@@ -14,6 +14,7 @@ pub mod plan;
 mod render;
 mod reorder;
 mod runtime;
+mod runtime_os;
 pub mod shell;
 pub mod steps;
 

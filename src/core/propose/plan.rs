@@ -11,13 +11,11 @@ use super::builder;
 use super::image_python::image_venv;
 pub(crate) use super::image_python::{python_version, user_dists};
 use super::interpreter::{self, VenvInterpreter};
-use super::libraries::{library_copies, LibraryCopy};
-use super::packages::{
-    base_provided_packages, build_only_packages, os_package_layer, runtime_closure,
-    runtime_packages,
-};
-use super::runtime::{copies, left_behind, runtime_user, user_env};
-use super::steps::{config_lines, UserSteps};
+use super::libraries::LibraryCopy;
+use super::packages::build_only_packages;
+use super::runtime::{copies, left_behind, runtime_config_lines, runtime_user, user_env};
+use super::runtime_os::runtime_os;
+use super::steps::UserSteps;
 use crate::core::findings::RuleSet;
 use crate::core::image::Image;
 use crate::core::inventory::normalize_dist_name;
@@ -317,49 +315,13 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         });
     }
 
-    let in_base = |name: &str| {
-        os_package_layer(&ex.tree, name).is_some_and(|l| l < input.steps.first_user_layer)
-    };
-    let provided = base_provided_packages(input.bases);
-    let base_provided: Vec<String> = builder
-        .installed_packages
-        .iter()
-        .filter(|p| provided.is_match(p.as_str()) && !build_only.is_match(p.as_str()))
-        .cloned()
-        .collect();
-    if !base_provided.is_empty() {
-        warnings.push(format!(
-            "not installed in the runtime: {} (the runtime base has its own Python, {}; Debian's would be a second interpreter the venv does not use)",
-            base_provided.join(", "),
-            interpreter.path
-        ));
-    }
-    let runtime_packages: Vec<String> = runtime_packages(
+    let os = runtime_os(
+        input,
         &builder.installed_packages,
         &build_only,
-        inv,
-        input.bases,
-        input.target,
-        &in_base,
-    )
-    .into_iter()
-    .filter(|p| !provided.is_match(p.as_str()))
-    .collect();
-    let runtime_closure = runtime_closure(&runtime_packages, inv, &build_only, &provided, &in_base);
-    let runtime_libraries = if input.target == Target::Distroless && !runtime_closure.is_empty() {
-        library_copies(&runtime_packages, &runtime_closure, inv, &ex.tree)
-            .map_err(crate::Error::Usage)?
-    } else {
-        Vec::new()
-    };
-    let runtime_packages_why = match (runtime_packages.is_empty(), input.target) {
-        (true, _) => String::new(),
-        (false, Target::Distroless) => format!(
-            "distroless cannot install packages: the shared libraries of {} (and what they depend on), copied from the builder, which installed them",
-            runtime_packages.join(", ")
-        ),
-        _ => "the runtime needs only these of the OS packages the build installed (libraries the -dev packages stood for included)".into(),
-    };
+        &interpreter,
+        &mut warnings,
+    )?;
 
     let user = runtime_user(input.image, input.target, finding("runs-as-root"));
     let copies = copies(input, &venv);
@@ -375,24 +337,7 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
                 .join(", ")
         ));
     }
-    let mut runtime_lines = config_lines(input.image);
-    runtime_lines.retain(|l| !l.starts_with("USER"));
-    // The runtime base's ENTRYPOINT (distroless: its python3.X) would run before the image's
-    // CMD: reset it, so the new image runs what the old one ran.
-    if !runtime_lines.iter().any(|l| l.starts_with("ENTRYPOINT")) {
-        let at = runtime_lines
-            .iter()
-            .position(|l| l.starts_with("CMD"))
-            .unwrap_or(runtime_lines.len());
-        runtime_lines.insert(at, "ENTRYPOINT []".into());
-    }
-    if input.target == Target::Distroless {
-        if let Some(program) = shell_program(input.image) {
-            warnings.push(format!(
-                "the image starts with {program}, which needs a shell; distroless has none, so this container will not start: make the ENTRYPOINT/CMD an exec form that runs python (or choose --target slim)"
-            ));
-        }
-    }
+    let mut runtime_lines = runtime_config_lines(input, &mut warnings);
     for step in &input.steps.steps {
         if matches!(
             step.keyword.as_str(),
@@ -446,11 +391,11 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         builder_steps: builder.steps,
         prune: builder.prune,
         runtime_env,
-        runtime_packages,
-        runtime_packages_why,
-        runtime_closure,
-        base_provided,
-        runtime_libraries,
+        runtime_packages: os.packages,
+        runtime_packages_why: os.why,
+        runtime_closure: os.closure,
+        base_provided: os.base_provided,
+        runtime_libraries: os.libraries,
         target_actions: tb.actions.clone(),
         user,
         copies,
@@ -460,14 +405,4 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         dockerignore,
         warnings,
     })
-}
-
-/// The program the image starts with, when it needs a shell: `/bin/sh -c` (the shell form
-/// of CMD), a shell, or a `.sh` script.
-fn shell_program(image: &Image) -> Option<String> {
-    let c = &image.config;
-    let first = c.entrypoint.first().or(c.cmd.first())?;
-    let name = first.rsplit('/').next().unwrap_or(first);
-    (matches!(name, "sh" | "bash" | "dash" | "ash") || name.ends_with(".sh"))
-        .then(|| format!("`{first}`"))
 }
