@@ -136,7 +136,16 @@ mod tests {
             let tb = b.target(t).unwrap();
             let runtime = fill(&tb.runtime, "3.11");
             assert!(b.size_of(&runtime).is_some(), "{runtime} has no size");
+            // Every target says where its runtime has Python, for the builder's venv.
+            let interpreter = tb.interpreter.as_deref().map(|p| fill(p, "3.11"));
+            assert!(
+                interpreter
+                    .as_deref()
+                    .is_some_and(|p| p.ends_with("/python3.11")),
+                "{runtime}: {interpreter:?}"
+            );
         }
+        assert!(b.base_provides.iter().any(|g| g == "python3"));
         assert_eq!(b.apk_names.get("libpq-dev").unwrap(), "postgresql-dev");
     }
 
