@@ -14,7 +14,7 @@
 #
 # and builders for them, with the toolchain the fat app's Dockerfile installs already there:
 #
-#   pyslim-fixture/debian-python:build     Debian's python3 + build-essential, python3-dev
+#   pyslim-fixture/debian-builder:3.11     Debian's python3 + build-essential, python3-dev
 #                                          (the builder of the distroless target: Debian's).
 #   pyslim-fixture/python-bookworm:3.11    the same with python at /usr/local/bin, as
 #                                          python:3.11-bookworm has it (the slim target's).
@@ -26,7 +26,7 @@ set -euo pipefail
 
 ROOTFS_TAR=${1:?usage: offline-bases.sh ROOTFS_TAR}
 DEBIAN_BASE=pyslim-fixture/debian-python:base
-DEBIAN_BUILDER=pyslim-fixture/debian-python:build
+DEBIAN_BUILDER=pyslim-fixture/debian-builder:3.11
 BOOKWORM_BUILDER=pyslim-fixture/python-bookworm:3.11
 SLIM_IMAGE=pyslim-fixture/python-slim:3.11
 DISTROLESS_IMAGE=pyslim-fixture/distroless-python:3.11
@@ -102,18 +102,21 @@ quiet_build() {
 
 # Builder stand-ins. python:3.11-bookworm has compilers and headers installed (it is built on
 # buildpack-deps) and its Python at /usr/local/bin; Debian's builder has it at /usr/bin. Both
-# start from the fat app's own first steps, so the classic builder's cache makes them at once
-# after real-image.sh built the app (cold, apt fetches build-essential: a few minutes).
+# start with the fat app's own first steps, so the classic builder's cache makes them at once
+# after real-image.sh built the app (cold, apt fetches build-essential: a few minutes). Each
+# ends in a step of its own, so that neither is the other's parent (a test tells the images a
+# build made by the base they descend from).
+TOOLCHAIN=("FROM $DEBIAN_BASE" 'ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8'
+  'RUN apt-get update && apt-get install -y build-essential python3-dev')
 if ! docker image inspect "$DEBIAN_BUILDER" >/dev/null 2>&1; then
-  printf '%s\n' "FROM $DEBIAN_BASE" 'ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8' \
-    'RUN apt-get update && apt-get install -y build-essential python3-dev' \
+  printf '%s\n' "${TOOLCHAIN[@]}" 'LABEL org.pyslim.fixture="builder: Debian python3 at /usr/bin"' \
     | quiet_build --network host -t "$DEBIAN_BUILDER" -
   echo "made $DEBIAN_BUILDER"
 fi
 if ! docker image inspect "$BOOKWORM_BUILDER" >/dev/null 2>&1; then
-  printf '%s\n' "FROM $DEBIAN_BUILDER" \
+  printf '%s\n' "${TOOLCHAIN[@]}" \
     'RUN ln -s /usr/bin/python3.11 /usr/local/bin/python3.11 && ln -s python3.11 /usr/local/bin/python3 && ln -s python3 /usr/local/bin/python' \
-    | quiet_build -t "$BOOKWORM_BUILDER" -
+    | quiet_build --network host -t "$BOOKWORM_BUILDER" -
   echo "made $BOOKWORM_BUILDER"
 fi
 
