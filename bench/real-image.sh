@@ -11,6 +11,7 @@
 # Start from scratch with:  rm -rf "$OUT"; docker rmi pyslim-fixture/fat-app:latest pyslim-fixture/debian-python:base
 # Needs: root, docker, debootstrap (apt-get install debootstrap), python3 + pip on the host.
 # tests/propose_build.rs uses what this makes (set PYSLIM_E2E_DIR=$OUT); CI runs it.
+# bench/offline-bases.sh adds the slim and distroless runtime bases and their builders.
 set -euo pipefail
 
 OUT=${OUT:-$(cd "$(dirname "$0")" && pwd)/out}
@@ -181,6 +182,11 @@ docker build --network host \
   -t "$APP_IMAGE" "$CTX" > "$OUT/build.log" 2>&1 \
   || { tail -40 "$OUT/build.log" >&2; exit 1; }
 kill $INDEX_PID 2>/dev/null || true
+
+# The bases proposals build on (python:3.11-slim, distroless python3 and their builders), in
+# their layout; the builders reuse the build cache of the app's first steps.
+log "offline bases for proposals"
+bash "$(dirname "$0")/offline-bases.sh" "$ROOTFS_TAR"
 
 # ---------------------------------------------------------------------------
 # 4. docker save, only when the image changed since the last save.

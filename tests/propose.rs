@@ -7,6 +7,9 @@ mod common;
 // Tests of single rewritten steps, beside the helpers they share.
 #[path = "propose/rewritten_runs.rs"]
 mod rewritten_runs;
+// A proposal that runs: entrypoint, interpreter, libraries, estimates.
+#[path = "propose/runs.rs"]
+mod runs;
 
 use std::path::Path;
 use std::process::Command;
@@ -428,8 +431,10 @@ fn distroless_has_no_shell_steps_and_runs_as_nonroot() {
         "distroless has no shell:\n{runtime}"
     );
     assert!(
-        runtime.contains("libpq5"),
-        "the library is named for the user to copy"
+        runtime.contains(
+            "COPY --from=builder /usr/lib/x86_64-linux-gnu/libpq.so.5 /usr/lib/x86_64-linux-gnu/\n"
+        ),
+        "the library is copied from the builder:\n{runtime}"
     );
     assert!(runtime.trim_end().ends_with("USER 65532"), "{runtime}");
     assert_eq!(doc["proposal"]["estimate"]["base"]["bytes"], 53_000_000u64);
@@ -580,6 +585,7 @@ fn a_base_the_daemon_knows_is_measured_and_pinned_by_digest() {
         &BaseFacts {
             bytes: Some(123_456_789),
             digest: Some(digest.clone()),
+            pythons: None,
         },
     )
     .unwrap();

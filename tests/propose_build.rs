@@ -1,13 +1,18 @@
 //! `pyslim propose --build` end to end on this machine's engine, with no registry: the fat
 //! app image that bench/real-image.sh builds from a debootstrap root file system, Debian
 //! packages and PyPI wheels (served from a local index, as the build containers cannot reach
-//! PyPI). The proposal is built through the engine, smoke-tested, measured, and cleaned up.
+//! PyPI). The proposal is built through the engine, smoke-tested, measured, and cleaned up:
+//! for the slim target here, on a base laid out as python:3.11-slim, and for the distroless
+//! target in propose/offline_bases.rs.
 //!
-//! Needs the images `pyslim-fixture/debian-python:base` and `pyslim-fixture/fat-app:latest`
+//! Needs the images `pyslim-fixture/fat-app:latest` and those bench/offline-bases.sh makes,
 //! and PYSLIM_E2E_DIR naming the script's output directory (ctx/ and index/). CI sets all of
 //! this up; elsewhere the test skips unless PYSLIM_REQUIRE_E2E=1.
 
 mod common;
+// `propose --build --smoke` for the slim and distroless targets on bases laid out as the real ones.
+#[path = "propose/offline_bases.rs"]
+mod offline;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -16,6 +21,9 @@ use assert_cmd::cargo::CommandCargoExt;
 
 const FAT: &str = "pyslim-fixture/fat-app:latest";
 const BASE: &str = "pyslim-fixture/debian-python:base";
+/// Debian's python3 with the toolchain the app installs (bench/offline-bases.sh): a builder
+/// whose apt-get install finds everything there already.
+const DEBIAN_BUILDER: &str = "pyslim-fixture/debian-builder:3.11";
 const TAG: &str = "pyslim-e2e/proposal:test";
 
 /// The local PyPI index, stopped when dropped.
@@ -60,7 +68,15 @@ fn serve_index(dir: &std::path::Path) -> (Index, u16) {
 fn fixture() -> Option<PathBuf> {
     let required = std::env::var("PYSLIM_REQUIRE_E2E").as_deref() == Ok("1");
     let dir = std::env::var_os("PYSLIM_E2E_DIR").map(PathBuf::from);
-    let images = ["inspect", FAT, BASE];
+    let images = [
+        "inspect",
+        FAT,
+        BASE,
+        DEBIAN_BUILDER,
+        offline::SLIM,
+        offline::BOOKWORM_BUILDER,
+        offline::DISTROLESS,
+    ];
     let present = Command::new("docker")
         .arg("image")
         .args(images)
@@ -71,7 +87,7 @@ fn fixture() -> Option<PathBuf> {
     match dir {
         Some(d) if present && d.join("ctx/Dockerfile").is_file() => Some(d),
         _ if required => panic!(
-            "PYSLIM_REQUIRE_E2E=1 but the fixture is missing: run `OUT=DIR bash bench/real-image.sh` and set PYSLIM_E2E_DIR=DIR"
+            "PYSLIM_REQUIRE_E2E=1 but the fixture is missing: run `OUT=DIR bash bench/real-image.sh` (it makes the offline bases too) and set PYSLIM_E2E_DIR=DIR"
         ),
         _ => {
             eprintln!("skipped: no e2e fixture (run bench/real-image.sh, set PYSLIM_E2E_DIR)");
@@ -107,9 +123,9 @@ fn the_proposal_builds_runs_and_weighs_what_was_estimated() {
         .arg(&out)
         .args([
             "--base",
-            BASE,
+            offline::SLIM,
             "--builder-base",
-            BASE,
+            offline::BOOKWORM_BUILDER,
             "--build",
             "--network",
             "host",
@@ -124,8 +140,12 @@ fn the_proposal_builds_runs_and_weighs_what_was_estimated() {
             "python -c 'import flask, pandas, numpy, requests; print(numpy.__version__)'",
             "--json",
         ])
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let pid = run.id();
+    let run = run.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         run.status.success(),
@@ -152,12 +172,17 @@ fn the_proposal_builds_runs_and_weighs_what_was_estimated() {
         "{measured} B is not much smaller than {fat_bytes} B"
     );
     assert!(
-        error.abs() < 0.10,
+        error.abs() < offline::TOLERANCE,
         "estimate {estimated} B is {:.1}% off {measured} B",
         error * 100.0
     );
     assert_eq!(m["smoke"]["passed"], true, "{}", m["smoke"]);
     assert!(m["smoke"]["output"].as_str().unwrap().contains("1.26.4"));
+    // The venv is made with the interpreter python:3.11-slim has, at its path.
+    assert_eq!(
+        doc["proposal"]["plan"]["interpreter"]["path"],
+        "/usr/local/bin/python3.11"
+    );
     // Each runtime layer is estimated; the venv within 10% on its own.
     let venv = m["layers"]
         .as_array()
@@ -177,18 +202,19 @@ fn the_proposal_builds_runs_and_weighs_what_was_estimated() {
         "",
         "the built image is removed"
     );
+    // Other builds may share the daemon (the distroless test runs beside this one): only this
+    // run's smoke containers (named after its pid) and images built on its bases count.
     assert_eq!(
-        docker_ok(&["ps", "-aq", "--filter", "name=pyslim-smoke"]),
+        docker_ok(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("name=pyslim-smoke-{pid}-")
+        ]),
         ""
     );
-    let images_after = docker_ok(&["images", "-aq"]);
-    let mut before: Vec<&str> = images_before.lines().collect();
-    let mut after: Vec<&str> = images_after.lines().collect();
-    before.sort();
-    before.dedup();
-    after.sort();
-    after.dedup();
-    assert_eq!(after, before, "no image is left behind");
+    let left = offline::left_behind(&images_before, &[offline::SLIM, offline::BOOKWORM_BUILDER]);
+    assert!(left.is_empty(), "images left behind: {left:?}");
     // The proposal file is what was built, and it names its findings.
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("# pyslim: test suites inside installed packages (python-package-tests"));

@@ -30,7 +30,9 @@ ENV VIRTUAL_ENV={{ venv }} \
 # pyslim: {{ step.why }}
 {{ step.text }}
 {% endfor %}
-RUN python3 -m venv {{ venv }}
+# pyslim: the venv is made with the runtime's own interpreter, at the path the runtime has
+# it, so the venv's links hold there ({{ interpreter.source }}).
+RUN {{ interpreter.path }} -m venv {{ venv }}
 {% for step in builder_steps %}
 {% for c in step.comments %}
 # pyslim: {{ c }}

@@ -4,6 +4,7 @@
 # Stage 2, the runtime: no shell, no package manager; only what is copied in.
 {% endblock %}
 {% block runtime_packages %}
-# pyslim: distroless cannot install packages; copy these packages' libraries from a Debian
-# stage instead: {{ runtime_packages | join(" ") }}
+{% for l in runtime_libraries %}
+COPY --from={{ builder_name }} {{ l.files | join(" ") }} {{ l.dir }}/
+{% endfor %}
 {% endblock %}

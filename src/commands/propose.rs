@@ -106,15 +106,44 @@ fn read_optional(path: Option<&Path>) -> Result<Option<(String, String)>> {
 }
 
 /// What the local daemon knows of the runtime base: nothing, quietly, when no daemon answers
-/// or it lacks the image (the table's size is used then).
+/// or it lacks the image (the table's size and interpreter path are used then).
 fn measure_base(reference: &str) -> BaseFacts {
     match pyslim::docker::Client::connect().and_then(|c| c.image(reference)) {
         Ok(Some(facts)) => BaseFacts {
             bytes: Some(facts.size),
             digest: facts.repo_digest,
+            pythons: base_pythons(reference),
         },
         _ => BaseFacts::default(),
     }
+}
+
+/// The Python interpreters the base has, from its files (headers only: no contents are
+/// read), so that the venv is made with the one the runtime will run.
+fn base_pythons(reference: &str) -> Option<Vec<String>> {
+    let opts = pyslim::source::OpenOptions {
+        source: pyslim::source::SourceChoice::Docker,
+        read: pyslim::source::ReadOptions {
+            skip_contents: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let image = pyslim::source::open(reference, &opts).ok()?;
+    let tree = pyslim::core::tree::Tree::build(&image.layers);
+    let paths: Vec<String> = tree
+        .final_nodes()
+        .filter(|&n| {
+            tree.final_state(n).is_some_and(|e| {
+                !matches!(e.kind, pyslim::core::entry::EntryKind::Dir) && e.mode & 0o111 != 0
+                    || e.kind == pyslim::core::entry::EntryKind::Symlink
+            })
+        })
+        .map(|n| tree.path(n))
+        .collect();
+    Some(propose::interpreter::pythons_among(
+        paths.iter().map(String::as_str),
+    ))
 }
 
 /// Writes the proposal; over an existing file only with `force`.

@@ -64,6 +64,11 @@ pub fn render(p: &Proposal, written: Option<&std::path::Path>) -> String {
     );
     let _ = writeln!(out, "  builder  {}", plan.builder_base);
     let _ = writeln!(out, "  runtime  {}", plan.runtime_base);
+    let _ = writeln!(
+        out,
+        "  venv     {} made with {} ({})",
+        plan.venv, plan.interpreter.path, plan.interpreter.source
+    );
     let _ = writeln!(out);
     let _ = writeln!(out, "Estimated size");
     let _ = writeln!(

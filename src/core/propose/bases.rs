@@ -39,6 +39,14 @@ pub struct TargetBases {
     /// The one Python version the runtime has, when it is fixed (distroless).
     #[serde(default)]
     pub python: Option<String>,
+    /// The runtime's interpreter (`/usr/bin/python{version}`): the builder makes the venv
+    /// with the interpreter at this path, so the venv's links hold in the runtime.
+    #[serde(default)]
+    pub interpreter: Option<String>,
+    /// Rule id → what the proposal does about that finding on this target, where it differs
+    /// from the rule's own text (distroless removes the shell).
+    #[serde(default)]
+    pub actions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -56,6 +64,10 @@ pub struct Bases {
     /// Globs of OS packages only a build needs.
     #[serde(default)]
     pub build_only: Vec<String>,
+    /// Globs of OS packages every runtime base provides itself (its Python): never installed
+    /// in the runtime stage.
+    #[serde(default)]
+    pub base_provides: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -70,6 +82,8 @@ struct BasesOverride {
     apk_names: BTreeMap<String, String>,
     #[serde(default)]
     build_only: Vec<String>,
+    #[serde(default)]
+    base_provides: Vec<String>,
 }
 
 impl Bases {
@@ -86,6 +100,7 @@ impl Bases {
             bases.sizes.extend(o.sizes);
             bases.apk_names.extend(o.apk_names);
             bases.build_only.extend(o.build_only);
+            bases.base_provides.extend(o.base_provides);
         }
         Ok(bases)
     }
@@ -121,7 +136,16 @@ mod tests {
             let tb = b.target(t).unwrap();
             let runtime = fill(&tb.runtime, "3.11");
             assert!(b.size_of(&runtime).is_some(), "{runtime} has no size");
+            // Every target says where its runtime has Python, for the builder's venv.
+            let interpreter = tb.interpreter.as_deref().map(|p| fill(p, "3.11"));
+            assert!(
+                interpreter
+                    .as_deref()
+                    .is_some_and(|p| p.ends_with("/python3.11")),
+                "{runtime}: {interpreter:?}"
+            );
         }
+        assert!(b.base_provides.iter().any(|g| g == "python3"));
         assert_eq!(b.apk_names.get("libpq-dev").unwrap(), "postgresql-dev");
     }
 

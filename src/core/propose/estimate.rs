@@ -62,6 +62,8 @@ pub struct Estimate {
 pub struct BaseFacts {
     pub bytes: Option<u64>,
     pub digest: Option<String>,
+    /// The Pythons it has (`/usr/bin/python3.11`), when its files could be read.
+    pub pythons: Option<Vec<String>>,
 }
 
 pub fn estimate(
@@ -81,9 +83,19 @@ pub fn estimate(
         .sum();
     let mut layers = Vec::new();
 
-    if !plan.runtime_packages.is_empty() {
+    if !plan.runtime_libraries.is_empty() {
+        // Distroless: one COPY per directory of libraries, each file as the builder has it.
+        for l in &plan.runtime_libraries {
+            layers.push(LayerEstimate {
+                instruction: format!("COPY {}/ ({})", l.dir, l.packages.join(" ")),
+                bytes: l.bytes,
+            });
+        }
+    } else if !plan.runtime_packages.is_empty() {
+        // What the package manager installs: the packages and the dependencies the build
+        // installed with them.
         let bytes = plan
-            .runtime_packages
+            .runtime_closure
             .iter()
             .filter_map(|n| inv.os_packages.iter().find(|p| &p.name == n))
             .map(|p| {
@@ -171,11 +183,17 @@ pub fn estimate(
             rule: f.rule.clone(),
             title: f.title.clone(),
             bytes,
-            action: rules
-                .rules
-                .iter()
-                .find(|r| r.id == f.rule)
-                .and_then(|r| r.proposal.clone())
+            action: plan
+                .target_actions
+                .get(&f.rule)
+                .cloned()
+                .or_else(|| {
+                    rules
+                        .rules
+                        .iter()
+                        .find(|r| r.id == f.rule)
+                        .and_then(|r| r.proposal.clone())
+                })
                 .unwrap_or_else(|| "Not changed by the proposal.".into()),
         });
     }

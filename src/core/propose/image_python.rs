@@ -44,7 +44,13 @@ pub(crate) fn user_dists<'a>(
 ) -> Vec<&'a PythonPackage> {
     inv.python_packages
         .iter()
-        .filter(|p| p.installer != "debian" && !p.location.contains("dist-packages"))
+        // Debian's own packages (python3-yaml in /usr/lib/python3/dist-packages) come with
+        // the OS; what pip put in /usr/local/lib/python3.X/dist-packages is the user's, and
+        // the proposal's pip install puts it in the venv instead.
+        .filter(|p| {
+            let debian_own = p.location.contains("dist-packages") && !p.location.contains("local/");
+            p.installer != "debian" && !debian_own
+        })
         .filter(|p| {
             p.files_nodes.iter().any(|&n| {
                 tree.node(n)

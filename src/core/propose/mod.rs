@@ -6,12 +6,15 @@ pub mod bases;
 mod builder;
 pub mod estimate;
 mod image_python;
+pub mod interpreter;
+pub mod libraries;
 mod packages;
 mod pip;
 pub mod plan;
 mod render;
 mod reorder;
 mod runtime;
+mod runtime_os;
 pub mod shell;
 pub mod steps;
 
@@ -93,6 +96,7 @@ pub fn propose(req: &Request, base: &BaseFacts) -> Result<Proposal> {
         builder_base: req.builder_base,
         runtime_base: req.runtime_base,
         runtime_digest: base.digest.as_deref(),
+        runtime_pythons: base.pythons.as_deref(),
     })?;
     let dockerfile = render::render(&plan, &req.image.reference, req.template)?;
     let base_name = runtime_base(req)?;

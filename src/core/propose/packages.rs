@@ -78,6 +78,47 @@ pub(crate) fn runtime_packages(
     out
 }
 
+/// Packages every runtime base provides itself (its Python): never installed there.
+pub(crate) fn base_provided_packages(bases: &Bases) -> globset::GlobSet {
+    glob_set(bases.base_provides.iter())
+}
+
+/// `packages` with what they depend on that the build installed too (not the base's, not
+/// build-only, not what the runtime base provides): what the runtime will hold of them.
+pub(crate) fn runtime_closure(
+    packages: &[String],
+    inv: &Inventory,
+    build_only: &globset::GlobSet,
+    provided: &globset::GlobSet,
+    in_base: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut stack: Vec<String> = packages.iter().rev().cloned().collect();
+    while let Some(n) = stack.pop() {
+        if out.contains(&n) {
+            continue;
+        }
+        let Some(pkg) = inv.os_packages.iter().find(|p| p.name == n) else {
+            // Not in the image: the runtime's package manager resolves it; nothing to count.
+            out.push(n);
+            continue;
+        };
+        out.push(n);
+        for d in pkg.depends.iter().rev() {
+            let wanted = is_runtime_library(d) || !d.starts_with("lib");
+            if wanted
+                && !in_base(d)
+                && !build_only.is_match(d.as_str())
+                && !provided.is_match(d.as_str())
+                && inv.os_packages.iter().any(|p| &p.name == d)
+            {
+                stack.push(d.clone());
+            }
+        }
+    }
+    out
+}
+
 /// `libpq-dev`, `libssl-dev`: the development files of one library.
 fn is_library_dev(name: &str) -> bool {
     name.starts_with("lib") && name.ends_with("-dev") && !name.starts_with("libc6")

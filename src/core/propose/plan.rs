@@ -10,9 +10,12 @@ use super::bases::{fill, Bases, Target, TargetBases};
 use super::builder;
 use super::image_python::image_venv;
 pub(crate) use super::image_python::{python_version, user_dists};
-use super::packages::{build_only_packages, os_package_layer, runtime_packages};
-use super::runtime::{copies, left_behind, runtime_user, user_env};
-use super::steps::{config_lines, UserSteps};
+use super::interpreter::{self, VenvInterpreter};
+use super::libraries::LibraryCopy;
+use super::packages::build_only_packages;
+use super::runtime::{copies, left_behind, runtime_config_lines, runtime_user, user_env};
+use super::runtime_os::runtime_os;
+use super::steps::UserSteps;
 use crate::core::findings::RuleSet;
 use crate::core::image::Image;
 use crate::core::inventory::normalize_dist_name;
@@ -81,6 +84,8 @@ pub struct Plan {
     pub builder_base: String,
     pub runtime_base: String,
     pub venv: String,
+    /// The interpreter the builder makes the venv with: the runtime's, at the same path.
+    pub interpreter: VenvInterpreter,
     pub notes: Vec<String>,
     /// Parser directives of the user's Dockerfile: render.rs writes them first.
     pub directives: Vec<String>,
@@ -97,6 +102,17 @@ pub struct Plan {
     pub runtime_env: Vec<EnvVar>,
     pub runtime_packages: Vec<String>,
     pub runtime_packages_why: String,
+    /// The runtime packages with the dependencies the build installed alongside them (what
+    /// the runtime's package manager will add, or what is copied to distroless).
+    pub runtime_closure: Vec<String>,
+    /// Packages the build installed that the runtime base provides itself (its Python).
+    pub base_provided: Vec<String>,
+    /// Distroless: the runtime packages' shared libraries, copied from the builder.
+    pub runtime_libraries: Vec<LibraryCopy>,
+    /// What the proposal does about a finding on this target, where the target differs
+    /// from the rule's own text (assets/bases.toml `actions`).
+    #[serde(skip)]
+    pub target_actions: std::collections::BTreeMap<String, String>,
     pub user: User,
     pub copies: Vec<CopyPath>,
     pub runtime_lines: Vec<String>,
@@ -122,6 +138,8 @@ pub struct PlanInput<'a> {
     pub runtime_base: Option<&'a str>,
     /// The runtime base's digest, when the daemon knows it (`sha256:…`).
     pub runtime_digest: Option<&'a str>,
+    /// The Pythons (`/usr/bin/python3.11`) the runtime base has, when its files were read.
+    pub runtime_pythons: Option<&'a [String]>,
 }
 
 /// `what`, followed by the finding behind it and its bytes, when the image has that finding.
@@ -184,6 +202,14 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         .runtime_base
         .map(str::to_owned)
         .unwrap_or_else(|| fill(&tb.runtime, &python_version));
+    let interpreter = interpreter::choose(
+        tb,
+        &python_version,
+        &runtime_base,
+        input.runtime_base.is_some(),
+        input.runtime_pythons,
+        &mut warnings,
+    );
     match input.runtime_digest {
         Some(d) if !runtime_base.contains('@') => {
             runtime_base = format!("{runtime_base}@{d}");
@@ -289,22 +315,13 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         });
     }
 
-    let in_base = |name: &str| {
-        os_package_layer(&ex.tree, name).is_some_and(|l| l < input.steps.first_user_layer)
-    };
-    let runtime_packages = runtime_packages(
+    let os = runtime_os(
+        input,
         &builder.installed_packages,
         &build_only,
-        inv,
-        input.bases,
-        input.target,
-        &in_base,
-    );
-    let runtime_packages_why = if runtime_packages.is_empty() {
-        String::new()
-    } else {
-        "the runtime needs only these of the OS packages the build installed (libraries the -dev packages stood for included)".into()
-    };
+        &interpreter,
+        &mut warnings,
+    )?;
 
     let user = runtime_user(input.image, input.target, finding("runs-as-root"));
     let copies = copies(input, &venv);
@@ -320,8 +337,7 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
                 .join(", ")
         ));
     }
-    let mut runtime_lines = config_lines(input.image);
-    runtime_lines.retain(|l| !l.starts_with("USER"));
+    let mut runtime_lines = runtime_config_lines(input, &mut warnings);
     for step in &input.steps.steps {
         if matches!(
             step.keyword.as_str(),
@@ -344,6 +360,7 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
                 glibc.iter().take(6).copied().collect::<Vec<_>>().join(", ")
             ));
         }
+        warnings.push("not checked for Alpine: that the packages install on musl, that the OS packages' Alpine names (mapped from a table) are the right ones, and the size (estimated from the glibc image's files); build it and run your tests before you rely on it".into());
     }
     let dockerignore: Vec<String> = input
         .rules
@@ -363,6 +380,7 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         builder_base,
         runtime_base,
         venv,
+        interpreter,
         notes,
         directives: input.steps.directives.clone(),
         escape: input.steps.escape,
@@ -373,8 +391,12 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
         builder_steps: builder.steps,
         prune: builder.prune,
         runtime_env,
-        runtime_packages,
-        runtime_packages_why,
+        runtime_packages: os.packages,
+        runtime_packages_why: os.why,
+        runtime_closure: os.closure,
+        base_provided: os.base_provided,
+        runtime_libraries: os.libraries,
+        target_actions: tb.actions.clone(),
         user,
         copies,
         runtime_lines,

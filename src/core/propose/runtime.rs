@@ -5,7 +5,7 @@ use super::bases::Target;
 use super::plan::{CopyPath, PlanInput, User, APP_UID, APP_USER};
 use super::reorder::absolute;
 use super::shell;
-use super::steps::Step;
+use super::steps::{config_lines, Step};
 use crate::core::findings::Finding;
 use crate::core::image::Image;
 
@@ -62,6 +62,40 @@ pub(crate) fn runtime_user(image: &Image, target: Target, root_finding: Option<&
         create: true,
         why: why_root,
     }
+}
+
+/// WORKDIR, EXPOSE, ENTRYPOINT and CMD as the image had them (its USER is decided apart), with
+/// the base's ENTRYPOINT reset when the image had none of its own.
+pub(crate) fn runtime_config_lines(input: &PlanInput, warnings: &mut Vec<String>) -> Vec<String> {
+    let mut lines = config_lines(input.image);
+    lines.retain(|l| !l.starts_with("USER"));
+    // The runtime base's ENTRYPOINT (distroless: its python3.X) would run before the image's
+    // CMD: reset it, so the new image runs what the old one ran.
+    if !lines.iter().any(|l| l.starts_with("ENTRYPOINT")) {
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("CMD"))
+            .unwrap_or(lines.len());
+        lines.insert(at, "ENTRYPOINT []".into());
+    }
+    if input.target == Target::Distroless {
+        if let Some(program) = shell_program(input.image) {
+            warnings.push(format!(
+                "the image starts with {program}, which needs a shell; distroless has none, so this container will not start: make the ENTRYPOINT/CMD an exec form that runs python (or choose --target slim)"
+            ));
+        }
+    }
+    lines
+}
+
+/// The program the image starts with, when it needs a shell: `/bin/sh -c` (the shell form
+/// of CMD), a shell, or a `.sh` script.
+fn shell_program(image: &Image) -> Option<String> {
+    let c = &image.config;
+    let first = c.entrypoint.first().or(c.cmd.first())?;
+    let name = first.rsplit('/').next().unwrap_or(first);
+    (matches!(name, "sh" | "bash" | "dash" | "ash") || name.ends_with(".sh"))
+        .then(|| format!("`{first}`"))
 }
 
 /// What the runtime copies from the builder: the venv, the working directory, and what the
