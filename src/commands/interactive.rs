@@ -75,6 +75,7 @@ fn run_interactive(opts: Interactive) -> Result<ExitCode> {
         app.dockerfile = dockerfile;
         app.trim_prefix = prefix;
         if start_trim {
+            app.trim_only = true;
             app.update(tui::action::Action::Trim);
         }
     });

@@ -39,19 +39,22 @@ impl Widget for TrimOverlay<'_> {
             return;
         }
         // The projected size, always on top.
-        let p = s.projection(ex);
+        let p = &t.projection;
         let ratio = if p.before > 0 {
             p.after as f64 / p.before as f64
         } else {
             1.0
         };
-        let label = format!(
-            "ships {} → {}  (−{}, −{:.1}%)",
+        let mut label = format!(
+            "trimmed image {} → {}  (−{}, −{:.1}%)",
             size(p.before),
             size(p.after),
             size(p.saved()),
             (1.0 - ratio) * 100.0
         );
+        if let Some(saved) = p.patch_saved {
+            label.push_str(&format!("   patch −{}", size(saved)));
+        }
         Gauge::default()
             .gauge_style(th.key())
             .ratio(ratio.clamp(0.0, 1.0))
@@ -95,6 +98,16 @@ impl Widget for TrimOverlay<'_> {
                     ),
                     style,
                 )));
+            }
+            if !p.problems.is_empty() {
+                lines.push(Line::from(""));
+                lines.push(Line::from(Span::styled(
+                    "The trimmed image cannot be written with these decisions (u undoes):",
+                    th.severity(crate::core::findings::Severity::High),
+                )));
+                for problem in &p.problems {
+                    lines.push(Line::from(Span::styled(format!("  {problem}"), th.text())));
+                }
             }
             lines.push(Line::from(""));
             let df = match &self.app.dockerfile {
@@ -158,9 +171,18 @@ impl Widget for TrimOverlay<'_> {
                     th.dim(),
                 )));
             }
+            if !t.if_accepted.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "Cannot be applied as it is: accepting it would break the app:",
+                    th.severity(crate::core::findings::Severity::High),
+                )));
+                for problem in &t.if_accepted {
+                    lines.push(Line::from(Span::styled(format!("  {problem}"), th.text())));
+                }
+            }
             lines.push(Line::from(""));
             lines.push(Line::from(Span::styled(
-                "y accept   n skip   u undo   f finish",
+                "y accept   n skip   u undo   f finish   q/Esc cancel (writes nothing)",
                 th.key(),
             )));
         }
