@@ -326,3 +326,42 @@ fn the_trim_screen_writes_the_trimmed_image_after_the_session_files() {
         "{again}"
     );
 }
+
+#[test]
+fn esc_or_q_cancels_a_session_writing_nothing_and_ctrl_c_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = common::write_tar(dir.path(), "t.tar", &spec(), ArchiveFormat::DockerLegacy);
+    let fresh = || {
+        let image = common::open(&tar).unwrap();
+        let ex = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
+        let mut app = App::new(image, ex, Keymap::load(None).unwrap());
+        app.trim_prefix = dir.path().join("out").display().to_string();
+        app.handle_key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE));
+        app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+        assert_eq!(app.mode, Mode::Trim);
+        app
+    };
+    for cancel in [KeyCode::Esc, KeyCode::Char('q')] {
+        let mut app = fresh();
+        app.handle_key(KeyEvent::new(cancel, KeyModifiers::NONE));
+        assert_eq!(app.mode, Mode::Normal, "{cancel:?}");
+        assert!(app.trim.is_none(), "{cancel:?}");
+        assert!(app.effect.is_none(), "{cancel:?} asked to write");
+        assert!(!app.quit, "{cancel:?} quit the explorer");
+        // `pyslim trim` is the session alone: cancelling it quits.
+        let mut app = fresh();
+        app.trim_only = true;
+        app.handle_key(KeyEvent::new(cancel, KeyModifiers::NONE));
+        assert!(app.quit && app.effect.is_none(), "{cancel:?}");
+    }
+    // Ctrl-C quits, on a step and on the finish screen (where letters type the prefix).
+    let mut app = fresh();
+    app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit && app.effect.is_none());
+    let mut app = fresh();
+    app.handle_key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE));
+    assert!(app.trim.as_ref().unwrap().finishing);
+    app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit && app.effect.is_none());
+    assert_eq!(common::dir_names(dir.path()), ["t.tar"]);
+}
