@@ -130,11 +130,8 @@ fn the_session_says_what_accepting_would_break_before_the_user_accepts() {
     let image = common::open(&tar).unwrap();
     let rules = RuleSet::builtin().unwrap();
     let ex = examine(&image, Some(&rules), 20);
-    let mut app = pyslim::tui::app::App::new(
-        image,
-        ex,
-        pyslim::tui::keymap::Keymap::load(None).unwrap(),
-    );
+    let mut app =
+        pyslim::tui::app::App::new(image, ex, pyslim::tui::keymap::Keymap::load(None).unwrap());
     app.rules = rules;
     app.handle_key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE));
     let key = |app: &pyslim::tui::app::App| {
@@ -143,22 +140,36 @@ fn the_session_says_what_accepting_would_break_before_the_user_accepts() {
     };
     while key(&app) != "python-packaging-tools" {
         let t = app.trim.as_ref().unwrap();
-        assert!(t.if_accepted.is_empty(), "{}: {:?}", key(&app), t.if_accepted);
+        assert!(
+            t.if_accepted.is_empty(),
+            "{}: {:?}",
+            key(&app),
+            t.if_accepted
+        );
         app.handle_key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE));
     }
     let t = app.trim.as_ref().unwrap();
     let expected = format!("legacy-lib 1.0 requires setuptools (Requires-Dist), and the trim removes setuptools 75.1.0 from /{SITE} (finding python-packaging-tools)");
     assert_eq!(t.if_accepted, vec![expected.clone()]);
     let screen = common::render_text(120, 40, |f, theme| pyslim::tui::view::draw(f, &app, theme));
-    assert!(screen.contains("accepting it would break the app"), "{screen}");
-    assert!(screen.contains("legacy-lib 1.0 requires setuptools"), "{screen}");
+    assert!(
+        screen.contains("accepting it would break the app"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("legacy-lib 1.0 requires setuptools"),
+        "{screen}"
+    );
     // Accepted anyway: the finish screen says the image cannot be written, and why.
     app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
     app.handle_key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE));
     let t = app.trim.as_ref().unwrap();
     assert_eq!(t.projection.problems, vec![expected]);
     let screen = common::render_text(120, 40, |f, theme| pyslim::tui::view::draw(f, &app, theme));
-    assert!(screen.contains("cannot be written with these decisions"), "{screen}");
+    assert!(
+        screen.contains("cannot be written with these decisions"),
+        "{screen}"
+    );
 }
 
 #[test]
