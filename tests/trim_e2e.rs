@@ -93,3 +93,117 @@ fn removing_the_compilers_takes_the_libraries_only_they_need_and_breaks_nothing(
     assert_eq!(problems, vec![], "removing the compilers breaks something");
     let _ = &fx.tar;
 }
+
+/// `1.05 GiB` → bytes, and the rounding the two decimals allow.
+fn bytes_of(text: &str) -> (f64, f64) {
+    let (n, unit) = text
+        .trim()
+        .split_once(' ')
+        .unwrap_or_else(|| panic!("{text:?}"));
+    let n: f64 = n.parse().unwrap_or_else(|_| panic!("{text:?}"));
+    let unit = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        other => panic!("unit {other:?} in {text:?}"),
+    };
+    (n * unit, 0.005 * unit)
+}
+
+/// The sizes in a line, in order (`12.5 MiB`, `0 B`).
+fn sizes_in(line: &str) -> Vec<(f64, f64)> {
+    let words: Vec<&str> = line
+        .split([' ', '(', ')', ',', '*'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .windows(2)
+        .filter(|w| matches!(w[1], "B" | "KiB" | "MiB" | "GiB") && w[0].parse::<f64>().is_ok())
+        .map(|w| bytes_of(&format!("{} {}", w[0], w[1])))
+        .collect()
+}
+
+fn close(a: (f64, f64), b: (f64, f64)) -> bool {
+    (a.0 - b.0).abs() <= a.1 + b.1
+}
+
+#[test]
+fn trim_with_decisions_prints_figures_that_agree_with_each_other() {
+    let Some(fx) = fixture("figures agree") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let accept = [
+        "apt-lists",
+        "compilers",
+        "dev-packages",
+        "locales",
+        "python-package-tests",
+        "pip-cache",
+        "wasted-bytes#1",
+        "wasted-bytes#2",
+    ];
+    let text: String = accept
+        .iter()
+        .map(|f| format!("[[decision]]\nfinding = \"{f}\"\naccept = true\n\n"))
+        .collect();
+    std::fs::write(dir.path().join("d.toml"), text).unwrap();
+    let dockerfile = fx.tar.with_file_name("ctx").join("Dockerfile");
+    let mut cmd = assert_cmd::Command::cargo_bin("pyslim").unwrap();
+    cmd.current_dir(dir.path()).arg("trim").arg(&fx.tar).args([
+        "--decisions",
+        "d.toml",
+        "-o",
+        "out",
+    ]);
+    if dockerfile.exists() {
+        cmd.arg("-f").arg(&dockerfile);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = |start: &str| {
+        stdout
+            .lines()
+            .find(|l| l.contains(start))
+            .unwrap_or_else(|| panic!("no {start:?} in:\n{stdout}"))
+    };
+    // "ships A now, B with the accepted fixes (C less)" and "A before, B after (C less)".
+    let projected = sizes_in(line("with the accepted fixes"));
+    let written = sizes_in(line("file bytes in layers:"));
+    for (i, what) in ["before", "after", "saved"].iter().enumerate() {
+        assert!(
+            close(projected[i], written[i]),
+            "{what}: projected {:?}, written {:?}\n{stdout}",
+            projected[i],
+            written[i]
+        );
+    }
+    // Every category row: before − after = removed.
+    let rows: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("by category:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  ") && !l.starts_with("  ("))
+        .collect();
+    assert!(rows.len() >= 5, "{stdout}");
+    for row in rows {
+        let s = sizes_in(row);
+        assert_eq!(s.len(), 3, "{row}");
+        let diff = (s[0].0 - s[1].0, s[0].1 + s[1].1);
+        assert!(close(diff, s[2]), "before − after ≠ removed: {row}");
+    }
+    // The report states the same projection.
+    let md = std::fs::read_to_string(dir.path().join("out.md")).unwrap();
+    let headline = md.lines().find(|l| l.starts_with("Layers ship")).unwrap();
+    let stated = sizes_in(headline);
+    assert!(
+        close(stated[0], projected[0]) && close(stated[1], projected[1]),
+        "{headline}"
+    );
+}
