@@ -207,3 +207,110 @@ fn trim_with_decisions_prints_figures_that_agree_with_each_other() {
         "{headline}"
     );
 }
+
+#[test]
+fn the_patch_realises_what_an_edit_can_and_lists_the_rest_as_manual() {
+    let Some(fx) = fixture("patch realises") else {
+        return;
+    };
+    let path = fx.tar.with_file_name("ctx").join("Dockerfile");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        panic!("{} is missing beside fat-app.tar", path.display());
+    };
+    let session = session_accepting(
+        &fx.ex,
+        &[
+            "apt-lists",
+            "compilers",
+            "dev-packages",
+            "locales",
+            "python-package-tests",
+            "pip-cache",
+            "python-packaging-tools",
+            "wasted-bytes#1",
+        ],
+    );
+    let rules = RuleSet::builtin().unwrap();
+    let out = pyslim::report::trim::build(
+        &fx.image,
+        &fx.ex,
+        &rules,
+        &session,
+        Some(("Dockerfile", &text)),
+    );
+    let (_, new) = out.patch.as_ref().unwrap();
+    let df = pyslim::core::dockerfile::Dockerfile::parse(new);
+    let runs: Vec<&str> = df
+        .instructions
+        .iter()
+        .filter(|i| i.keyword == "RUN")
+        .map(|i| i.args.as_str())
+        .collect();
+    // Build-only packages go in the RUN that installed them, before apt's lists.
+    let apt = runs.iter().find(|r| r.contains("apt-get install")).unwrap();
+    let purge = apt
+        .find("apt-get purge -y --auto-remove build-essential")
+        .unwrap_or_else(|| panic!("no purge of build-essential: {apt}"));
+    assert!(
+        apt.contains("apt-get purge -y --auto-remove python3-dev"),
+        "{apt}"
+    );
+    assert!(
+        purge < apt.find("rm -rf /var/lib/apt/lists").unwrap(),
+        "{apt}"
+    );
+    // The caches and tests go in the pip RUN that wrote them.
+    let venv = runs.iter().find(|r| r.contains("python3 -m venv")).unwrap();
+    assert!(venv.contains("rm -rf /root/.cache/pip"), "{venv}");
+    assert!(venv.contains("-name tests"), "{venv}");
+    // pip, setuptools and wheel: with the venv's pip (Debian's refuses: PEP 668), in the
+    // last RUN that uses pip, never before a RUN that still calls it.
+    assert!(!new.contains("python3 -m pip uninstall"), "{new}");
+    let at = runs
+        .iter()
+        .position(|r| r.contains("/opt/venv/bin/python -m pip uninstall -y"))
+        .unwrap_or_else(|| panic!("no uninstall: {new}"));
+    assert!(
+        runs[at].contains("pip install --upgrade pip"),
+        "{}",
+        runs[at]
+    );
+    assert!(!runs[at + 1..].iter().any(|r| r.contains("pip")), "{new}");
+    // What the patch cannot do is manual, at 0 B; the rest saves bytes.
+    let realises: Vec<&str> = out
+        .report
+        .lines()
+        .skip_while(|l| !l.starts_with("## What the Dockerfile patch realises"))
+        .take_while(|l| !l.starts_with("## Dockerfile patch"))
+        .collect();
+    let row = |key: &str| {
+        realises
+            .iter()
+            .find(|l| l.contains(&format!("(`{key}`) | ")))
+            .unwrap_or_else(|| panic!("no row for {key}:\n{}", out.report))
+            .to_string()
+    };
+    for key in ["wasted-bytes#1", "locales"] {
+        assert!(
+            row(key).contains("| manual, 0 B saved by the patch |"),
+            "{}",
+            row(key)
+        );
+    }
+    for key in [
+        "apt-lists",
+        "compilers",
+        "dev-packages",
+        "python-package-tests",
+        "pip-cache",
+        "python-packaging-tools",
+    ] {
+        assert!(row(key).contains(" MiB |"), "{}", row(key));
+    }
+    let saved = out.projection.patch_saved.unwrap();
+    assert!(saved > 500 << 20, "the patch saves {saved} B");
+    assert!(
+        saved < out.projection.saved(),
+        "the patch cannot save more than the trim"
+    );
+}

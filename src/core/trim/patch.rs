@@ -61,10 +61,11 @@ fn is_package_rule(rule: &Rule) -> bool {
     !rule.packages.is_empty() && rule.paths.is_empty() || rule.id == "compilers"
 }
 
-/// A clean-up that may fail on purpose (`… || true`) is grouped, so its `||` cannot swallow
-/// a failure of the commands before it in the RUN (`a && b || true` runs on after `a` fails).
+/// A clean-up that may fail on purpose (`… || true`), or is a list of its own, is grouped,
+/// so its `||` or `;` cannot swallow a failure of the commands before it in the RUN
+/// (`install && find … || true` carries on, with status 0, after `install` fails).
 fn grouped(shell: &str) -> String {
-    if shell.contains("||") {
+    if shell.contains('|') || shell.contains(';') {
         format!("{{ {shell}; }}")
     } else {
         shell.to_owned()
@@ -401,6 +402,35 @@ mod tests {
             ["build-essential", "python3-dev"]
         );
         assert!(apt_installed("pip install numpy").is_empty());
+    }
+
+    /// `sh -c "false && CLEANUP"`: the clean-up never runs (`false` fails first), and the
+    /// status says whether the failure before it stays visible.
+    fn fails_after_false(cleanup: &str) -> bool {
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("false && {cleanup}"))
+            .status()
+            .unwrap();
+        !status.success()
+    }
+
+    #[test]
+    fn no_builtin_clean_up_hides_a_failure_before_it() {
+        let rules = RuleSet::builtin().unwrap();
+        let stdlib = rules
+            .rules
+            .iter()
+            .find(|r| r.id == "python-stdlib-tests")
+            .and_then(|r| r.cleanup.clone())
+            .unwrap();
+        // As the rule writes it, a failed install before it would pass unseen.
+        assert!(!fails_after_false(&stdlib));
+        for r in &rules.rules {
+            if let Some(c) = &r.cleanup {
+                assert!(fails_after_false(&grouped(c)), "{}: {c}", r.id);
+            }
+        }
     }
 
     #[test]
