@@ -365,3 +365,63 @@ fn esc_or_q_cancels_a_session_writing_nothing_and_ctrl_c_quits() {
     assert!(app.quit && app.effect.is_none());
     assert_eq!(common::dir_names(dir.path()), ["t.tar"]);
 }
+
+#[test]
+fn a_later_rm_moves_into_the_run_that_wrote_the_files() {
+    const WHEELS: &str =
+        "pip wheel -w /tmp/wheels -r requirements.txt && pip install /tmp/wheels/*.whl";
+    let spec = ImageSpec::new(
+        "t/wheels:1",
+        vec![
+            LayerSpec::new(
+                "/bin/sh -c #(nop) ADD file:base in / ",
+                vec![SpecEntry::file("usr/local/bin/python3.12", 20_000)],
+            ),
+            LayerSpec::new(
+                &format!("/bin/sh -c {WHEELS}"),
+                vec![
+                    SpecEntry::file("tmp/wheels/numpy-1.26.4-cp312-manylinux.whl", 18_000_000),
+                    SpecEntry::file(
+                        "usr/local/lib/python3.12/site-packages/numpy/core.py",
+                        50_000,
+                    ),
+                ],
+            ),
+            LayerSpec::new(
+                "/bin/sh -c rm -rf /tmp/wheels",
+                vec![SpecEntry::whiteout("tmp/wheels")],
+            ),
+        ],
+    );
+    let dockerfile =
+        format!("FROM python:3.12-slim\nRUN {WHEELS}\nRUN rm -rf /tmp/wheels\nCMD [\"python\"]\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::write_tar(dir.path(), "t.tar", &spec, ArchiveFormat::DockerLegacy);
+    let image = common::open(&path).unwrap();
+    let rules = RuleSet::builtin().unwrap();
+    let ex = examine(&image, Some(&rules), 20);
+    let mut s = Session::new(&ex);
+    let key = s
+        .keys
+        .iter()
+        .find(|k| k.starts_with("wasted-bytes"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no wasted bytes: {:?}", s.keys));
+    let text = format!("[[decision]]\nfinding = \"{key}\"\naccept = true\n");
+    s.apply_file("d", &DecisionsFile::parse("d", &text).unwrap())
+        .unwrap();
+    let out =
+        pyslim::report::trim::build(&image, &ex, &rules, &s, Some(("Dockerfile", &dockerfile)));
+    let (_, new) = out.patch.as_ref().unwrap();
+    assert!(
+        new.contains(&format!("RUN {WHEELS} \\\n    && rm -rf /tmp/wheels\n")),
+        "{new}"
+    );
+    assert_eq!(
+        out.projection.patch_saved,
+        Some(18_000_000),
+        "{}",
+        out.report
+    );
+    assert!(!out.report.contains("manual, 0 B"), "{}", out.report);
+}

@@ -177,6 +177,16 @@ pub fn plan(
             let ins = &df.instructions[at];
             let runnable = ins.keyword == "RUN" && !ins.json_form && !ins.heredoc;
             if f.rule == "wasted-bytes" {
+                if let Some(rm) = later_rm(ex, f, share.layer, &made_by, df).filter(|_| runnable) {
+                    others.push(Edit::AppendToRun {
+                        instruction: at,
+                        shell: rm,
+                        why: why.clone(),
+                    });
+                    // Hidden bytes are no final-image files: counted once, by finding.
+                    outcome.saved += share.bytes;
+                    continue;
+                }
                 outcome.manual.push(format!(
                     "bytes of layer {} are rewritten or deleted by a later step: make that change in the step that wrote them (line {})",
                     share.layer,
@@ -294,15 +304,23 @@ fn purge(
 ) -> Result<String, String> {
     let ins = &df.instructions[at];
     let installed = apt_installed(&ins.args);
-    // The finding's packages with files written by this layer.
+    // Every package of the finding with files this layer wrote, by name: autoremove alone
+    // keeps the toolchain (apt Suggests dpkg-dev, which Recommends gcc, and apt counts both
+    // as important), so naming only build-essential would leave gcc, make and binutils.
     let mut names: Vec<String> = Vec::new();
     for n in files_from_layer(ex, f, layer) {
         if let Some(&p) = ex.inventory.owner.get(&n) {
             let name = &ex.inventory.os_packages[p].name;
-            if installed.contains(name) && !names.contains(name) {
+            if !names.contains(name) {
                 names.push(name.clone());
             }
         }
+    }
+    if installed.is_empty() {
+        return Err(format!(
+            "line {}: the packages were not installed by an `apt-get install` there",
+            ins.first_line + 1
+        ));
     }
     // What the RUN names that the rule claims: a meta-package (build-essential) owns no
     // file of the finding but pulls the compilers in.
@@ -314,7 +332,7 @@ fn purge(
     }
     if names.is_empty() {
         return Err(format!(
-            "line {}: no `apt-get install` there names the packages",
+            "line {}: no package of the finding was installed there",
             ins.first_line + 1
         ));
     }
@@ -333,6 +351,73 @@ fn purge(
         "apt-get purge -y --auto-remove {}",
         names.join(" ")
     ))
+}
+
+/// For bytes layer `layer` wrote and one later RUN deleted with nothing but `rm`
+/// (`RUN rm -rf /tmp/wheels`): that `rm`, to run in the RUN that wrote them instead, where
+/// deleting saves the bytes. None when anything else hid them (a rewrite, a COPY, a RUN
+/// doing more than removing).
+fn later_rm(
+    ex: &Examination,
+    f: &Finding,
+    layer: u32,
+    made_by: &[Option<usize>],
+    df: &Dockerfile,
+) -> Option<String> {
+    let names: FxHashSet<&str> = f.items.iter().map(|i| i.name.as_str()).collect();
+    let mut hiders: Vec<u32> = ex
+        .tree
+        .inodes
+        .iter()
+        .filter(|i| {
+            i.layer == layer && !i.visible() && names.contains(ex.tree.path(i.node).as_str())
+        })
+        .filter_map(|i| i.hidden_by)
+        .collect();
+    hiders.sort_unstable();
+    hiders.dedup();
+    let [hider] = hiders[..] else { return None };
+    if hider == layer {
+        return None;
+    }
+    // Every hidden byte of the finding went in that layer, by deletion.
+    let deleted = ex
+        .tree
+        .inodes
+        .iter()
+        .filter(|i| i.layer == layer && i.hidden_by == Some(hider))
+        .all(|i| {
+            ex.tree
+                .node(i.node)
+                .events
+                .iter()
+                .chain(ancestors_events(ex, i.node).iter())
+                .any(|e| e.layer == hider && e.change == crate::core::tree::Change::Deleted)
+        });
+    if !deleted {
+        return None;
+    }
+    let at = (*made_by.get(hider as usize)?)?;
+    let ins = &df.instructions[at];
+    if ins.keyword != "RUN" || ins.json_form || ins.heredoc {
+        return None;
+    }
+    let parts: Vec<&str> = ins.args.split("&&").map(str::trim).collect();
+    let only_rm = parts
+        .iter()
+        .all(|p| p.starts_with("rm ") && !p.contains(['|', ';', '$', '`']));
+    only_rm.then(|| parts.join(" && "))
+}
+
+/// The events of every directory above `n`: a file goes when a directory above it is deleted.
+fn ancestors_events(ex: &Examination, n: NodeId) -> Vec<crate::core::tree::Event> {
+    let mut out = Vec::new();
+    let mut cur = n;
+    while cur != crate::core::tree::ROOT {
+        cur = ex.tree.node(cur).parent;
+        out.extend(ex.tree.node(cur).events.iter().cloned());
+    }
+    out
 }
 
 /// Whether the RUN at `at` installed only wheels built elsewhere (manylinux, musllinux or
