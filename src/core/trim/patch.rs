@@ -232,6 +232,17 @@ pub fn plan(
                 }
                 continue;
             }
+            if f.rule == "locales" {
+                if let Some(shell) = locales_cleanup(ex, f, share.layer) {
+                    others.push(Edit::AppendToRun {
+                        instruction: at,
+                        shell,
+                        why: why.clone(),
+                    });
+                    realised.extend(files_from_layer(ex, f, share.layer));
+                    continue;
+                }
+            }
             let Some(shell) = &rule.cleanup else {
                 others.push(Edit::Note {
                     instruction: at,
@@ -418,6 +429,73 @@ fn ancestors_events(ex: &Examination, n: NodeId) -> Vec<crate::core::tree::Event
         out.extend(ex.tree.node(cur).events.iter().cloned());
     }
     out
+}
+
+/// Removes, in the RUN that wrote them, the locale directories the finding claims: for
+/// each locale root the layer wrote into, every entry but the ones the image keeps (the
+/// configured locale, C, locale.alias), named so the RUN keeps exactly what the trim would.
+fn locales_cleanup(ex: &Examination, f: &Finding, layer: u32) -> Option<String> {
+    let claimed: FxHashSet<NodeId> = f.files.iter().copied().collect();
+    let mut finds = Vec::new();
+    for root in [
+        "usr/share/locale",
+        "usr/lib/locale",
+        "usr/share/i18n/locales",
+    ] {
+        let Some(dir) = ex.tree.lookup(root) else {
+            continue;
+        };
+        let mut wrote = false;
+        let mut keep: Vec<String> = Vec::new();
+        for &c in &ex.tree.node(dir).children {
+            if !ex.tree.is_visible(c) {
+                continue;
+            }
+            let mut files = Vec::new();
+            under(ex, c, &mut files);
+            let gone = !files.is_empty() && files.iter().all(|n| claimed.contains(n));
+            if gone {
+                wrote |= files
+                    .iter()
+                    .any(|&n| ex.tree.final_state(n).is_some_and(|e| e.layer == layer));
+            } else {
+                keep.push(ex.tree.node(c).name.to_string());
+            }
+        }
+        if !wrote {
+            continue;
+        }
+        keep.sort();
+        // A name the shell or find would read as more than itself: no command at all,
+        // rather than one that deletes what it should keep.
+        if keep
+            .iter()
+            .any(|k| k.contains(['\'', '"', '$', '`', '\\', '*', '?', '[']))
+        {
+            return None;
+        }
+        let names: String = keep.iter().map(|k| format!(" ! -name '{k}'")).collect();
+        finds.push(format!(
+            "find /{root} -mindepth 1 -maxdepth 1{names} -exec rm -rf '{{}}' +"
+        ));
+    }
+    (!finds.is_empty()).then(|| finds.join(" && "))
+}
+
+/// Every non-directory path under `n` (itself, if it is one) in the final image.
+fn under(ex: &Examination, n: NodeId, out: &mut Vec<NodeId>) {
+    let Some(e) = ex.tree.final_state(n) else {
+        return;
+    };
+    if e.kind != crate::core::entry::EntryKind::Dir {
+        out.push(n);
+        return;
+    }
+    for &c in &ex.tree.node(n).children {
+        if ex.tree.is_visible(c) {
+            under(ex, c, out);
+        }
+    }
 }
 
 /// Whether the RUN at `at` installed only wheels built elsewhere (manylinux, musllinux or
