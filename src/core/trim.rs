@@ -3,6 +3,7 @@
 //! accepted fixes mean for the Dockerfile. A session can also be driven from a decisions
 //! file, for scripts, and it writes one for reuse (and for `pyslim trim --decisions`).
 
+mod edits;
 pub mod patch;
 
 use serde::{Deserialize, Serialize};

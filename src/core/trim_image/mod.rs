@@ -38,6 +38,15 @@ const NOT_BY_REMOVAL: &[(&str, &str)] = &[
     ),
 ];
 
+/// Why the trimmed image does not apply a finding of this rule by removing its paths, if
+/// it does not (the session says so before the user accepts).
+pub fn not_by_removal(rule: &str) -> Option<&'static str> {
+    NOT_BY_REMOVAL
+        .iter()
+        .find(|(r, _)| *r == rule)
+        .map(|(_, why)| *why)
+}
+
 /// Which entries of one layer the trimmed image keeps, by index into the layer's changes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LayerKeep {

@@ -22,6 +22,8 @@ pub struct TrimState {
     pub projection: Projection,
     /// What accepting the current step would break, shown before the user accepts it.
     pub if_accepted: Vec<String>,
+    /// With a Dockerfile: what its patch does for each accepted finding.
+    pub patch: Vec<crate::core::trim::patch::Outcome>,
 }
 
 /// What the explorer asks its loop to do outside itself (the app does no I/O).
@@ -48,6 +50,7 @@ impl App {
                 problems: Vec::new(),
             },
             if_accepted: Vec::new(),
+            patch: Vec::new(),
         };
         self.refresh_trim(&mut t);
         self.trim = Some(t);
@@ -62,7 +65,13 @@ impl App {
             .map(|(_, text)| crate::core::dockerfile::Dockerfile::parse(text));
         t.projection = t
             .session
-            .projection(&self.image, &self.ex, &self.rules, df.as_ref());
+            .projection(&self.image, &self.ex, &self.rules, None);
+        if let Some(df) = &df {
+            let plan =
+                crate::core::trim::patch::plan(&t.session, &self.image, &self.ex, &self.rules, df);
+            t.projection.patch_saved = Some(plan.saved());
+            t.patch = plan.outcomes;
+        }
         t.if_accepted = t
             .session
             .problems_if_accepted(&self.image, &self.ex, &self.rules);

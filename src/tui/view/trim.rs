@@ -83,6 +83,18 @@ impl Widget for TrimOverlay<'_> {
             )));
             for (step, &i) in s.order.iter().enumerate() {
                 let f = &ex.findings.findings[i];
+                let patch = t
+                    .patch
+                    .iter()
+                    .find(|o| o.key == s.keys[step])
+                    .map(|o| {
+                        if o.saved == 0 {
+                            "   patch: manual, 0 B".to_owned()
+                        } else {
+                            format!("   patch −{}", size(o.saved))
+                        }
+                    })
+                    .unwrap_or_default();
                 let (mark, style) = match s.decisions[step] {
                     Some(Decision::Accept) => {
                         ("✓", th.change(Some(crate::core::tree::Change::Added)))
@@ -92,9 +104,9 @@ impl Widget for TrimOverlay<'_> {
                 };
                 lines.push(Line::from(Span::styled(
                     format!(
-                        " {mark} {:>10}  {}",
+                        " {mark} {:>10}  {}{patch}",
                         size(f.bytes),
-                        clip(&f.title, w.saturating_sub(16))
+                        clip(&f.title, w.saturating_sub(16 + patch.chars().count()))
                     ),
                     style,
                 )));
@@ -169,6 +181,12 @@ impl Widget for TrimOverlay<'_> {
                         clip(&item.name, w.saturating_sub(16))
                     ),
                     th.dim(),
+                )));
+            }
+            if let Some(why) = crate::core::trim_image::not_by_removal(&f.rule) {
+                lines.push(Line::from(Span::styled(
+                    format!("The trimmed image does not remove these paths: {why}"),
+                    th.header(),
                 )));
             }
             if !t.if_accepted.is_empty() {
