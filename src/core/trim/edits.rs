@@ -46,11 +46,11 @@ pub(super) fn apt_installed(args: &str) -> Vec<String> {
     out
 }
 
-/// Later RUNs of the final stage that match `what`.
-pub(super) fn later_runs<'a>(
-    df: &'a Dockerfile,
+/// The RUNs after instruction `after`, in its stage.
+pub(super) fn later_runs(
+    df: &Dockerfile,
     after: usize,
-) -> impl Iterator<Item = (usize, &'a Instruction)> {
+) -> impl Iterator<Item = (usize, &Instruction)> + '_ {
     let stage = df.instructions.get(after).map(|i| i.stage);
     df.instructions
         .iter()
