@@ -170,6 +170,35 @@ fn the_session_says_what_accepting_would_break_before_the_user_accepts() {
         screen.contains("cannot be written with these decisions"),
         "{screen}"
     );
+    // Nor does the patch uninstall what the app needs.
+    let dockerfile = "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y python3.11-dev\nRUN python3 -m venv /opt/venv && pip install flask numpy\nCOPY main.py /app/main.py\nRUN rm -f /tmp/build.log && apt-get clean\n";
+    let plan = pyslim::core::trim::patch::plan(
+        &t.session,
+        &app.image,
+        &app.ex,
+        &app.rules,
+        &pyslim::core::dockerfile::Dockerfile::parse(dockerfile),
+    );
+    let tools = plan
+        .outcomes
+        .iter()
+        .find(|o| o.key == "python-packaging-tools")
+        .unwrap();
+    assert_eq!(tools.saved, 0);
+    assert!(
+        tools.manual[0]
+            .starts_with("not patched, it would break the app: legacy-lib 1.0 requires setuptools"),
+        "{:?}",
+        tools.manual
+    );
+    assert!(
+        !plan
+            .edits
+            .iter()
+            .any(|e| format!("{e:?}").contains("uninstall")),
+        "{:?}",
+        plan.edits
+    );
 }
 
 #[test]

@@ -66,6 +66,17 @@ pub fn plan(
     df: &Dockerfile,
 ) -> PatchPlan {
     let made_by = layer_instructions(df, image);
+    // What removing the accepted paths would break, by the finding to blame: the patch
+    // makes no edit the trimmed image is refused for.
+    let trim = super::super::trim_image::plan(image, ex, session, rules);
+    let blamed: Vec<(String, String)> =
+        super::super::trim_image::safety::check(image, ex, &trim.removed)
+            .into_iter()
+            .filter_map(|p| {
+                trim.finding_for(&ex.tree, p.node)
+                    .map(|k| (k.to_owned(), p.message))
+            })
+            .collect();
     let mut out = PatchPlan::default();
     let mut counted: FxHashSet<NodeId> = FxHashSet::default();
     let mut purges: Vec<Edit> = Vec::new();
@@ -86,6 +97,19 @@ pub fn plan(
             saved: 0,
             manual: Vec::new(),
         };
+        let breaks: Vec<&str> = blamed
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, m)| m.as_str())
+            .collect();
+        if !breaks.is_empty() {
+            outcome.manual.push(format!(
+                "not patched, it would break the app: {}",
+                breaks.join("; ")
+            ));
+            out.outcomes.push(outcome);
+            continue;
+        }
         let Some(rule) = rules.rules.iter().find(|r| r.id == f.rule) else {
             outcome
                 .manual
