@@ -139,17 +139,18 @@ impl Session {
         }
     }
 
-    /// What accepting the current step would break that the accepted ones do not.
+    /// What accepting the current step would break that the accepted ones do not (`now`:
+    /// what they break, from this session's projection).
     pub fn problems_if_accepted(
         &self,
         image: &Image,
         ex: &Examination,
         rules: &RuleSet,
+        now: &[String],
     ) -> Vec<String> {
         if self.done() {
             return Vec::new();
         }
-        let now = self.projection(image, ex, rules, None).problems;
         let mut with = Session {
             order: self.order.clone(),
             keys: self.keys.clone(),

@@ -72,9 +72,12 @@ impl App {
             t.projection.patch_saved = Some(plan.saved());
             t.patch = plan.outcomes;
         }
-        t.if_accepted = t
-            .session
-            .problems_if_accepted(&self.image, &self.ex, &self.rules);
+        t.if_accepted = t.session.problems_if_accepted(
+            &self.image,
+            &self.ex,
+            &self.rules,
+            &t.projection.problems,
+        );
     }
 
     /// Leaves the session, writing nothing; `pyslim trim` (a session alone) quits.
