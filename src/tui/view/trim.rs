@@ -140,7 +140,7 @@ impl Widget for TrimOverlay<'_> {
             let keys = if t.written {
                 "i write the trimmed image PREFIX.tar   Enter/Esc back to the explorer"
             } else {
-                "Enter write   type to change the prefix   Esc back to the findings"
+                "Enter write   type to change the prefix   Esc back to the findings   Ctrl-C quit, writing nothing"
             };
             lines.push(Line::from(Span::styled(keys, th.dim())));
         } else if let Some(&i) = s.order.get(s.cursor) {
