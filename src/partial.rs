@@ -21,6 +21,16 @@ fn live() -> MutexGuard<'static, Vec<PathBuf>> {
     LIVE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What must be undone before a signal ends the process, besides temporary files: the
+/// explorer puts the terminal in raw mode, and a process killed in it would leave the
+/// user's shell with no echo and no line editing.
+static ON_SIGNAL: Mutex<Option<fn()>> = Mutex::new(None);
+
+/// Sets (or clears) what runs when SIGINT or SIGTERM ends the process.
+pub fn on_signal(hook: Option<fn()>) {
+    *ON_SIGNAL.lock().unwrap_or_else(PoisonError::into_inner) = hook;
+}
+
 /// On SIGINT or SIGTERM, removes every live temporary file, then ends the process as the
 /// signal would have (the shell sees 130 for Ctrl-C), so scripts still see an interrupt.
 /// Called once by the binary at start-up.
@@ -34,6 +44,10 @@ pub fn remove_on_signals() -> Result<()> {
             let paths = live();
             for p in paths.iter() {
                 let _ = std::fs::remove_file(p);
+            }
+            let hook = *ON_SIGNAL.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(hook) = hook {
+                hook();
             }
             let _ = signal_hook::low_level::emulate_default_handler(sig);
             // Only reached if the default action could not be restored.

@@ -394,6 +394,64 @@ impl Fx {
         out
     }
 
+    /// `picked` and every installed package only they depend on (Depends and Pre-Depends,
+    /// first alternative), never an Essential or required one.
+    fn dependency_closure(&self, mut picked: BTreeSet<String>) -> BTreeSet<String> {
+        let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut keep: BTreeSet<String> = BTreeSet::new();
+        for para in self.text("var/lib/dpkg/status").split("\n\n") {
+            let field = |k: &str| {
+                para.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+                    .map(str::to_owned)
+            };
+            let (Some(p), Some(s)) = (field("Package"), field("Status")) else {
+                continue;
+            };
+            if !s.ends_with(" installed") {
+                continue;
+            }
+            if field("Essential").as_deref() == Some("yes")
+                || field("Priority").as_deref() == Some("required")
+            {
+                keep.insert(p.clone());
+            }
+            let names = ["Pre-Depends", "Depends"]
+                .iter()
+                .filter_map(|k| field(k))
+                .flat_map(|v| {
+                    v.split(',')
+                        .map(|d| {
+                            let first = d.split('|').next().unwrap_or("").trim();
+                            let name = first.split([' ', '(']).next().unwrap_or("");
+                            name.split(':').next().unwrap_or("").to_owned()
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            deps.insert(p, names);
+        }
+        loop {
+            let grown: Vec<String> = deps
+                .keys()
+                .filter(|q| !picked.contains(*q) && !keep.contains(*q))
+                .filter(|q| {
+                    let users: Vec<&String> = deps
+                        .iter()
+                        .filter(|(u, d)| u != q && d.contains(q))
+                        .map(|(u, _)| u)
+                        .collect();
+                    !users.is_empty() && users.iter().all(|u| picked.contains(*u))
+                })
+                .cloned()
+                .collect();
+            if grown.is_empty() {
+                return picked;
+            }
+            picked.extend(grown);
+        }
+    }
+
     /// The paths a package's .list names, as written (no leading `/`).
     fn dpkg_list(&self, pkg: &str) -> Vec<String> {
         let plain = format!("var/lib/dpkg/info/{pkg}.list");
@@ -597,8 +655,17 @@ fn expect_rule(fx: &Fx, id: &str) -> Expect {
     }
     let wanted = globs(&strings(rule, "packages"));
     if !strings(rule, "packages").is_empty() {
-        for (pkg, version) in fx.dpkg_status() {
-            if wanted.is_match(&pkg) {
+        let status = fx.dpkg_status();
+        let mut picked: BTreeSet<String> = status
+            .keys()
+            .filter(|p| wanted.is_match(p.as_str()))
+            .cloned()
+            .collect();
+        if rule.get("with_dependencies").and_then(|v| v.as_bool()) == Some(true) {
+            picked = fx.dependency_closure(picked);
+        }
+        for (pkg, version) in status {
+            if picked.contains(&pkg) {
                 let files = fx.package_files(&pkg);
                 e.packages.insert(pkg, (version, fx.bytes(&files)));
                 e.files.extend(files);
@@ -656,6 +723,8 @@ fn compilers_are_the_real_gcc_and_binutils_bytes() {
             "cpp-12",
             "gcc-12",
             "libbinutils",
+            // Only gcc-12 depends on it: it goes with the compilers.
+            "libgcc-12-dev",
             "make"
         ]
     );

@@ -110,3 +110,80 @@ fn explore_the_demo_image_in_tmux() {
         sleep(Duration::from_millis(100));
     }
 }
+
+/// The pids of `pid`'s children.
+fn children(pid: &str) -> Vec<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn sigterm_gives_the_terminal_back() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        if std::env::var("PYSLIM_REQUIRE_TMUX").as_deref() == Ok("1") {
+            panic!("tmux is not installed and PYSLIM_REQUIRE_TMUX=1");
+        }
+        eprintln!("skipping sigterm_gives_the_terminal_back: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let stty = dir.path().join("stty");
+    let bin = assert_cmd::cargo::cargo_bin("pyslim");
+    let name = format!("pyslim-term-{}", std::process::id());
+    // The shell reads the terminal's modes once pyslim has gone, then waits to be killed.
+    let cmd = format!(
+        "sh -c '{} explore --demo; stty -a > {}; sleep 60'",
+        bin.display(),
+        stty.display()
+    );
+    let out = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "120",
+            "-y",
+            "36",
+            "-e",
+            "NO_COLOR=1",
+            &cmd,
+        ])
+        .output()
+        .expect("tmux starts");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let session = Session(name.clone());
+    wait_for(&session.0, "Files · image at layer 5");
+    let shell = tmux(&["display-message", "-p", "-t", &session.0, "#{pane_pid}"]);
+    let pyslim = children(shell.trim());
+    assert_eq!(pyslim.len(), 1, "the shell runs pyslim alone: {pyslim:?}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pyslim[0]])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let start = Instant::now();
+    let modes = loop {
+        match std::fs::read_to_string(&stty) {
+            Ok(t) if !t.is_empty() => break t,
+            _ => {}
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "stty never ran");
+        sleep(Duration::from_millis(100));
+    };
+    let words: Vec<&str> = modes.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(
+            words.contains(&mode),
+            "{mode} is off after SIGTERM:\n{modes}"
+        );
+    }
+}

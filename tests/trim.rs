@@ -50,7 +50,8 @@ fn examined() -> (pyslim::Image, pyslim::core::Examination) {
 
 #[test]
 fn a_session_walks_biggest_first_projects_once_and_undoes() {
-    let (_, ex) = examined();
+    let (image, ex) = examined();
+    let rules = RuleSet::builtin().unwrap();
     let mut s = Session::new(&ex);
     assert_eq!(s.keys[0], "apt-lists", "{:?}", s.keys);
     let sizes: Vec<u64> = s
@@ -60,9 +61,9 @@ fn a_session_walks_biggest_first_projects_once_and_undoes() {
         .collect();
     assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
     let before = ex.analysis.totals.layer_bytes;
-    assert_eq!(s.projection(&ex).after, before);
+    assert_eq!(s.projection(&image, &ex, &rules, None).after, before);
     s.decide(Decision::Accept); // apt lists, 9 MB
-    assert_eq!(s.projection(&ex).saved(), 9_000_000);
+    assert_eq!(s.projection(&image, &ex, &rules, None).saved(), 9_000_000);
     s.decide(Decision::Skip);
     s.undo();
     assert_eq!(s.cursor, 1);
@@ -72,11 +73,10 @@ fn a_session_walks_biggest_first_projects_once_and_undoes() {
         s.decide(Decision::Accept);
     }
     assert_eq!(
-        s.projection(&ex).saved(),
+        s.projection(&image, &ex, &rules, None).saved(),
         9_000_000 + 40_000 + 1_400_000 + 3_000_000
     );
     // The decisions file says it all, and reads back into the same choices.
-    let (image, _) = examined();
     let file = s.to_file(&image, &ex);
     let again = DecisionsFile::parse("d.toml", &file.to_toml()).unwrap();
     let mut t = Session::new(&ex);
@@ -218,14 +218,14 @@ fn the_explorer_runs_a_session_and_asks_the_loop_to_write() {
     };
     press(&mut app, 't');
     assert_eq!(app.mode, Mode::Trim);
-    let before = app.trim.as_ref().unwrap().session.projection(&app.ex);
+    let before = app.trim.as_ref().unwrap().projection.clone();
     press(&mut app, 'y'); // compilers, the biggest
     press(&mut app, 'n');
     press(&mut app, 'u');
     press(&mut app, 'y');
     let t = app.trim.as_ref().unwrap();
     assert_eq!(t.session.cursor, 2);
-    assert!(t.session.projection(&app.ex).after < before.after);
+    assert!(t.projection.after < before.after);
     insta::assert_snapshot!("trim_step_80x24", screen(&mut app, 80, 24));
     insta::assert_snapshot!("trim_step_160x48", screen(&mut app, 160, 48));
     press(&mut app, 'f');
@@ -325,4 +325,103 @@ fn the_trim_screen_writes_the_trimmed_image_after_the_session_files() {
         ),
         "{again}"
     );
+}
+
+#[test]
+fn esc_or_q_cancels_a_session_writing_nothing_and_ctrl_c_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = common::write_tar(dir.path(), "t.tar", &spec(), ArchiveFormat::DockerLegacy);
+    let fresh = || {
+        let image = common::open(&tar).unwrap();
+        let ex = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
+        let mut app = App::new(image, ex, Keymap::load(None).unwrap());
+        app.trim_prefix = dir.path().join("out").display().to_string();
+        app.handle_key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE));
+        app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+        assert_eq!(app.mode, Mode::Trim);
+        app
+    };
+    for cancel in [KeyCode::Esc, KeyCode::Char('q')] {
+        let mut app = fresh();
+        app.handle_key(KeyEvent::new(cancel, KeyModifiers::NONE));
+        assert_eq!(app.mode, Mode::Normal, "{cancel:?}");
+        assert!(app.trim.is_none(), "{cancel:?}");
+        assert!(app.effect.is_none(), "{cancel:?} asked to write");
+        assert!(!app.quit, "{cancel:?} quit the explorer");
+        // `pyslim trim` is the session alone: cancelling it quits.
+        let mut app = fresh();
+        app.trim_only = true;
+        app.handle_key(KeyEvent::new(cancel, KeyModifiers::NONE));
+        assert!(app.quit && app.effect.is_none(), "{cancel:?}");
+    }
+    // Ctrl-C quits, on a step and on the finish screen (where letters type the prefix).
+    let mut app = fresh();
+    app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit && app.effect.is_none());
+    let mut app = fresh();
+    app.handle_key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE));
+    assert!(app.trim.as_ref().unwrap().finishing);
+    app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit && app.effect.is_none());
+    assert_eq!(common::dir_names(dir.path()), ["t.tar"]);
+}
+
+#[test]
+fn a_later_rm_moves_into_the_run_that_wrote_the_files() {
+    const WHEELS: &str =
+        "pip wheel -w /tmp/wheels -r requirements.txt && pip install /tmp/wheels/*.whl";
+    let spec = ImageSpec::new(
+        "t/wheels:1",
+        vec![
+            LayerSpec::new(
+                "/bin/sh -c #(nop) ADD file:base in / ",
+                vec![SpecEntry::file("usr/local/bin/python3.12", 20_000)],
+            ),
+            LayerSpec::new(
+                &format!("/bin/sh -c {WHEELS}"),
+                vec![
+                    SpecEntry::file("tmp/wheels/numpy-1.26.4-cp312-manylinux.whl", 18_000_000),
+                    SpecEntry::file(
+                        "usr/local/lib/python3.12/site-packages/numpy/core.py",
+                        50_000,
+                    ),
+                ],
+            ),
+            LayerSpec::new(
+                "/bin/sh -c rm -rf /tmp/wheels",
+                vec![SpecEntry::whiteout("tmp/wheels")],
+            ),
+        ],
+    );
+    let dockerfile =
+        format!("FROM python:3.12-slim\nRUN {WHEELS}\nRUN rm -rf /tmp/wheels\nCMD [\"python\"]\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::write_tar(dir.path(), "t.tar", &spec, ArchiveFormat::DockerLegacy);
+    let image = common::open(&path).unwrap();
+    let rules = RuleSet::builtin().unwrap();
+    let ex = examine(&image, Some(&rules), 20);
+    let mut s = Session::new(&ex);
+    let key = s
+        .keys
+        .iter()
+        .find(|k| k.starts_with("wasted-bytes"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no wasted bytes: {:?}", s.keys));
+    let text = format!("[[decision]]\nfinding = \"{key}\"\naccept = true\n");
+    s.apply_file("d", &DecisionsFile::parse("d", &text).unwrap())
+        .unwrap();
+    let out =
+        pyslim::report::trim::build(&image, &ex, &rules, &s, Some(("Dockerfile", &dockerfile)));
+    let (_, new) = out.patch.as_ref().unwrap();
+    assert!(
+        new.contains(&format!("RUN {WHEELS} \\\n    && rm -rf /tmp/wheels\n")),
+        "{new}"
+    );
+    assert_eq!(
+        out.projection.patch_saved,
+        Some(18_000_000),
+        "{}",
+        out.report
+    );
+    assert!(!out.report.contains("manual, 0 B"), "{}", out.report);
 }

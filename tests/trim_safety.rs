@@ -90,9 +90,8 @@ fn removing_a_file_the_command_names_is_refused() {
     );
 }
 
-#[test]
-fn a_refused_trim_says_why_in_one_line_and_writes_nothing() {
-    // Packaging tools go, but the app's own package still requires setuptools at run time.
+/// The spec with packaging tools that the app's own package still requires at run time.
+fn spec_needing_setuptools() -> pyslim::source::writer::ImageSpec {
     let mut s = spec();
     let mut tools = dist(
         "setuptools",
@@ -119,6 +118,92 @@ fn a_refused_trim_says_why_in_one_line_and_writes_nothing() {
         &[("legacy_lib/__init__.py", 3_000)],
     ));
     s.layers[2].entries.extend(tools);
+    s
+}
+
+#[test]
+fn the_session_says_what_accepting_would_break_before_the_user_accepts() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let dir = tempfile::tempdir().unwrap();
+    let s = spec_needing_setuptools();
+    let tar = common::write_tar(dir.path(), "t.tar", &s, ArchiveFormat::DockerLegacy);
+    let image = common::open(&tar).unwrap();
+    let rules = RuleSet::builtin().unwrap();
+    let ex = examine(&image, Some(&rules), 20);
+    let mut app =
+        pyslim::tui::app::App::new(image, ex, pyslim::tui::keymap::Keymap::load(None).unwrap());
+    app.rules = rules;
+    app.handle_key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE));
+    let key = |app: &pyslim::tui::app::App| {
+        let t = app.trim.as_ref().unwrap();
+        t.session.keys[t.session.cursor].clone()
+    };
+    while key(&app) != "python-packaging-tools" {
+        let t = app.trim.as_ref().unwrap();
+        assert!(
+            t.if_accepted.is_empty(),
+            "{}: {:?}",
+            key(&app),
+            t.if_accepted
+        );
+        app.handle_key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE));
+    }
+    let t = app.trim.as_ref().unwrap();
+    let expected = format!("legacy-lib 1.0 requires setuptools (Requires-Dist), and the trim removes setuptools 75.1.0 from /{SITE} (finding python-packaging-tools)");
+    assert_eq!(t.if_accepted, vec![expected.clone()]);
+    let screen = common::render_text(120, 40, |f, theme| pyslim::tui::view::draw(f, &app, theme));
+    assert!(
+        screen.contains("accepting it would break the app"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("legacy-lib 1.0 requires setuptools"),
+        "{screen}"
+    );
+    // Accepted anyway: the finish screen says the image cannot be written, and why.
+    app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    app.handle_key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE));
+    let t = app.trim.as_ref().unwrap();
+    assert_eq!(t.projection.problems, vec![expected]);
+    let screen = common::render_text(120, 40, |f, theme| pyslim::tui::view::draw(f, &app, theme));
+    assert!(
+        screen.contains("cannot be written with these decisions"),
+        "{screen}"
+    );
+    // Nor does the patch uninstall what the app needs.
+    let dockerfile = "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y python3.11-dev\nRUN python3 -m venv /opt/venv && pip install flask numpy\nCOPY main.py /app/main.py\nRUN rm -f /tmp/build.log && apt-get clean\n";
+    let plan = pyslim::core::trim::patch::plan(
+        &t.session,
+        &app.image,
+        &app.ex,
+        &app.rules,
+        &pyslim::core::dockerfile::Dockerfile::parse(dockerfile),
+    );
+    let tools = plan
+        .outcomes
+        .iter()
+        .find(|o| o.key == "python-packaging-tools")
+        .unwrap();
+    assert_eq!(tools.saved, 0);
+    assert!(
+        tools.manual[0]
+            .starts_with("not patched, it would break the app: legacy-lib 1.0 requires setuptools"),
+        "{:?}",
+        tools.manual
+    );
+    assert!(
+        !plan
+            .edits
+            .iter()
+            .any(|e| format!("{e:?}").contains("uninstall")),
+        "{:?}",
+        plan.edits
+    );
+}
+
+#[test]
+fn a_refused_trim_says_why_in_one_line_and_writes_nothing() {
+    let s = spec_needing_setuptools();
     let dir = tempfile::tempdir().unwrap();
     let tar = common::write_tar(dir.path(), "t.tar", &s, ArchiveFormat::DockerLegacy);
     std::fs::write(

@@ -67,6 +67,9 @@ fn run_interactive(opts: Interactive) -> Result<ExitCode> {
     let mut terminal = ratatui::try_init()
         .map_err(|e| pyslim::Error::Usage(format!("cannot open the terminal: {e}")))?;
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    // SIGTERM (or SIGINT from `kill`) ends the process without unwinding: give the user
+    // their terminal back first.
+    pyslim::partial::on_signal(Some(restore_terminal));
     event::spawn_terminal_reader(tx);
     let prefix = opts.out.output.clone();
     let start_trim = opts.start_trim;
@@ -75,12 +78,19 @@ fn run_interactive(opts: Interactive) -> Result<ExitCode> {
         app.dockerfile = dockerfile;
         app.trim_prefix = prefix;
         if start_trim {
+            app.trim_only = true;
             app.update(tui::action::Action::Trim);
         }
     });
+    restore_terminal();
+    pyslim::partial::on_signal(None);
+    result.map(|_| ExitCode::SUCCESS)
+}
+
+/// Mouse capture off, the alternate screen left, raw mode off, the cursor shown.
+fn restore_terminal() {
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     let _ = ratatui::try_restore();
-    result.map(|_| ExitCode::SUCCESS)
 }
 
 pub(crate) fn run_explore(args: ExploreArgs) -> Result<ExitCode> {

@@ -180,18 +180,22 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
         opts.force,
     )?;
     // Nothing has been written before this line.
-    let p = session.projection(&ex);
+    let p = &outputs.projection;
     let mut stdout = std::io::stdout().lock();
     for w in &warnings {
         let _ = writeln!(stdout, "warning: {w}");
     }
     let _ = writeln!(
         stdout,
-        "{}: ships {} now, {} with the accepted fixes ({} less)",
+        "{}: ships {} now, {} with the accepted fixes ({} less){}",
         image.reference,
         report::text::size(p.before),
         report::text::size(p.after),
-        report::text::size(p.saved())
+        report::text::size(p.saved()),
+        match p.patch_saved {
+            Some(saved) => format!("; the Dockerfile patch saves {}", report::text::size(saved)),
+            None => String::new(),
+        }
     );
     let Some(plan) = plan else {
         report::trim::write_planned(&planned)?;

@@ -3,14 +3,15 @@
 //! accepted fixes mean for the Dockerfile. A session can also be driven from a decisions
 //! file, for scripts, and it writes one for reuse (and for `pyslim trim --decisions`).
 
-use rustc_hash::FxHashSet;
+mod edits;
+pub mod patch;
+
 use serde::{Deserialize, Serialize};
 
 use super::dockerfile::rewrite::Edit;
 use super::dockerfile::Dockerfile;
 use super::findings::{Finding, RuleSet};
 use super::image::Image;
-use super::tree::NodeId;
 use super::Examination;
 use crate::error::{Error, Result};
 
@@ -33,12 +34,20 @@ pub struct Session {
     history: Vec<usize>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The one set of figures a session shows and writes: the trimmed image's, from the same
+/// plan `pyslim trim --decisions` writes, and (with a Dockerfile) the patch's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Projection {
     /// Bytes the layers ship now.
     pub before: u64,
-    /// Bytes they would ship with the accepted fixes.
+    /// Bytes the trimmed image's layers would ship (the accepted removals, and the bytes
+    /// later layers hide, which a trimmed image always drops).
     pub after: u64,
+    /// Bytes the patched Dockerfile saves, when a Dockerfile was given.
+    pub patch_saved: Option<u64>,
+    /// What the trimmed image would break, and which accepted finding is to blame: such a
+    /// session's image is refused.
+    pub problems: Vec<String>,
 }
 
 impl Projection {
@@ -105,29 +114,56 @@ impl Session {
             .map(move |(&i, _)| &ex.findings.findings[i])
     }
 
-    /// What the image would ship with the accepted fixes: whole files counted once across
-    /// findings, plus strippable and hidden bytes.
-    pub fn projection(&self, ex: &Examination) -> Projection {
-        let before = ex.analysis.totals.layer_bytes;
-        let mut files: FxHashSet<NodeId> = FxHashSet::default();
-        let mut extra = 0u64;
-        for f in self.accepted(ex) {
-            let file_bytes: u64 = f
-                .files
-                .iter()
-                .map(|&n| super::findings::own_bytes(&ex.tree, n))
-                .sum();
-            extra += f.bytes.saturating_sub(file_bytes);
-            files.extend(f.files.iter().copied());
-        }
-        let whole: u64 = files
-            .iter()
-            .map(|&n| super::findings::own_bytes(&ex.tree, n))
-            .sum();
+    /// The figures for the accepted findings: the trim plan's (what the trimmed image
+    /// ships, and what it would break) and the patch's.
+    pub fn projection(
+        &self,
+        image: &Image,
+        ex: &Examination,
+        rules: &RuleSet,
+        df: Option<&Dockerfile>,
+    ) -> Projection {
+        let plan = super::trim_image::plan(image, ex, self, rules);
+        let problems = super::trim_image::safety::check(image, ex, &plan.removed)
+            .into_iter()
+            .map(|p| match plan.finding_for(&ex.tree, p.node) {
+                Some(key) => format!("{} (finding {key})", p.message),
+                None => p.message,
+            })
+            .collect();
         Projection {
-            before,
-            after: before.saturating_sub(whole + extra),
+            before: plan.bytes_before(),
+            after: plan.bytes_after(),
+            patch_saved: df.map(|df| patch::plan(self, image, ex, rules, df).saved()),
+            problems,
         }
+    }
+
+    /// What accepting the current step would break that the accepted ones do not (`now`:
+    /// what they break, from this session's projection).
+    pub fn problems_if_accepted(
+        &self,
+        image: &Image,
+        ex: &Examination,
+        rules: &RuleSet,
+        now: &[String],
+    ) -> Vec<String> {
+        if self.done() {
+            return Vec::new();
+        }
+        let mut with = Session {
+            order: self.order.clone(),
+            keys: self.keys.clone(),
+            decisions: self.decisions.clone(),
+            cursor: self.cursor,
+            history: Vec::new(),
+        };
+        with.decisions[self.cursor] = Some(Decision::Accept);
+        with.projection(image, ex, rules, None)
+            .problems
+            .into_iter()
+            .filter(|p| !now.contains(p))
+            .collect()
     }
 
     /// Applies decisions read from a file; unknown finding names are an error.
@@ -181,54 +217,7 @@ impl Session {
         rules: &RuleSet,
         df: &Dockerfile,
     ) -> Vec<Edit> {
-        let made_by = crate::core::dockerfile::layer_instructions(df, image);
-        let mut edits = Vec::new();
-        for f in self.accepted(ex) {
-            let Some(rule) = rules.rules.iter().find(|r| r.id == f.rule) else {
-                continue;
-            };
-            let why = format!(
-                "{} ({}, {})",
-                f.title,
-                crate::report::text::size(f.bytes),
-                f.rule
-            );
-            if let Some(env) = &rule.set_env {
-                edits.push(Edit::AddEnv {
-                    assignment: env.clone(),
-                    why: why.clone(),
-                });
-            }
-            for share in &f.layers {
-                let Some(&Some(at)) = made_by.get(share.layer as usize) else {
-                    continue;
-                };
-                let keyword = df.instructions[at].keyword.as_str();
-                match (&rule.cleanup, keyword) {
-                    (Some(shell), "RUN") => edits.push(Edit::AppendToRun {
-                        instruction: at,
-                        shell: shell.clone(),
-                        why: why.clone(),
-                    }),
-                    _ if !rule.dockerignore.is_empty()
-                        && (keyword == "COPY" || keyword == "ADD") =>
-                    {
-                        edits.push(Edit::Note {
-                            instruction: at,
-                            text: format!(
-                                "{why}: add to .dockerignore: {}",
-                                rule.dockerignore.join(" ")
-                            ),
-                        })
-                    }
-                    _ => edits.push(Edit::Note {
-                        instruction: at,
-                        text: format!("{why}: {}", rule.fix),
-                    }),
-                }
-            }
-        }
-        edits
+        patch::plan(self, image, ex, rules, df).edits
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::core::dockerfile::{rewrite, Dockerfile};
 use crate::core::findings::RuleSet;
 use crate::core::image::Image;
-use crate::core::trim::{Decision, Session};
+use crate::core::trim::{patch, Decision, Projection, Session};
 use crate::core::Examination;
 use crate::error::{Error, Result};
 
@@ -20,6 +20,8 @@ pub struct TrimOutputs {
     /// `(patch, edited Dockerfile)` when a Dockerfile was given.
     pub patch: Option<(String, String)>,
     pub decisions: String,
+    /// The figures the report states, for the caller to print the same ones.
+    pub projection: Projection,
 }
 
 pub fn build(
@@ -29,21 +31,21 @@ pub fn build(
     session: &Session,
     dockerfile: Option<(&str, &str)>,
 ) -> TrimOutputs {
-    let p = session.projection(ex);
+    let parsed = dockerfile.map(|(name, text)| (name, text, Dockerfile::parse(text)));
+    let p = session.projection(image, ex, rules, parsed.as_ref().map(|(_, _, df)| df));
     let mut md = String::new();
     let _ = writeln!(md, "# pyslim trim: {}\n", image.reference);
-    let pct = if p.before > 0 {
-        p.saved() as f64 * 100.0 / p.before as f64
-    } else {
-        0.0
-    };
-    let _ = writeln!(
-        md,
-        "Layers ship {} today; with the accepted fixes they would ship **{}** ({} less, {pct:.1}%).\n",
-        size(p.before),
-        size(p.after),
-        size(p.saved())
-    );
+    let _ = writeln!(md, "{}\n", headline(&p));
+    if !p.problems.is_empty() {
+        let _ = writeln!(
+            md,
+            "**The trimmed image cannot be written** with these decisions; it would break the app:\n"
+        );
+        for problem in &p.problems {
+            let _ = writeln!(md, "- {problem}");
+        }
+        let _ = writeln!(md);
+    }
     let _ = writeln!(
         md,
         "| decision | finding | bytes | layers |\n| --- | --- | ---: | --- |"
@@ -84,12 +86,34 @@ pub fn build(
             );
         }
     }
-    let patch = dockerfile.map(|(name, text)| {
-        let df = Dockerfile::parse(text);
-        let edits = session.edits(image, ex, rules, &df);
-        let new = rewrite::apply(&df, &edits);
-        (rewrite::unified_diff(text, &new, name), new)
+    let patch = parsed.as_ref().map(|(name, text, df)| {
+        let planned = patch::plan(session, image, ex, rules, df);
+        let new = rewrite::apply(df, &planned.edits);
+        (rewrite::unified_diff(text, &new, name), new, planned)
     });
+    if let Some((_, _, planned)) = &patch {
+        if !planned.outcomes.is_empty() {
+            let _ = writeln!(
+                md,
+                "\n## What the Dockerfile patch realises\n\n| finding | saved by the patch | left to you |\n| --- | ---: | --- |"
+            );
+            for o in &planned.outcomes {
+                let saved = if o.saved == 0 {
+                    "manual, 0 B saved by the patch".to_owned()
+                } else {
+                    size(o.saved)
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} (`{}`) | {saved} | {} |",
+                    o.title,
+                    o.key,
+                    o.manual.join("; ")
+                );
+            }
+        }
+    }
+    let patch = patch.map(|(diff, new, _)| (diff, new));
     match &patch {
         Some((diff, _)) if !diff.is_empty() => {
             let _ = writeln!(md, "\n## Dockerfile patch\n\nApply with `git apply` or `patch -p1`:\n\n```diff\n{diff}```");
@@ -116,7 +140,35 @@ pub fn build(
         report: md,
         patch,
         decisions: session.to_file(image, ex).to_toml(),
+        projection: p,
     }
+}
+
+/// The projection in one sentence: the trimmed image's figures, and the patch's apart.
+pub fn headline(p: &Projection) -> String {
+    let pct = |saved: u64| {
+        if p.before > 0 {
+            saved as f64 * 100.0 / p.before as f64
+        } else {
+            0.0
+        }
+    };
+    let mut s = format!(
+        "Layers ship {} today; the trimmed image (`pyslim trim --decisions`) would ship **{}** ({} less, {:.1}%).",
+        size(p.before),
+        size(p.after),
+        size(p.saved()),
+        pct(p.saved())
+    );
+    if let Some(saved) = p.patch_saved {
+        s.push_str(&format!(
+            " The patched Dockerfile saves {} ({:.1}%): about {} once rebuilt.",
+            size(saved),
+            pct(saved),
+            size(p.before.saturating_sub(saved))
+        ));
+    }
+    s
 }
 
 /// The files a session writes, next to `prefix` (`out/pyslim-trim` → `out/pyslim-trim.md`, …).

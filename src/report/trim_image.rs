@@ -45,11 +45,17 @@ pub fn summary(image: &Image, plan: &TrimPlan, written: &Rewritten, squash: bool
             out,
             "by category:               before        after      removed"
         );
+        // Each row stands alone (removed = before − after); a file two categories claim (a
+        // compiler's static library) is in both rows, so the rows can add up to more than
+        // the image lost, which the line above states once.
+        let mut overlap = false;
         for c in plan
             .categories
             .iter()
             .filter(|c| c.before > 0 || c.bytes > 0)
         {
+            let removed = c.before.saturating_sub(c.after);
+            overlap |= removed != c.bytes;
             let paths = if c.category == "wasted" {
                 "hidden by later layers".to_owned()
             } else {
@@ -61,7 +67,13 @@ pub fn summary(image: &Image, plan: &TrimPlan, written: &Rewritten, squash: bool
                 c.category,
                 size(c.before),
                 size(c.after),
-                size(c.bytes)
+                size(removed)
+            );
+        }
+        if overlap {
+            let _ = writeln!(
+                out,
+                "  (some files are in two categories and count in both rows; the image loses each once)"
             );
         }
     }

@@ -8,7 +8,7 @@ mod trim;
 pub use self::search::SearchState;
 pub use self::trim::{Effect, TrimState};
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::action::Action;
@@ -18,7 +18,6 @@ use super::treeview::{self, Filter, LayerView, Row, Scope, SortBy, MIN_SIZES};
 use crate::core::findings::RuleSet;
 use crate::core::image::Image;
 use crate::core::tree::{NodeId, ROOT};
-use crate::core::trim::Session;
 use crate::core::Examination;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +69,8 @@ pub struct App {
     pub effect: Option<Effect>,
     /// Prefix the trim outputs start from.
     pub trim_prefix: String,
+    /// The explorer runs only for a trimming session (`pyslim trim`): leaving it quits.
+    pub trim_only: bool,
 }
 
 impl App {
@@ -128,6 +129,7 @@ impl App {
             trim: None,
             effect: None,
             trim_prefix: "pyslim-trim".into(),
+            trim_only: false,
         };
         app.refresh_rows();
         app
@@ -166,6 +168,11 @@ impl App {
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) {
+        // Ctrl-C quits from anywhere: the terminal is raw, so it arrives as a key.
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit = true;
+            return;
+        }
         match self.mode {
             Mode::Search => self.search_key(key),
             Mode::Trim => self.trim_key(key),
@@ -259,17 +266,7 @@ impl App {
                 };
                 self.refresh_rows();
             }
-            Action::Trim => {
-                let session = Session::new(&self.ex);
-                self.trim = Some(TrimState {
-                    finishing: session.done(),
-                    session,
-                    prefix: self.trim_prefix.clone(),
-                    message: None,
-                    written: false,
-                });
-                self.mode = Mode::Trim;
-            }
+            Action::Trim => self.start_trim(),
             Action::Search => {
                 if self.index.is_none() {
                     self.index = Some(PathIndex::build(&self.ex.tree));

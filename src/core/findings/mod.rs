@@ -3,6 +3,7 @@
 //! (rules.rs); matching paths and packages is generic (paths.rs); the checks that need code
 //! are detectors (detectors/, secrets.rs).
 
+mod closure;
 mod detectors;
 pub(crate) mod paths;
 pub mod rules;

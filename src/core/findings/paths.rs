@@ -89,7 +89,7 @@ pub(crate) fn match_paths_and_packages(ctx: &Context, rules: &[&Rule]) -> Vec<Dr
         // OS packages by name.
         if !st.rule.packages.is_empty() {
             let wanted = glob_set(&st.rule.packages);
-            let picked: Vec<usize> = ctx
+            let mut picked: Vec<usize> = ctx
                 .inventory
                 .os_packages
                 .iter()
@@ -97,6 +97,9 @@ pub(crate) fn match_paths_and_packages(ctx: &Context, rules: &[&Rule]) -> Vec<Dr
                 .filter(|(_, p)| wanted.is_match(&p.name))
                 .map(|(i, _)| i)
                 .collect();
+            if st.rule.with_dependencies && !picked.is_empty() {
+                picked.extend(super::closure::dependencies_only_of(ctx, &picked));
+            }
             if !picked.is_empty() {
                 let mut per_pkg: FxHashMap<usize, u64> = FxHashMap::default();
                 for (&id, &i) in &ctx.inventory.owner {

@@ -52,6 +52,11 @@ pub struct Rule {
     pub packages: Vec<String>,
     #[serde(default)]
     pub python_packages: Vec<String>,
+    /// The packages' dependencies go with them when nothing that stays needs them (dpkg
+    /// Depends, and DT_NEEDED of the ELF files that stay): removing gcc without libmpc,
+    /// or binutils without libctf0, leaves libraries that load nothing or break.
+    #[serde(default)]
+    pub with_dependencies: bool,
     #[serde(default)]
     pub detector: Option<String>,
     /// Parameter of the `env-missing` detector.

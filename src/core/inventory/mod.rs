@@ -52,6 +52,10 @@ pub struct OsPackage {
     /// without versions.
     #[serde(skip)]
     pub depends: Vec<String>,
+    /// dpkg's `Essential: yes` or `Priority: required`: the system needs it whatever depends
+    /// on it, so no dependency closure takes it away.
+    #[serde(skip)]
+    pub essential: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

@@ -59,6 +59,8 @@ pub fn parse_dpkg_status(text: &str) -> Vec<OsPackage> {
                 .flat_map(|v| v.split(','))
                 .filter_map(|alt| dependency_name(alt.split('|').next().unwrap_or("")))
                 .collect(),
+            essential: fields.get("Essential") == Some(&"yes")
+                || fields.get("Priority") == Some(&"required"),
             ..Default::default()
         });
     }

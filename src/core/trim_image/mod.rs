@@ -38,6 +38,15 @@ const NOT_BY_REMOVAL: &[(&str, &str)] = &[
     ),
 ];
 
+/// Why the trimmed image does not apply a finding of this rule by removing its paths, if
+/// it does not (the session says so before the user accepts).
+pub fn not_by_removal(rule: &str) -> Option<&'static str> {
+    NOT_BY_REMOVAL
+        .iter()
+        .find(|(r, _)| *r == rule)
+        .map(|(_, why)| *why)
+}
+
 /// Which entries of one layer the trimmed image keeps, by index into the layer's changes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LayerKeep {
@@ -92,9 +101,11 @@ pub struct LayerFilter {
     pub opaque_dirs: FxHashSet<String>,
 }
 
-/// Bytes removed per finding category (each byte once, to the first accepted finding), and
-/// the category's bytes before and after: the files any finding of the category claims,
-/// accepted or not, each once.
+/// Per finding category: the bytes removed, each byte once, to the first accepted finding
+/// (so they add up to what the image loses); the category's bytes before and after (the
+/// files any finding of the category claims, accepted or not, each once), and the paths it
+/// loses, whichever finding removes them. A report row shows before, after and their
+/// difference, so it agrees with itself.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CategoryRemoval {
     pub category: String,
@@ -269,15 +280,18 @@ pub fn plan(image: &Image, ex: &Examination, session: &Session, rules: &RuleSet)
             .filter(|&&n| !plan.removed[n as usize])
             .map(|&n| own_bytes(tree, n))
             .sum();
+        // The paths the category loses, whichever finding removes them.
+        let paths = nodes.iter().filter(|&&n| plan.removed[n as usize]).count() as u64;
         match by_category.iter_mut().find(|c| c.category == category) {
             Some(c) => {
                 c.before = before;
                 c.after = after;
+                c.paths = paths;
             }
             None => by_category.push(CategoryRemoval {
                 category: category.to_owned(),
                 bytes: 0,
-                paths: 0,
+                paths,
                 before,
                 after,
             }),

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Mode};
-use crate::core::trim::{Decision, Session};
+use crate::core::trim::{Decision, Projection, Session};
 use crate::core::trim_image::TrimPlan;
 use crate::report::trim::TrimOutputs;
 
@@ -18,6 +18,12 @@ pub struct TrimState {
     /// What happened to the last write, for the screen.
     pub message: Option<String>,
     pub written: bool,
+    /// The session's figures and what its image would break, as of the last decision.
+    pub projection: Projection,
+    /// What accepting the current step would break, shown before the user accepts it.
+    pub if_accepted: Vec<String>,
+    /// With a Dockerfile: what its patch does for each accepted finding.
+    pub patch: Vec<crate::core::trim::patch::Outcome>,
 }
 
 /// What the explorer asks its loop to do outside itself (the app does no I/O).
@@ -28,11 +34,80 @@ pub enum Effect {
 }
 
 impl App {
+    /// A new session over the image's findings, with its figures worked out.
+    pub(super) fn start_trim(&mut self) {
+        let session = Session::new(&self.ex);
+        let mut t = TrimState {
+            finishing: session.done(),
+            session,
+            prefix: self.trim_prefix.clone(),
+            message: None,
+            written: false,
+            projection: Projection {
+                before: 0,
+                after: 0,
+                patch_saved: None,
+                problems: Vec::new(),
+            },
+            if_accepted: Vec::new(),
+            patch: Vec::new(),
+        };
+        self.refresh_trim(&mut t);
+        self.trim = Some(t);
+        self.mode = Mode::Trim;
+    }
+
+    /// Works the figures and the live safety check out again after a decision changed.
+    fn refresh_trim(&self, t: &mut TrimState) {
+        let df = self
+            .dockerfile
+            .as_ref()
+            .map(|(_, text)| crate::core::dockerfile::Dockerfile::parse(text));
+        t.projection = t
+            .session
+            .projection(&self.image, &self.ex, &self.rules, None);
+        if let Some(df) = &df {
+            let plan =
+                crate::core::trim::patch::plan(&t.session, &self.image, &self.ex, &self.rules, df);
+            t.projection.patch_saved = Some(plan.saved());
+            t.patch = plan.outcomes;
+        }
+        t.if_accepted = t.session.problems_if_accepted(
+            &self.image,
+            &self.ex,
+            &self.rules,
+            &t.projection.problems,
+        );
+    }
+
+    /// Leaves the session, writing nothing; `pyslim trim` (a session alone) quits.
+    fn cancel_trim(&mut self) {
+        self.trim = None;
+        self.mode = Mode::Normal;
+        if self.trim_only {
+            self.quit = true;
+        }
+    }
+
     pub(super) fn trim_key(&mut self, key: KeyEvent) {
-        let Some(t) = self.trim.as_mut() else {
+        let Some(mut t) = self.trim.take() else {
             self.mode = Mode::Normal;
             return;
         };
+        let before = t.session.decisions.clone();
+        let cursor = t.session.cursor;
+        let cancel = self.trim_step_key(&mut t, key);
+        if t.session.decisions != before || t.session.cursor != cursor {
+            self.refresh_trim(&mut t);
+        }
+        self.trim = Some(t);
+        if cancel {
+            self.cancel_trim();
+        }
+    }
+
+    /// One key of the session; true when it cancels the session.
+    fn trim_step_key(&mut self, t: &mut TrimState, key: KeyEvent) -> bool {
         if t.finishing {
             match key.code {
                 KeyCode::Esc if t.written => self.mode = Mode::Normal,
@@ -83,7 +158,7 @@ impl App {
                 }
                 _ => {}
             }
-            return;
+            return false;
         }
         match key.code {
             KeyCode::Char('y') | KeyCode::Char('a') | KeyCode::Enter => {
@@ -93,12 +168,14 @@ impl App {
                 t.session.decide(Decision::Skip)
             }
             KeyCode::Char('u') | KeyCode::Backspace => t.session.undo(),
-            KeyCode::Char('f') | KeyCode::Char('q') | KeyCode::Esc => t.finishing = true,
+            KeyCode::Char('f') => t.finishing = true,
+            KeyCode::Char('q') | KeyCode::Esc => return true,
             _ => {}
         }
         if t.session.done() {
             t.finishing = true;
         }
+        false
     }
 
     /// The loop reports how writing the trimmed image went (a summary, or the error).

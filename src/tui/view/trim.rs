@@ -39,19 +39,22 @@ impl Widget for TrimOverlay<'_> {
             return;
         }
         // The projected size, always on top.
-        let p = s.projection(ex);
+        let p = &t.projection;
         let ratio = if p.before > 0 {
             p.after as f64 / p.before as f64
         } else {
             1.0
         };
-        let label = format!(
-            "ships {} → {}  (−{}, −{:.1}%)",
+        let mut label = format!(
+            "trimmed image {} → {}  (−{}, −{:.1}%)",
             size(p.before),
             size(p.after),
             size(p.saved()),
             (1.0 - ratio) * 100.0
         );
+        if let Some(saved) = p.patch_saved {
+            label.push_str(&format!("   patch −{}", size(saved)));
+        }
         Gauge::default()
             .gauge_style(th.key())
             .ratio(ratio.clamp(0.0, 1.0))
@@ -80,6 +83,18 @@ impl Widget for TrimOverlay<'_> {
             )));
             for (step, &i) in s.order.iter().enumerate() {
                 let f = &ex.findings.findings[i];
+                let patch = t
+                    .patch
+                    .iter()
+                    .find(|o| o.key == s.keys[step])
+                    .map(|o| {
+                        if o.saved == 0 {
+                            "   patch: manual, 0 B".to_owned()
+                        } else {
+                            format!("   patch −{}", size(o.saved))
+                        }
+                    })
+                    .unwrap_or_default();
                 let (mark, style) = match s.decisions[step] {
                     Some(Decision::Accept) => {
                         ("✓", th.change(Some(crate::core::tree::Change::Added)))
@@ -89,12 +104,22 @@ impl Widget for TrimOverlay<'_> {
                 };
                 lines.push(Line::from(Span::styled(
                     format!(
-                        " {mark} {:>10}  {}",
+                        " {mark} {:>10}  {}{patch}",
                         size(f.bytes),
-                        clip(&f.title, w.saturating_sub(16))
+                        clip(&f.title, w.saturating_sub(16 + patch.chars().count()))
                     ),
                     style,
                 )));
+            }
+            if !p.problems.is_empty() {
+                lines.push(Line::from(""));
+                lines.push(Line::from(Span::styled(
+                    "The trimmed image cannot be written with these decisions (u undoes):",
+                    th.severity(crate::core::findings::Severity::High),
+                )));
+                for problem in &p.problems {
+                    lines.push(Line::from(Span::styled(format!("  {problem}"), th.text())));
+                }
             }
             lines.push(Line::from(""));
             let df = match &self.app.dockerfile {
@@ -115,7 +140,7 @@ impl Widget for TrimOverlay<'_> {
             let keys = if t.written {
                 "i write the trimmed image PREFIX.tar   Enter/Esc back to the explorer"
             } else {
-                "Enter write   type to change the prefix   Esc back to the findings"
+                "Enter write   type to change the prefix   Esc back to the findings   Ctrl-C quit, writing nothing"
             };
             lines.push(Line::from(Span::styled(keys, th.dim())));
         } else if let Some(&i) = s.order.get(s.cursor) {
@@ -158,9 +183,24 @@ impl Widget for TrimOverlay<'_> {
                     th.dim(),
                 )));
             }
+            if let Some(why) = crate::core::trim_image::not_by_removal(&f.rule) {
+                lines.push(Line::from(Span::styled(
+                    format!("The trimmed image does not remove these paths: {why}"),
+                    th.header(),
+                )));
+            }
+            if !t.if_accepted.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "Cannot be applied as it is: accepting it would break the app:",
+                    th.severity(crate::core::findings::Severity::High),
+                )));
+                for problem in &t.if_accepted {
+                    lines.push(Line::from(Span::styled(format!("  {problem}"), th.text())));
+                }
+            }
             lines.push(Line::from(""));
             lines.push(Line::from(Span::styled(
-                "y accept   n skip   u undo   f finish",
+                "y accept   n skip   u undo   f finish   q/Esc cancel (writes nothing)",
                 th.key(),
             )));
         }
