@@ -217,6 +217,7 @@ fn json_verdict_for_scripts() {
         .iter()
         .map(|x| x["key"].as_str().unwrap())
         .collect();
+    // The rows scripts already read keep their place; rows added since come after them.
     assert_eq!(
         keys,
         vec![
@@ -224,7 +225,144 @@ fn json_verdict_for_scripts() {
             "highest-user-wasted-percent",
             "highest-wasted-bytes",
             "highest-bloat-bytes",
-            "fail-on"
+            "fail-on",
+            "lowest-pyslim-efficiency",
+            "highest-pyslim-wasted-percent",
+            "highest-pyslim-wasted-bytes",
         ]
+    );
+}
+
+/// One line on stderr, exit 2, naming the bad value and listing what is valid.
+fn assert_usage_error(out: &std::process::Output, bad: &str, valid: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {}\nstderr: {err}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(bad), "{err}");
+    for v in valid {
+        assert!(err.contains(v), "{v} missing from: {err}");
+    }
+}
+
+#[test]
+fn unknown_categories_rules_and_keys_are_errors_not_passes() {
+    // Was: `--fail-on compiler` (the category is `compilers`) printed "none present PASS"
+    // on an image full of compilers, and so did `fail-on = ["compiler"]` in .pyslim.toml.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = common::write_tar(
+        dir.path(),
+        "bad.tar",
+        &careless(),
+        ArchiveFormat::DockerLegacy,
+    );
+    let out = check(dir.path(), &bad, &["--fail-on", "compiler"]);
+    assert_usage_error(&out, "compiler", &["compilers", "secrets", "headers"]);
+    assert!(out.stdout.is_empty(), "no verdict is printed");
+    let out = check(
+        dir.path(),
+        &bad,
+        &["--fail-on", "secrets,compiler", "--json"],
+    );
+    assert_usage_error(&out, "compiler", &["compilers"]);
+
+    std::fs::write(
+        dir.path().join(".pyslim.toml"),
+        "[check]\nfail-on = [\"compiler\"]\n",
+    )
+    .unwrap();
+    let out = check(dir.path(), &bad, &[]);
+    assert_usage_error(&out, "compiler", &[".pyslim.toml", "compilers", "secrets"]);
+
+    // A rule id names the findings of that rule: c-headers is in category headers.
+    std::fs::write(
+        dir.path().join(".pyslim.toml"),
+        "[check]\nfail-on = [\"compilers\"]\n",
+    )
+    .unwrap();
+    let relaxed = [
+        "--lowest-efficiency",
+        "disabled",
+        "--highest-user-wasted-percent",
+        "disabled",
+    ];
+    let out = check(
+        dir.path(),
+        &bad,
+        &[&relaxed[..], &["--fail-on", "c-headers"]].concat(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = check(
+        dir.path(),
+        &bad,
+        &[&relaxed[..], &["--fail-on", "compilers"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = check(dir.path(), &bad, &relaxed);
+    assert_eq!(out.status.code(), Some(1), "the file's fail-on still gates");
+    // A category a user rule adds is valid.
+    std::fs::write(
+        dir.path().join(".pyslim.toml"),
+        "[[rule]]\nid = \"build-objects\"\ncategory = \"objects\"\nseverity = \"low\"\ntitle = \"t\"\nwhy = \"w\"\nfix = \"f\"\npaths = [\"**/*.o\"]\n[check]\nfail-on = [\"objects\"]\n",
+    )
+    .unwrap();
+    let out = check(dir.path(), &bad, &relaxed);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A patch of a rule that does not exist lists the rules that do.
+    std::fs::write(
+        dir.path().join(".pyslim.toml"),
+        "[rules.compiler]\nenabled = false\n",
+    )
+    .unwrap();
+    let out = check(dir.path(), &bad, &[]);
+    assert_usage_error(
+        &out,
+        "[rules.compiler]",
+        &["compilers", "c-headers", "secrets"],
+    );
+
+    // A threshold key that does not exist, in either file.
+    std::fs::write(
+        dir.path().join(".pyslim.toml"),
+        "[check]\nlowest-efficency = 0.8\n",
+    )
+    .unwrap();
+    let out = check(dir.path(), &bad, &[]);
+    assert_usage_error(
+        &out,
+        "lowest-efficency",
+        &[".pyslim.toml", "lowest-efficiency", "fail-on"],
+    );
+    std::fs::remove_file(dir.path().join(".pyslim.toml")).unwrap();
+    std::fs::write(
+        dir.path().join(".dive-ci"),
+        "rules:\n  lowestEfficency: 0.1\n",
+    )
+    .unwrap();
+    let out = check(dir.path(), &bad, &[]);
+    assert_usage_error(
+        &out,
+        "lowestEfficency",
+        &[
+            ".dive-ci",
+            "lowestEfficiency",
+            "highestWastedBytes",
+            "highestUserWastedPercent",
+        ],
     );
 }

@@ -1,0 +1,447 @@
+//! `check` thresholds: which exist, which figures each reads (dive's formulas or pyslim's),
+//! how their values are written, and the checks that turn a typo into an error instead of a
+//! gate that passes because it tests nothing.
+
+use crate::core::findings::rules::RuleSet;
+use crate::error::{Error, Result};
+
+/// A threshold that may be switched off (`"disabled"`, as dive writes it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit<T> {
+    Disabled,
+    At(T),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckConfig {
+    /// Lowest efficiency by dive's formula (0-1).
+    pub lowest_efficiency: Limit<f64>,
+    /// Highest wasted bytes by dive's formula.
+    pub highest_wasted_bytes: Limit<u64>,
+    /// Highest user wasted percent by dive's formula (0-1).
+    pub highest_user_wasted_percent: Limit<f64>,
+    /// Lowest efficiency as `analyze` shows it: bytes the image shows / bytes its layers carry.
+    pub lowest_pyslim_efficiency: Limit<f64>,
+    /// Highest bytes the layers carry that the final image cannot see (`analyze`'s "Wasted").
+    pub highest_pyslim_wasted_bytes: Limit<u64>,
+    /// Those bytes as a share of what the layers carry (0-1).
+    pub highest_pyslim_wasted_percent: Limit<f64>,
+    /// Highest reclaimable bloat bytes (pyslim findings).
+    pub highest_bloat_bytes: Limit<u64>,
+    /// Finding categories or rule ids that fail the check when present.
+    pub fail_on: Vec<String>,
+    /// Where each value came from, for the table.
+    pub origin: String,
+}
+
+impl Default for CheckConfig {
+    /// dive's defaults, plus: compilers or secrets in the image fail. pyslim's own figures
+    /// are shown beside dive's but gate nothing until a limit is set.
+    fn default() -> Self {
+        CheckConfig {
+            lowest_efficiency: Limit::At(0.9),
+            highest_wasted_bytes: Limit::Disabled,
+            highest_user_wasted_percent: Limit::At(0.1),
+            lowest_pyslim_efficiency: Limit::Disabled,
+            highest_pyslim_wasted_bytes: Limit::Disabled,
+            highest_pyslim_wasted_percent: Limit::Disabled,
+            highest_bloat_bytes: Limit::Disabled,
+            fail_on: vec!["compilers".into(), "secrets".into()],
+            origin: "defaults".into(),
+        }
+    }
+}
+
+/// The figures a threshold reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// dive's formulas (dive/filetree/efficiency.go), so a `.dive-ci` gate keeps its meaning.
+    Dive,
+    /// pyslim's: what the final image shows against what its layers carry, as `analyze`
+    /// prints them.
+    Pyslim,
+    /// pyslim's findings.
+    Findings,
+}
+
+impl Measure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Dive => "dive",
+            Measure::Pyslim => "pyslim",
+            Measure::Findings => "findings",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    Ratio,
+    Size,
+    Names,
+}
+
+/// One threshold key of `[check]` (and its flag, `--KEY`).
+pub struct Threshold {
+    pub key: &'static str,
+    /// Other spellings: dive's camelCase, and names that say which figures are read.
+    pub aliases: &'static [&'static str],
+    pub measure: Measure,
+    value: Value,
+}
+
+pub const THRESHOLDS: &[Threshold] = &[
+    Threshold {
+        key: "lowest-efficiency",
+        aliases: &["lowestEfficiency", "lowest-dive-efficiency"],
+        measure: Measure::Dive,
+        value: Value::Ratio,
+    },
+    Threshold {
+        key: "highest-user-wasted-percent",
+        aliases: &[
+            "highestUserWastedPercent",
+            "highest-dive-user-wasted-percent",
+        ],
+        measure: Measure::Dive,
+        value: Value::Ratio,
+    },
+    Threshold {
+        key: "highest-wasted-bytes",
+        aliases: &["highestWastedBytes", "highest-dive-wasted-bytes"],
+        measure: Measure::Dive,
+        value: Value::Size,
+    },
+    Threshold {
+        key: "lowest-pyslim-efficiency",
+        aliases: &[],
+        measure: Measure::Pyslim,
+        value: Value::Ratio,
+    },
+    Threshold {
+        key: "highest-pyslim-wasted-percent",
+        aliases: &[],
+        measure: Measure::Pyslim,
+        value: Value::Ratio,
+    },
+    Threshold {
+        key: "highest-pyslim-wasted-bytes",
+        aliases: &[],
+        measure: Measure::Pyslim,
+        value: Value::Size,
+    },
+    Threshold {
+        key: "highest-bloat-bytes",
+        aliases: &["highestBloatBytes"],
+        measure: Measure::Findings,
+        value: Value::Size,
+    },
+    Threshold {
+        key: "fail-on",
+        aliases: &["failOn"],
+        measure: Measure::Findings,
+        value: Value::Names,
+    },
+];
+
+/// The threshold a key (or one of its aliases) names.
+pub fn threshold(key: &str) -> Option<&'static Threshold> {
+    THRESHOLDS
+        .iter()
+        .find(|t| t.key == key || t.aliases.contains(&key))
+}
+
+/// The measure behind a threshold key, for reports.
+pub fn measure_of(key: &str) -> Measure {
+    threshold(key).map_or(Measure::Findings, |t| t.measure)
+}
+
+impl CheckConfig {
+    /// Sets one threshold from its written value. `input` names where it was written (the
+    /// file, or `--flag`) for the error message.
+    pub fn set(&mut self, input: &str, key: &str, value: &toml::Value) -> Result<()> {
+        let Some(t) = threshold(key) else {
+            let keys: Vec<&str> = THRESHOLDS.iter().map(|t| t.key).collect();
+            return Err(Error::corrupt(
+                input,
+                format!(
+                    "[check] {key}: no such threshold{} (thresholds: {})",
+                    did_you_mean(key, keys.iter().copied()),
+                    keys.join(", ")
+                ),
+            ));
+        };
+        let text = match value {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match t.value {
+            Value::Ratio => {
+                let v = parse_ratio(input, key, &text)?;
+                match t.key {
+                    "lowest-efficiency" => self.lowest_efficiency = v,
+                    "highest-user-wasted-percent" => self.highest_user_wasted_percent = v,
+                    "lowest-pyslim-efficiency" => self.lowest_pyslim_efficiency = v,
+                    _ => self.highest_pyslim_wasted_percent = v,
+                }
+            }
+            Value::Size => {
+                let v = parse_size(input, key, &text)?;
+                match t.key {
+                    "highest-wasted-bytes" => self.highest_wasted_bytes = v,
+                    "highest-pyslim-wasted-bytes" => self.highest_pyslim_wasted_bytes = v,
+                    _ => self.highest_bloat_bytes = v,
+                }
+            }
+            Value::Names => {
+                let names = match value {
+                    toml::Value::Array(a) => a
+                        .iter()
+                        .map(|v| match v {
+                            toml::Value::String(s) => Ok(s.clone()),
+                            other => Err(other.to_string()),
+                        })
+                        .collect::<std::result::Result<Vec<_>, _>>(),
+                    toml::Value::String(s) => {
+                        Ok(s.split(',').map(|p| p.trim().to_owned()).collect())
+                    }
+                    other => Err(other.to_string()),
+                };
+                self.fail_on = names.map_err(|v| {
+                    Error::corrupt(
+                        input,
+                        format!("{key} = {v}: expected a list of categories or rule ids, like [\"compilers\", \"secrets\"]"),
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Keeps the categories and rule ids that exist (`none` and empty names mean none) and
+/// refuses any other: a misspelt name would make a gate that can never fail.
+pub fn validate_fail_on(input: &str, names: &[String], rules: &RuleSet) -> Result<Vec<String>> {
+    let mut categories: Vec<&str> = rules.rules.iter().map(|r| r.category.as_str()).collect();
+    categories.sort_unstable();
+    categories.dedup();
+    let ids: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
+    let mut out = Vec::new();
+    for name in names {
+        let name = name.trim();
+        if name.is_empty() || name == "none" {
+            continue;
+        }
+        if !categories.contains(&name) && !ids.contains(&name) {
+            let ids_only: Vec<&str> = ids
+                .iter()
+                .copied()
+                .filter(|i| !categories.contains(i))
+                .collect();
+            return Err(Error::corrupt(
+                input,
+                format!(
+                    "fail-on {name:?}: no such category or rule{} (categories: {}; rule ids: {})",
+                    did_you_mean(name, categories.iter().chain(&ids).copied()),
+                    categories.join(", "),
+                    ids_only.join(", ")
+                ),
+            ));
+        }
+        if !out.iter().any(|o: &String| o == name) {
+            out.push(name.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// `; did you mean "x"?` for the closest valid name, when one is close.
+fn did_you_mean<'a>(bad: &str, valid: impl Iterator<Item = &'a str>) -> String {
+    let best = valid
+        .map(|v| (distance(&bad.to_lowercase(), &v.to_lowercase()), v))
+        .min_by_key(|(d, _)| *d);
+    match best {
+        Some((d, v)) if d <= 2.max(bad.len() / 4) => format!("; did you mean {v:?}?"),
+        _ => String::new(),
+    }
+}
+
+/// Levenshtein distance, on bytes (names here are ASCII).
+fn distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+/// dive's three CI rules, as `.dive-ci` spells them.
+const DIVE_RULES: &[&str] = &[
+    "lowestEfficiency",
+    "highestWastedBytes",
+    "highestUserWastedPercent",
+];
+
+/// Reads dive's `.dive-ci` (YAML with a `rules:` map of three keys). Only those lines are
+/// read, so no YAML parser is needed for a three-key file; any other key under `rules:` is
+/// an error, as dive would gate nothing with it.
+pub fn apply_dive_ci(input: &str, text: &str, check: &mut CheckConfig) -> Result<()> {
+    let mut in_rules = false;
+    for raw in text.lines() {
+        let line = raw.split('#').next().unwrap_or("");
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let indented = line.starts_with(' ') || line.starts_with('\t');
+        let key = key.trim();
+        if !indented {
+            in_rules = key == "rules";
+            continue;
+        }
+        if !in_rules {
+            continue;
+        }
+        let value = value.trim().trim_matches('"').trim_matches('\'');
+        match key {
+            "lowestEfficiency" => {
+                check.lowest_efficiency = parse_ratio(input, "lowestEfficiency", value)?
+            }
+            "highestWastedBytes" => {
+                check.highest_wasted_bytes = parse_size(input, "highestWastedBytes", value)?
+            }
+            "highestUserWastedPercent" => {
+                check.highest_user_wasted_percent =
+                    parse_ratio(input, "highestUserWastedPercent", value)?
+            }
+            other => {
+                return Err(Error::corrupt(
+                    input,
+                    format!(
+                        "rules: {other}: not a dive CI rule{} (rules: {})",
+                        did_you_mean(other, DIVE_RULES.iter().copied()),
+                        DIVE_RULES.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn parse_ratio(input: &str, key: &str, value: &str) -> Result<Limit<f64>> {
+    if value.eq_ignore_ascii_case("disabled") {
+        return Ok(Limit::Disabled);
+    }
+    let v = value.trim();
+    let parsed = match v.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
+        None => v.parse::<f64>(),
+    };
+    match parsed {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(Limit::At(x)),
+        _ => Err(Error::corrupt(input, format!("{key} = {value:?}: expected a ratio from 0 to 1 (or a percentage like 10%), or \"disabled\""))),
+    }
+}
+
+/// `20MB` (SI, as dive reads it), `20MiB`, `1.5GB`, `300k`, or a plain number of bytes.
+pub fn parse_size(input: &str, key: &str, value: &str) -> Result<Limit<u64>> {
+    if value.eq_ignore_ascii_case("disabled") {
+        return Ok(Limit::Disabled);
+    }
+    let v = value.trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let mult: Option<f64> = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => Some(1.0),
+        "k" | "kb" => Some(1e3),
+        "m" | "mb" => Some(1e6),
+        "g" | "gb" => Some(1e9),
+        "kib" => Some(1024.0),
+        "mib" => Some(1024.0 * 1024.0),
+        "gib" => Some(1024.0 * 1024.0 * 1024.0),
+        _ => None,
+    };
+    match (num.parse::<f64>(), mult) {
+        (Ok(n), Some(m)) if n >= 0.0 => Ok(Limit::At((n * m).round() as u64)),
+        _ => Err(Error::corrupt(
+            input,
+            format!(
+                "{key} = {value:?}: expected a size like 20MB, 20MiB or 1048576, or \"disabled\""
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_ratios_read_like_dive() {
+        assert_eq!(parse_size("t", "k", "20MB").unwrap(), Limit::At(20_000_000));
+        assert_eq!(
+            parse_size("t", "k", "1.5 GiB").unwrap(),
+            Limit::At(1_610_612_736)
+        );
+        assert_eq!(parse_size("t", "k", "disabled").unwrap(), Limit::Disabled);
+        assert!(parse_size("t", "k", "lots").is_err());
+        assert_eq!(parse_ratio("t", "k", "0.95").unwrap(), Limit::At(0.95));
+        assert_eq!(parse_ratio("t", "k", "10%").unwrap(), Limit::At(0.1));
+        assert!(parse_ratio("t", "k", "1.5").is_err());
+    }
+
+    #[test]
+    fn dive_ci_files_set_the_three_dive_keys() {
+        let mut c = CheckConfig::default();
+        apply_dive_ci("t", "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 20MB\n  highestUserWastedPercent: disabled\n", &mut c).unwrap();
+        assert_eq!(c.lowest_efficiency, Limit::At(0.95));
+        assert_eq!(c.highest_wasted_bytes, Limit::At(20_000_000));
+        assert_eq!(c.highest_user_wasted_percent, Limit::Disabled);
+        assert_eq!(c.fail_on, vec!["compilers", "secrets"]);
+        let err = apply_dive_ci("t", "rules:\n  lowestEfficency: 0.95\n", &mut c)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean \"lowestEfficiency\"?"), "{err}");
+        // Keys outside `rules:` are not dive's CI rules and are left alone.
+        apply_dive_ci("t", "log:\n  level: debug\n", &mut c).unwrap();
+    }
+
+    #[test]
+    fn fail_on_names_must_exist() {
+        let rules = RuleSet::builtin().unwrap();
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            validate_fail_on("t", &names(&["compilers", "c-headers", "none", ""]), &rules).unwrap(),
+            ["compilers", "c-headers"]
+        );
+        let err = validate_fail_on("t", &names(&["compiler"]), &rules)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean \"compilers\"?"), "{err}");
+        assert!(err.contains("categories: caches, compilers,"), "{err}");
+        assert_eq!(distance("compiler", "compilers"), 1);
+        assert_eq!(distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn every_threshold_key_names_its_measure() {
+        for t in THRESHOLDS {
+            assert!(threshold(t.key).is_some());
+            for a in t.aliases {
+                assert_eq!(threshold(a).map(|x| x.key), Some(t.key));
+            }
+        }
+        assert_eq!(measure_of("lowest-efficiency"), Measure::Dive);
+        assert_eq!(measure_of("lowest-pyslim-efficiency"), Measure::Pyslim);
+        assert_eq!(measure_of("lowest-dive-efficiency"), Measure::Dive);
+    }
+}
