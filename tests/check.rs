@@ -366,3 +366,123 @@ fn unknown_categories_rules_and_keys_are_errors_not_passes() {
         ],
     );
 }
+
+#[test]
+fn check_and_analyze_label_whose_figures_they_show() {
+    // Was: check showed dive's efficiency where analyze showed pyslim's, neither saying so.
+    // A file rewritten bigger is where the two formulas part: dive counts its smaller copy
+    // as the efficient size, pyslim counts what the image shows.
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = careless();
+    spec.layers.push(LayerSpec::new(
+        "RUN pip install --upgrade app",
+        vec![SpecEntry::file("usr/local/bin/python3.12", 3_000_000)],
+    ));
+    let bad = common::write_tar(dir.path(), "bad.tar", &spec, ArchiveFormat::DockerLegacy);
+    let analyze = |json: bool| {
+        let mut cmd = Command::cargo_bin("pyslim").unwrap();
+        cmd.current_dir(dir.path()).arg("analyze").arg(&bad);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let a: serde_json::Value = serde_json::from_str(&analyze(true)).unwrap();
+    assert_eq!(a["totals"]["measure"], "pyslim");
+    assert_eq!(a["dive"]["measure"], "dive");
+    let (ours, dives) = (
+        a["totals"]["efficiency"].as_f64().unwrap(),
+        a["dive"]["efficiency"].as_f64().unwrap(),
+    );
+    assert!((ours - dives).abs() > 0.01, "the two figures differ here");
+    let pct = |x: f64| format!("{:.1}%", x * 100.0);
+    let text = analyze(false);
+    assert!(
+        text.contains(&format!("efficiency {}   (pyslim's figures", pct(ours))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("dive's formulas, as `dive` and `check`'s default thresholds compute them): efficiency {}", pct(dives))),
+        "{text}"
+    );
+
+    let out = check(
+        dir.path(),
+        &bad,
+        &["--json", "--lowest-pyslim-efficiency", "0.99"],
+    );
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |key: &str| {
+        c["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["key"] == key)
+            .unwrap_or_else(|| panic!("{key}: {c}"))
+            .clone()
+    };
+    assert_eq!(row("lowest-efficiency")["measure"], "dive");
+    assert_eq!(row("lowest-efficiency")["value"], pct(dives));
+    assert_eq!(row("lowest-pyslim-efficiency")["measure"], "pyslim");
+    assert_eq!(row("lowest-pyslim-efficiency")["value"], pct(ours));
+    assert_eq!(row("lowest-pyslim-efficiency")["result"], "fail");
+    assert_eq!(row("highest-pyslim-wasted-bytes")["measure"], "pyslim");
+    assert_eq!(row("fail-on")["measure"], "findings");
+    assert_eq!(c["figures"]["dive"]["efficiency"], a["dive"]["efficiency"]);
+    assert_eq!(
+        c["figures"]["pyslim"]["efficiency"],
+        a["totals"]["efficiency"]
+    );
+    assert_eq!(
+        c["figures"]["pyslim"]["wasted_bytes"],
+        a["totals"]["wasted_bytes"]
+    );
+
+    // The text table has a measure column, and a threshold may be named by what it reads.
+    let out = check(
+        dir.path(),
+        &bad,
+        &[
+            "--lowest-dive-efficiency",
+            "0.5",
+            "--lowest-pyslim-efficiency",
+            "0.5",
+        ],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("{key} row: {text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        line("lowest-efficiency"),
+        format!("lowest-efficiency dive 50.0% {} PASS", pct(dives))
+    );
+    assert_eq!(
+        line("lowest-pyslim-efficiency"),
+        format!("lowest-pyslim-efficiency pyslim 50.0% {} PASS", pct(ours))
+    );
+    std::fs::write(
+        dir.path().join(".pyslim.toml"),
+        "[check]\nlowest-dive-efficiency = 0.99\nhighest-pyslim-wasted-percent = \"1%\"\n",
+    )
+    .unwrap();
+    let out = check(dir.path(), &bad, &["--json"]);
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let limit = |key: &str| {
+        c["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["key"] == key)
+            .map(|v| v["limit"].clone())
+    };
+    assert_eq!(limit("lowest-efficiency").unwrap(), "99.0%");
+    assert_eq!(limit("highest-pyslim-wasted-percent").unwrap(), "1.0%");
+}

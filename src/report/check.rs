@@ -210,7 +210,7 @@ pub fn render(r: &CheckReport, image: &str) -> String {
     }
     let _ = writeln!(
         out,
-        "  measure: dive = dive's formulas (what `dive --ci` gates); pyslim = as `pyslim analyze` shows it (bytes the image cannot see); findings = pyslim's findings"
+        "  measure: dive = dive's formulas, as `dive --ci` computes them; pyslim = as `pyslim analyze` shows them"
     );
     let _ = writeln!(out, "{}", if r.passed { "PASS" } else { "FAIL" });
     out
