@@ -574,6 +574,7 @@ fn expect_rule(fx: &Fx, id: &str) -> Expect {
     let paths = globs(&strings(rule, "paths"));
     let except = globs(&strings(rule, "except"));
     let mut e = Expect::default();
+    let mut non_dirs = BTreeSet::new();
     for (p, o) in &fx.view {
         let comps: Vec<&str> = p.split('/').collect();
         let mut active: Option<String> = None;
@@ -590,11 +591,19 @@ fn expect_rule(fx: &Fx, id: &str) -> Expect {
         if active.as_deref() == Some(p.as_str()) {
             e.hits.entry(p.clone()).or_insert(0);
         }
-        if let (Some(hit), Kind::File) = (active, o.kind) {
-            *e.hits.entry(hit).or_insert(0) += o.size;
-            e.files.insert(p.clone());
+        if let Some(hit) = active {
+            if o.kind != Kind::Dir {
+                non_dirs.insert(hit.clone());
+            }
+            if o.kind == Kind::File {
+                *e.hits.entry(hit).or_insert(0) += o.size;
+                e.files.insert(p.clone());
+            }
         }
     }
+    // A matched directory with nothing but directories under it (an empty /usr/include) is
+    // nothing to remove: not an item.
+    e.hits.retain(|h, _| non_dirs.contains(h));
     let wanted = globs(&strings(rule, "packages"));
     if !strings(rule, "packages").is_empty() {
         for (pkg, version) in fx.dpkg_status() {

@@ -117,6 +117,7 @@ pub const DETECTORS: &[&str] = &[
     "elf-unstripped",
     "wasted",
     "secrets",
+    "secrets-test-fixtures",
     "user-root",
     "setuid",
     "world-writable",
