@@ -627,3 +627,99 @@ fn empty_directories_are_not_findings() {
         );
     }
 }
+
+#[test]
+fn a_directory_shared_by_packages_has_no_single_owner() {
+    // Was: `usr/share/doc (adduser)`, `usr/include (base-files)`: the first package (by
+    // name) whose .list named a directory was its owner.
+    let pkg = |name: &str| {
+        format!("Package: {name}\nStatus: install ok installed\nVersion: 1\nInstalled-Size: 10\n")
+    };
+    let status = ["adduser", "base-files", "libc6-dev", "linux-libc-dev"]
+        .map(pkg)
+        .join("\n");
+    let spec = ImageSpec::new(
+        "t/owners:1",
+        vec![LayerSpec::new(
+            "debootstrap",
+            vec![
+                SpecEntry::file("usr/sbin/adduser", 40_000),
+                SpecEntry::file("usr/share/doc/adduser/copyright", 2_000),
+                SpecEntry::file("usr/share/doc/adduser/NEWS.gz", 9_000),
+                SpecEntry::file("usr/share/doc/base-files/README", 1_000),
+                SpecEntry::file("usr/include/stdio.h", 30_000),
+                SpecEntry::file("usr/include/linux/types.h", 5_000),
+                SpecEntry::file("usr/share/info/dir", 3_000),
+                SpecEntry::file("usr/share/info/base.info.gz", 4_000),
+                SpecEntry::text("var/lib/dpkg/status", &status),
+                SpecEntry::text(
+                    "var/lib/dpkg/info/adduser.list",
+                    "/.\n/usr\n/usr/sbin\n/usr/sbin/adduser\n/usr/share\n/usr/share/doc\n/usr/share/doc/adduser\n/usr/share/doc/adduser/copyright\n/usr/share/doc/adduser/NEWS.gz\n",
+                ),
+                SpecEntry::text(
+                    "var/lib/dpkg/info/base-files.list",
+                    "/.\n/usr\n/usr/include\n/usr/share\n/usr/share/doc\n/usr/share/doc/base-files\n/usr/share/doc/base-files/README\n/usr/share/info\n/usr/share/info/base.info.gz\n",
+                ),
+                SpecEntry::text(
+                    "var/lib/dpkg/info/libc6-dev.list",
+                    "/.\n/usr\n/usr/include\n/usr/include/stdio.h\n",
+                ),
+                SpecEntry::text(
+                    "var/lib/dpkg/info/linux-libc-dev.list",
+                    "/.\n/usr\n/usr/include\n/usr/include/linux\n/usr/include/linux/types.h\n",
+                ),
+            ],
+        )],
+    );
+    let (_, ex) = examine_spec(&spec);
+    let inv = &ex.inventory;
+    let label = |path: &str| inv.owner_label(ex.tree.lookup(path).expect(path));
+    assert_eq!(
+        label("usr/share/doc").as_deref(),
+        Some("shared by 2 packages")
+    );
+    assert_eq!(
+        label("usr/include").as_deref(),
+        Some("shared by 3 packages")
+    );
+    assert_eq!(
+        label("usr").as_deref(),
+        Some("shared by 4 packages and files no package lists")
+    );
+    // One package owns everything under these.
+    assert_eq!(label("usr/share/doc/adduser").as_deref(), Some("adduser"));
+    assert_eq!(
+        label("usr/include/linux").as_deref(),
+        Some("linux-libc-dev")
+    );
+    assert_eq!(label("usr/sbin/adduser").as_deref(), Some("adduser"));
+    // install-info wrote usr/share/info/dir, which no package lists.
+    assert_eq!(
+        label("usr/share/info").as_deref(),
+        Some("base-files and files no package lists")
+    );
+    // Files are counted for their package only; directories change nothing there.
+    let adduser = inv
+        .os_packages
+        .iter()
+        .find(|p| p.name == "adduser")
+        .unwrap();
+    assert_eq!((adduser.files, adduser.file_bytes), (3, 51_000));
+
+    let note = |rule: &str, item: &str| {
+        finding(&ex, rule)
+            .unwrap_or_else(|| panic!("{rule} found"))
+            .items
+            .iter()
+            .find(|i| i.name == item)
+            .unwrap_or_else(|| panic!("{rule}: {item}"))
+            .note
+            .clone()
+    };
+    assert_eq!(note("docs", "usr/share/doc"), "shared by 2 packages");
+    assert_eq!(
+        note("docs", "usr/share/info"),
+        "base-files and files no package lists"
+    );
+    assert_eq!(note("c-headers", "usr/include"), "shared by 3 packages");
+}
