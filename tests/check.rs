@@ -3,7 +3,7 @@
 mod common;
 
 use assert_cmd::Command;
-use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
+use pyslim::source::writer::{ArchiveFormat, Content, ImageSpec, LayerSpec, SpecEntry, SpecKind};
 
 fn careless() -> ImageSpec {
     ImageSpec::new(
@@ -485,4 +485,47 @@ fn check_and_analyze_label_whose_figures_they_show() {
     };
     assert_eq!(limit("lowest-efficiency").unwrap(), "99.0%");
     assert_eq!(limit("highest-pyslim-wasted-percent").unwrap(), "1.0%");
+}
+
+#[test]
+fn cpython_test_keys_do_not_fail_the_secrets_gate() {
+    // Was: an image with a CPython built from source failed `check` (exit 1) on the test
+    // keys in lib/python3.12/test/certdata, which CPython publishes with its sources.
+    let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";
+    let file = |path: &str| {
+        SpecEntry::new(
+            path,
+            SpecKind::File(Content::Bytes(key.as_bytes().to_vec())),
+        )
+    };
+    let mut spec = slim();
+    spec.layers.push(LayerSpec::new(
+        "RUN ./configure --prefix=/usr/local && make && make install",
+        vec![
+            file("usr/local/lib/python3.12/test/certdata/keycert.pem"),
+            file("usr/local/lib/python3.12/test/certdata/pycakey.pem"),
+            file("usr/local/lib/python3.12/site-packages/tornado/test/test.key"),
+        ],
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let image = common::write_tar(
+        dir.path(),
+        "cpython.tar",
+        &spec,
+        ArchiveFormat::DockerLegacy,
+    );
+    let out = check(dir.path(), &image, &["--fail-on", "secrets"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("none present"), "{text}");
+    // The same key anywhere else still fails the gate.
+    spec.layers.push(LayerSpec::new(
+        "COPY . /app",
+        vec![file("app/certs/server.key")],
+    ));
+    let image = common::write_tar(dir.path(), "leak.tar", &spec, ArchiveFormat::DockerLegacy);
+    let out = check(dir.path(), &image, &["--fail-on", "secrets"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("secrets (1)"), "{text}");
 }

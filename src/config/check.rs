@@ -241,7 +241,7 @@ pub fn validate_fail_on(input: &str, names: &[String], rules: &RuleSet) -> Resul
             return Err(Error::corrupt(
                 input,
                 format!(
-                    "fail-on {name:?}: no such category or rule{} (categories: {}; rule ids: {})",
+                    "{name:?} is not a category or rule id{} (categories: {}; rule ids: {})",
                     did_you_mean(name, categories.iter().chain(&ids).copied()),
                     categories.join(", "),
                     ids_only.join(", ")

@@ -77,7 +77,8 @@ pub fn load(explicit: Option<&Path>, dir: &Path) -> Result<UserConfig> {
             if c.keys()
                 .any(|k| check::threshold(k).is_some_and(|t| t.key == "fail-on"))
             {
-                check.fail_on = validate_fail_on(&input, &check.fail_on, &rules)?;
+                let what = format!("{input}: [check] fail-on");
+                check.fail_on = validate_fail_on(&what, &check.fail_on, &rules)?;
             }
             check.origin = path
                 .file_name()
