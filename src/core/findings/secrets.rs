@@ -123,7 +123,7 @@ pub fn test_fixture(path: &str) -> Option<String> {
                 let package = after.get(1)?;
                 after[1..]
                     .iter()
-                    .any(|d| is_test(d))
+                    .any(is_test)
                     .then(|| format!("{package}'s tests, installed with the package"))
             }
             _ => after
