@@ -2,6 +2,7 @@
 //! how their values are written, and the checks that turn a typo into an error instead of a
 //! gate that passes because it tests nothing.
 
+use super::values::{did_you_mean, parse_ratio, parse_size};
 use crate::core::findings::rules::RuleSet;
 use crate::error::{Error, Result};
 
@@ -255,165 +256,9 @@ pub fn validate_fail_on(input: &str, names: &[String], rules: &RuleSet) -> Resul
     Ok(out)
 }
 
-/// `; did you mean "x"?` for the closest valid name, when one is close.
-fn did_you_mean<'a>(bad: &str, valid: impl Iterator<Item = &'a str>) -> String {
-    let best = valid
-        .map(|v| (distance(&bad.to_lowercase(), &v.to_lowercase()), v))
-        .min_by_key(|(d, _)| *d);
-    match best {
-        Some((d, v)) if d <= 2.max(bad.len() / 4) => format!("; did you mean {v:?}?"),
-        _ => String::new(),
-    }
-}
-
-/// Levenshtein distance, on bytes (names here are ASCII).
-fn distance(a: &str, b: &str) -> usize {
-    let b = b.as_bytes();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let here = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(here + 1);
-            prev = here;
-        }
-    }
-    row[b.len()]
-}
-
-/// dive's three CI rules, as `.dive-ci` spells them.
-const DIVE_RULES: &[&str] = &[
-    "lowestEfficiency",
-    "highestWastedBytes",
-    "highestUserWastedPercent",
-];
-
-/// Reads dive's `.dive-ci` (YAML with a `rules:` map of three keys). Only those lines are
-/// read, so no YAML parser is needed for a three-key file; any other key under `rules:` is
-/// an error, as dive would gate nothing with it.
-pub fn apply_dive_ci(input: &str, text: &str, check: &mut CheckConfig) -> Result<()> {
-    let mut in_rules = false;
-    for raw in text.lines() {
-        let line = raw.split('#').next().unwrap_or("");
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        let indented = line.starts_with(' ') || line.starts_with('\t');
-        let key = key.trim();
-        if !indented {
-            in_rules = key == "rules";
-            continue;
-        }
-        if !in_rules {
-            continue;
-        }
-        let value = value.trim().trim_matches('"').trim_matches('\'');
-        match key {
-            "lowestEfficiency" => {
-                check.lowest_efficiency = parse_ratio(input, "lowestEfficiency", value)?
-            }
-            "highestWastedBytes" => {
-                check.highest_wasted_bytes = parse_size(input, "highestWastedBytes", value)?
-            }
-            "highestUserWastedPercent" => {
-                check.highest_user_wasted_percent =
-                    parse_ratio(input, "highestUserWastedPercent", value)?
-            }
-            other => {
-                return Err(Error::corrupt(
-                    input,
-                    format!(
-                        "rules: {other}: not a dive CI rule{} (rules: {})",
-                        did_you_mean(other, DIVE_RULES.iter().copied()),
-                        DIVE_RULES.join(", ")
-                    ),
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
-pub fn parse_ratio(input: &str, key: &str, value: &str) -> Result<Limit<f64>> {
-    if value.eq_ignore_ascii_case("disabled") {
-        return Ok(Limit::Disabled);
-    }
-    let v = value.trim();
-    let parsed = match v.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
-        None => v.parse::<f64>(),
-    };
-    match parsed {
-        Ok(x) if (0.0..=1.0).contains(&x) => Ok(Limit::At(x)),
-        _ => Err(Error::corrupt(input, format!("{key} = {value:?}: expected a ratio from 0 to 1 (or a percentage like 10%), or \"disabled\""))),
-    }
-}
-
-/// `20MB` (SI, as dive reads it), `20MiB`, `1.5GB`, `300k`, or a plain number of bytes.
-pub fn parse_size(input: &str, key: &str, value: &str) -> Result<Limit<u64>> {
-    if value.eq_ignore_ascii_case("disabled") {
-        return Ok(Limit::Disabled);
-    }
-    let v = value.trim();
-    let split = v
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(v.len());
-    let (num, unit) = v.split_at(split);
-    let mult: Option<f64> = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => Some(1.0),
-        "k" | "kb" => Some(1e3),
-        "m" | "mb" => Some(1e6),
-        "g" | "gb" => Some(1e9),
-        "kib" => Some(1024.0),
-        "mib" => Some(1024.0 * 1024.0),
-        "gib" => Some(1024.0 * 1024.0 * 1024.0),
-        _ => None,
-    };
-    match (num.parse::<f64>(), mult) {
-        (Ok(n), Some(m)) if n >= 0.0 => Ok(Limit::At((n * m).round() as u64)),
-        _ => Err(Error::corrupt(
-            input,
-            format!(
-                "{key} = {value:?}: expected a size like 20MB, 20MiB or 1048576, or \"disabled\""
-            ),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_and_ratios_read_like_dive() {
-        assert_eq!(parse_size("t", "k", "20MB").unwrap(), Limit::At(20_000_000));
-        assert_eq!(
-            parse_size("t", "k", "1.5 GiB").unwrap(),
-            Limit::At(1_610_612_736)
-        );
-        assert_eq!(parse_size("t", "k", "disabled").unwrap(), Limit::Disabled);
-        assert!(parse_size("t", "k", "lots").is_err());
-        assert_eq!(parse_ratio("t", "k", "0.95").unwrap(), Limit::At(0.95));
-        assert_eq!(parse_ratio("t", "k", "10%").unwrap(), Limit::At(0.1));
-        assert!(parse_ratio("t", "k", "1.5").is_err());
-    }
-
-    #[test]
-    fn dive_ci_files_set_the_three_dive_keys() {
-        let mut c = CheckConfig::default();
-        apply_dive_ci("t", "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 20MB\n  highestUserWastedPercent: disabled\n", &mut c).unwrap();
-        assert_eq!(c.lowest_efficiency, Limit::At(0.95));
-        assert_eq!(c.highest_wasted_bytes, Limit::At(20_000_000));
-        assert_eq!(c.highest_user_wasted_percent, Limit::Disabled);
-        assert_eq!(c.fail_on, vec!["compilers", "secrets"]);
-        let err = apply_dive_ci("t", "rules:\n  lowestEfficency: 0.95\n", &mut c)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("did you mean \"lowestEfficiency\"?"), "{err}");
-        // Keys outside `rules:` are not dive's CI rules and are left alone.
-        apply_dive_ci("t", "log:\n  level: debug\n", &mut c).unwrap();
-    }
 
     #[test]
     fn fail_on_names_must_exist() {
@@ -428,8 +273,6 @@ mod tests {
             .to_string();
         assert!(err.contains("did you mean \"compilers\"?"), "{err}");
         assert!(err.contains("categories: caches, compilers,"), "{err}");
-        assert_eq!(distance("compiler", "compilers"), 1);
-        assert_eq!(distance("", "abc"), 3);
     }
 
     #[test]

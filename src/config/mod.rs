@@ -11,11 +11,14 @@ use crate::core::findings::rules::{Rule, RulePatch, RuleSet};
 use crate::error::{Error, Result};
 
 mod check;
+mod dive_ci;
+mod values;
 
 pub use check::{
-    apply_dive_ci, measure_of, parse_ratio, parse_size, threshold, validate_fail_on, CheckConfig,
-    Limit, Measure, Threshold, THRESHOLDS,
+    measure_of, threshold, validate_fail_on, CheckConfig, Limit, Measure, Threshold, THRESHOLDS,
 };
+pub use dive_ci::apply_dive_ci;
+pub use values::{parse_ratio, parse_size};
 
 pub const DEFAULT_FILE: &str = ".pyslim.toml";
 pub const DIVE_CI_FILE: &str = ".dive-ci";
