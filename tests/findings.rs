@@ -693,6 +693,9 @@ fn a_directory_shared_by_packages_has_no_single_owner() {
         Some("linux-libc-dev")
     );
     assert_eq!(label("usr/sbin/adduser").as_deref(), Some("adduser"));
+    let one = |path: &str| inv.owner_is_one_package(ex.tree.lookup(path).unwrap());
+    assert!(one("usr/sbin/adduser") && one("usr/share/doc/adduser") && one("usr/share/info"));
+    assert!(!one("usr/include") && !one("usr"));
     // install-info wrote usr/share/info/dir, which no package lists.
     assert_eq!(
         label("usr/share/info").as_deref(),

@@ -107,6 +107,11 @@ pub(super) fn settle(tree: &Tree, listed: Listed, inv: &mut Inventory) {
 }
 
 impl Inventory {
+    /// Whether `owner_label` starts with one package's name (rather than "shared by …").
+    pub fn owner_is_one_package(&self, id: NodeId) -> bool {
+        self.owner.contains_key(&id) || self.shared_dirs.get(&id).is_some_and(|s| s.only.is_some())
+    }
+
     /// Who owns a path, in words: the package's name, or how many share the directory.
     pub fn owner_label(&self, id: NodeId) -> Option<String> {
         if let Some(&i) = self.owner.get(&id) {

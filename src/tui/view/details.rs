@@ -108,11 +108,11 @@ fn path_lines<'a>(app: &'a App, id: NodeId, t: &Theme) -> Vec<Line<'a>> {
     let mut out = vec![Line::from(Span::styled(format!("/{path}"), t.title()))];
     if let Some(e) = tree.state_at(id, app.layer as u32) {
         let inv = &app.ex.inventory;
-        let owner = match (inv.owner.get(&id), inv.owner_label(id)) {
-            (Some(_), Some(name)) => format!("  package {name}"),
+        let owner = match inv.owner_label(id) {
+            Some(name) if inv.owner_is_one_package(id) => format!("  package {name}"),
             // A directory several packages fill: "shared by N packages".
-            (None, Some(shared)) => format!("  {shared}"),
-            _ => String::new(),
+            Some(shared) => format!("  {shared}"),
+            None => String::new(),
         };
         out.push(Line::from(vec![
             label("kind", t),
