@@ -312,23 +312,39 @@ pub struct CheckArgs {
     #[arg(long)]
     pub config: Option<std::path::PathBuf>,
 
-    /// Lowest efficiency, dive's formula (0-1, or "disabled").
-    #[arg(long)]
+    /// Lowest efficiency by dive's formula, as `dive --ci` gates it (0-1, or "disabled").
+    #[arg(long, visible_alias = "lowest-dive-efficiency")]
     pub lowest_efficiency: Option<String>,
 
-    /// Highest wasted bytes, dive's formula (20MB, 20MiB, bytes, or "disabled").
-    #[arg(long)]
+    /// Highest wasted bytes by dive's formula (20MB, 20MiB, bytes, or "disabled").
+    #[arg(long, visible_alias = "highest-dive-wasted-bytes")]
     pub highest_wasted_bytes: Option<String>,
 
-    /// Highest user wasted percent, dive's formula (0-1, 10%, or "disabled").
-    #[arg(long)]
+    /// Highest user wasted percent by dive's formula (0-1, 10%, or "disabled").
+    #[arg(long, visible_alias = "highest-dive-user-wasted-percent")]
     pub highest_user_wasted_percent: Option<String>,
+
+    /// Lowest efficiency as `analyze` shows it: bytes the image shows / bytes its layers
+    /// carry (0-1, 90%, or "disabled"; default disabled).
+    #[arg(long)]
+    pub lowest_pyslim_efficiency: Option<String>,
+
+    /// Highest bytes the layers carry that the image cannot see, as `analyze` shows them
+    /// (20MB, or "disabled"; default disabled).
+    #[arg(long)]
+    pub highest_pyslim_wasted_bytes: Option<String>,
+
+    /// Highest share of the layers' bytes the image cannot see, as `analyze` shows it (0-1,
+    /// 10%, or "disabled"; default disabled).
+    #[arg(long)]
+    pub highest_pyslim_wasted_percent: Option<String>,
 
     /// Highest bytes the findings could reclaim (20MB, or "disabled").
     #[arg(long)]
     pub highest_bloat_bytes: Option<String>,
 
-    /// Categories that fail the check when present (comma-separated; "none" for none).
+    /// Finding categories or rule ids that fail the check when present (comma-separated;
+    /// "none" for none). An unknown name is an error.
     #[arg(long, value_delimiter = ',')]
     pub fail_on: Option<Vec<String>>,
 

@@ -481,3 +481,248 @@ fn alpine_apk_database_names_packages() {
     assert!(names(cc).contains(&"gcc") && names(cc).contains(&"build-base"));
     assert_eq!(finding(&ex, "apk-cache").unwrap().bytes, 1_000_000);
 }
+
+/// A CPython built from source keeps Lib/test in the image; its certdata holds test keys
+/// that CPython publishes with its sources. So do packages' own test suites.
+fn with_test_keys(extra: Vec<SpecEntry>) -> ImageSpec {
+    let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";
+    let keycert =
+        format!("{key}-----BEGIN CERTIFICATE-----\nMIIDpublic\n-----END CERTIFICATE-----\n");
+    let lib = "usr/local/lib/python3.12";
+    let mut entries = vec![
+        SpecEntry::file("usr/local/bin/python3.12", 20_000),
+        SpecEntry::file(&format!("{lib}/os.py"), 3_000),
+        bytes_entry(
+            &format!("{lib}/test/certdata/keycert.pem"),
+            keycert.clone().into_bytes(),
+        ),
+        bytes_entry(
+            &format!("{lib}/test/certdata/pycakey.pem"),
+            key.as_bytes().to_vec(),
+        ),
+        bytes_entry(
+            &format!("{lib}/test/keycert.pem"),
+            keycert.clone().into_bytes(),
+        ),
+        bytes_entry(
+            &format!("{lib}/site-packages/tornado/test/test.key"),
+            key.as_bytes().to_vec(),
+        ),
+        bytes_entry(
+            &format!("{lib}/site-packages/urllib3/tests/certs/server.key"),
+            key.as_bytes().to_vec(),
+        ),
+        bytes_entry(
+            "usr/src/Python-3.12.4/Lib/test/certdata/keycert.pem",
+            keycert.into_bytes(),
+        ),
+    ];
+    entries.extend(extra);
+    ImageSpec::new(
+        "t/from-source:1",
+        vec![LayerSpec::new(
+            "RUN ./configure && make && make install",
+            entries,
+        )],
+    )
+}
+
+#[test]
+fn test_keys_of_cpython_and_packages_are_not_secrets() {
+    // Was: CPython's test/certdata/*.pem were "critical secrets" and failed `check`.
+    let (_, ex) = examine_spec(&with_test_keys(vec![]));
+    assert!(
+        finding(&ex, "secrets").is_none(),
+        "{:?}",
+        finding(&ex, "secrets").map(names)
+    );
+    let f = finding(&ex, "secrets-test-fixtures").expect("listed as test fixtures");
+    assert_eq!(f.severity, pyslim::core::findings::Severity::Info);
+    assert_ne!(f.category, "secrets", "fail-on secrets must not count them");
+    assert!(!f.bloat);
+    let mut listed = names(f);
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [
+            "usr/local/lib/python3.12/site-packages/tornado/test/test.key",
+            "usr/local/lib/python3.12/site-packages/urllib3/tests/certs/server.key",
+            "usr/local/lib/python3.12/test/certdata/keycert.pem",
+            "usr/local/lib/python3.12/test/certdata/pycakey.pem",
+            "usr/local/lib/python3.12/test/keycert.pem",
+            "usr/src/Python-3.12.4/Lib/test/certdata/keycert.pem",
+        ]
+    );
+    let cpython = f
+        .items
+        .iter()
+        .find(|i| i.name.ends_with("python3.12/test/certdata/pycakey.pem"))
+        .unwrap();
+    assert!(
+        cpython.note.contains("private key") && cpython.note.contains("CPython's test suite"),
+        "{}",
+        cpython.note
+    );
+    let pkg = f.items.iter().find(|i| i.name.contains("tornado")).unwrap();
+    assert!(pkg.note.contains("tornado's tests"), "{}", pkg.note);
+
+    // A key in the app's own tests, or anywhere else, is still a secret; so is one named
+    // like a test file outside a Python library directory.
+    let key = b"-----BEGIN RSA PRIVATE KEY-----\nMIIEsecret\n-----END RSA PRIVATE KEY-----\n";
+    let (_, ex) = examine_spec(&with_test_keys(vec![
+        bytes_entry("app/tests/deploy.pem", key.to_vec()),
+        bytes_entry("root/.ssh/id_rsa", key.to_vec()),
+        bytes_entry("srv/test/certdata/prod.key", key.to_vec()),
+    ]));
+    let s = finding(&ex, "secrets").expect("real keys are secrets");
+    let mut listed = names(s);
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [
+            "app/tests/deploy.pem",
+            "root/.ssh/id_rsa",
+            "srv/test/certdata/prod.key"
+        ]
+    );
+    assert_eq!(s.severity, pyslim::core::findings::Severity::Critical);
+    assert_eq!(finding(&ex, "secrets-test-fixtures").unwrap().count, 6);
+}
+
+#[test]
+fn empty_directories_are_not_findings() {
+    // Was: an empty /usr/include was "C headers 0 B"; empty man directories were listed as
+    // documentation items of 0 B.
+    let spec = ImageSpec::new(
+        "t/empty-dirs:1",
+        vec![LayerSpec::new(
+            "ADD rootfs.tar /",
+            vec![
+                SpecEntry::file("usr/local/bin/python3.12", 20_000),
+                SpecEntry::dir("usr/include"),
+                SpecEntry::dir("usr/include/linux"),
+                SpecEntry::dir("usr/local/include"),
+                SpecEntry::dir("usr/local/share/man"),
+                SpecEntry::dir("usr/local/share/man/man1"),
+                SpecEntry::file("usr/share/doc/python3/README", 4_000),
+            ],
+        )],
+    );
+    let (_, ex) = examine_spec(&spec);
+    assert!(
+        finding(&ex, "c-headers").is_none(),
+        "{:?}",
+        finding(&ex, "c-headers").map(|f| (f.bytes, names(f)))
+    );
+    let docs = finding(&ex, "docs").expect("the README is documentation");
+    assert_eq!(names(docs), ["usr/share/doc"]);
+    assert_eq!((docs.count, docs.bytes), (1, 4_000));
+    // Every finding of a path rule names at least one file.
+    for f in &ex.findings.findings {
+        assert!(
+            f.bytes > 0 || f.items.iter().all(|i| i.bytes > 0 || !i.name.contains('/')),
+            "{}: {:?}",
+            f.rule,
+            names(f)
+        );
+    }
+}
+
+#[test]
+fn a_directory_shared_by_packages_has_no_single_owner() {
+    // Was: `usr/share/doc (adduser)`, `usr/include (base-files)`: the first package (by
+    // name) whose .list named a directory was its owner.
+    let pkg = |name: &str| {
+        format!("Package: {name}\nStatus: install ok installed\nVersion: 1\nInstalled-Size: 10\n")
+    };
+    let status = ["adduser", "base-files", "libc6-dev", "linux-libc-dev"]
+        .map(pkg)
+        .join("\n");
+    let spec = ImageSpec::new(
+        "t/owners:1",
+        vec![LayerSpec::new(
+            "debootstrap",
+            vec![
+                SpecEntry::file("usr/sbin/adduser", 40_000),
+                SpecEntry::file("usr/share/doc/adduser/copyright", 2_000),
+                SpecEntry::file("usr/share/doc/adduser/NEWS.gz", 9_000),
+                SpecEntry::file("usr/share/doc/base-files/README", 1_000),
+                SpecEntry::file("usr/include/stdio.h", 30_000),
+                SpecEntry::file("usr/include/linux/types.h", 5_000),
+                SpecEntry::file("usr/share/info/dir", 3_000),
+                SpecEntry::file("usr/share/info/base.info.gz", 4_000),
+                SpecEntry::text("var/lib/dpkg/status", &status),
+                SpecEntry::text(
+                    "var/lib/dpkg/info/adduser.list",
+                    "/.\n/usr\n/usr/sbin\n/usr/sbin/adduser\n/usr/share\n/usr/share/doc\n/usr/share/doc/adduser\n/usr/share/doc/adduser/copyright\n/usr/share/doc/adduser/NEWS.gz\n",
+                ),
+                SpecEntry::text(
+                    "var/lib/dpkg/info/base-files.list",
+                    "/.\n/usr\n/usr/include\n/usr/share\n/usr/share/doc\n/usr/share/doc/base-files\n/usr/share/doc/base-files/README\n/usr/share/info\n/usr/share/info/base.info.gz\n",
+                ),
+                SpecEntry::text(
+                    "var/lib/dpkg/info/libc6-dev.list",
+                    "/.\n/usr\n/usr/include\n/usr/include/stdio.h\n",
+                ),
+                SpecEntry::text(
+                    "var/lib/dpkg/info/linux-libc-dev.list",
+                    "/.\n/usr\n/usr/include\n/usr/include/linux\n/usr/include/linux/types.h\n",
+                ),
+            ],
+        )],
+    );
+    let (_, ex) = examine_spec(&spec);
+    let inv = &ex.inventory;
+    let label = |path: &str| inv.owner_label(ex.tree.lookup(path).expect(path));
+    assert_eq!(
+        label("usr/share/doc").as_deref(),
+        Some("shared by 2 packages")
+    );
+    assert_eq!(
+        label("usr/include").as_deref(),
+        Some("shared by 3 packages")
+    );
+    assert_eq!(
+        label("usr").as_deref(),
+        Some("shared by 4 packages and files no package lists")
+    );
+    // One package owns everything under these.
+    assert_eq!(label("usr/share/doc/adduser").as_deref(), Some("adduser"));
+    assert_eq!(
+        label("usr/include/linux").as_deref(),
+        Some("linux-libc-dev")
+    );
+    assert_eq!(label("usr/sbin/adduser").as_deref(), Some("adduser"));
+    let one = |path: &str| inv.owner_is_one_package(ex.tree.lookup(path).unwrap());
+    assert!(one("usr/sbin/adduser") && one("usr/share/doc/adduser") && one("usr/share/info"));
+    assert!(!one("usr/include") && !one("usr"));
+    // install-info wrote usr/share/info/dir, which no package lists.
+    assert_eq!(
+        label("usr/share/info").as_deref(),
+        Some("base-files and files no package lists")
+    );
+    // Files are counted for their package only; directories change nothing there.
+    let adduser = inv
+        .os_packages
+        .iter()
+        .find(|p| p.name == "adduser")
+        .unwrap();
+    assert_eq!((adduser.files, adduser.file_bytes), (3, 51_000));
+
+    let note = |rule: &str, item: &str| {
+        finding(&ex, rule)
+            .unwrap_or_else(|| panic!("{rule} found"))
+            .items
+            .iter()
+            .find(|i| i.name == item)
+            .unwrap_or_else(|| panic!("{rule}: {item}"))
+            .note
+            .clone()
+    };
+    assert_eq!(note("docs", "usr/share/doc"), "shared by 2 packages");
+    assert_eq!(
+        note("docs", "usr/share/info"),
+        "base-files and files no package lists"
+    );
+    assert_eq!(note("c-headers", "usr/include"), "shared by 3 packages");
+}

@@ -632,6 +632,7 @@ fn expect_rule(fx: &Fx, id: &str) -> Expect {
     let paths = globs(&strings(rule, "paths"));
     let except = globs(&strings(rule, "except"));
     let mut e = Expect::default();
+    let mut non_dirs = BTreeSet::new();
     for (p, o) in &fx.view {
         let comps: Vec<&str> = p.split('/').collect();
         let mut active: Option<String> = None;
@@ -648,11 +649,19 @@ fn expect_rule(fx: &Fx, id: &str) -> Expect {
         if active.as_deref() == Some(p.as_str()) {
             e.hits.entry(p.clone()).or_insert(0);
         }
-        if let (Some(hit), Kind::File) = (active, o.kind) {
-            *e.hits.entry(hit).or_insert(0) += o.size;
-            e.files.insert(p.clone());
+        if let Some(hit) = active {
+            if o.kind != Kind::Dir {
+                non_dirs.insert(hit.clone());
+            }
+            if o.kind == Kind::File {
+                *e.hits.entry(hit).or_insert(0) += o.size;
+                e.files.insert(p.clone());
+            }
         }
     }
+    // A matched directory with nothing but directories under it (an empty /usr/include) is
+    // nothing to remove: not an item.
+    e.hits.retain(|h, _| non_dirs.contains(h));
     let wanted = globs(&strings(rule, "packages"));
     if !strings(rule, "packages").is_empty() {
         let status = fx.dpkg_status();
@@ -1211,5 +1220,80 @@ fn regression_requirements_for_other_platforms_are_not_listed() {
         "Flask requires {:?}; click requires {:?}",
         req("Flask"),
         req("click")
+    );
+}
+
+/// Was a bug (src/core/inventory, owners): a directory was "owned" by the first package (by
+/// name) whose .list named it: `usr/share/doc (binutils-x86-64-linux-gnu)`,
+/// `usr/include (libc6-dev)`, though dozens of packages fill them. A directory has one
+/// owner only when one package owns everything under it.
+#[test]
+fn regression_directories_many_packages_fill_have_no_single_owner() {
+    let fx = fx!();
+    // Path → packages whose .list names it, read from the lists here.
+    let mut listed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for pkg in fx.dpkg_status().keys() {
+        for p in fx.dpkg_list(pkg) {
+            let p = fx.resolve_dirs(&p);
+            if fx.obs(&p).is_some() {
+                listed.entry(p).or_default().insert(pkg.clone());
+            }
+        }
+    }
+    let expected = |dir: &str| {
+        let prefix = format!("{dir}/");
+        let under = |p: &str| p == dir || p.starts_with(&prefix);
+        let packages: BTreeSet<&String> = listed
+            .iter()
+            .filter(|(p, _)| under(p))
+            .flat_map(|(_, s)| s)
+            .collect();
+        let unpackaged = fx
+            .view
+            .iter()
+            .any(|(p, o)| p.starts_with(&prefix) && o.kind != Kind::Dir && !listed.contains_key(p));
+        let tail = if unpackaged {
+            " and files no package lists"
+        } else {
+            ""
+        };
+        match packages.len() {
+            1 => format!("{}{tail}", packages.iter().next().unwrap()),
+            n => format!("shared by {n} packages{tail}"),
+        }
+    };
+    let mut checked = 0;
+    for rule in ["c-headers", "docs"] {
+        for item in &fx.finding(rule).items {
+            if !fx.obs(&item.name).is_some_and(|o| o.kind == Kind::Dir)
+                || !listed.contains_key(&item.name)
+            {
+                continue;
+            }
+            assert_eq!(item.note, expected(&item.name), "{rule}: {}", item.name);
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 3,
+        "usr/include, usr/share/doc and usr/share/man are listed dirs"
+    );
+    let include = fx
+        .finding("c-headers")
+        .items
+        .iter()
+        .find(|i| i.name == "usr/include")
+        .unwrap();
+    assert!(include.note.starts_with("shared by "), "{}", include.note);
+    // A package's own directory keeps its owner.
+    let inv = &fx.ex.inventory;
+    let id = fx
+        .ex
+        .tree
+        .lookup("usr/lib/gcc/x86_64-linux-gnu/12/include")
+        .unwrap();
+    assert_eq!(
+        inv.owner_label(id),
+        Some(expected("usr/lib/gcc/x86_64-linux-gnu/12/include"))
     );
 }

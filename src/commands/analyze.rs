@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use pyslim::cli::{AnalyzeArgs, CheckArgs};
-use pyslim::config::{parse_ratio, parse_size};
+use pyslim::config::validate_fail_on;
 use pyslim::core::examine;
 use pyslim::{report, Result};
 
@@ -31,30 +31,34 @@ pub(crate) fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
 pub(crate) fn run_check(args: CheckArgs) -> Result<ExitCode> {
     let cfg = load_config(args.config.as_deref())?;
     let mut check = cfg.check;
+    let flags: [(&str, &Option<String>); 7] = [
+        ("lowest-efficiency", &args.lowest_efficiency),
+        (
+            "highest-user-wasted-percent",
+            &args.highest_user_wasted_percent,
+        ),
+        ("highest-wasted-bytes", &args.highest_wasted_bytes),
+        ("lowest-pyslim-efficiency", &args.lowest_pyslim_efficiency),
+        (
+            "highest-pyslim-wasted-percent",
+            &args.highest_pyslim_wasted_percent,
+        ),
+        (
+            "highest-pyslim-wasted-bytes",
+            &args.highest_pyslim_wasted_bytes,
+        ),
+        ("highest-bloat-bytes", &args.highest_bloat_bytes),
+    ];
     let mut flagged = false;
-    if let Some(v) = &args.lowest_efficiency {
-        check.lowest_efficiency = parse_ratio("--lowest-efficiency", "value", v)?;
-        flagged = true;
-    }
-    if let Some(v) = &args.highest_user_wasted_percent {
-        check.highest_user_wasted_percent =
-            parse_ratio("--highest-user-wasted-percent", "value", v)?;
-        flagged = true;
-    }
-    if let Some(v) = &args.highest_wasted_bytes {
-        check.highest_wasted_bytes = parse_size("--highest-wasted-bytes", "value", v)?;
-        flagged = true;
-    }
-    if let Some(v) = &args.highest_bloat_bytes {
-        check.highest_bloat_bytes = parse_size("--highest-bloat-bytes", "value", v)?;
-        flagged = true;
+    for (key, value) in flags {
+        if let Some(v) = value {
+            check.set(&format!("--{key}"), key, &toml::Value::String(v.clone()))?;
+            flagged = true;
+        }
     }
     if let Some(v) = &args.fail_on {
-        check.fail_on = v
-            .iter()
-            .filter(|c| c.as_str() != "none" && !c.is_empty())
-            .cloned()
-            .collect();
+        // Checked before the image is read: a typo is an error, not a gate that passes.
+        check.fail_on = validate_fail_on("--fail-on", v, &cfg.rules)?;
         flagged = true;
     }
     if flagged {

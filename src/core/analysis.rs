@@ -38,6 +38,9 @@ pub struct Totals {
     pub tar_bytes: u64,
     /// Stored blob bytes of all layers, where the source knows them.
     pub blob_bytes: Option<u64>,
+    /// Whose figures these are: always `pyslim` (dive's are under `dive`), so a reader of
+    /// the JSON can tell the two efficiencies apart.
+    pub measure: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -97,6 +100,8 @@ pub struct DiveFigures {
     pub user_bytes: u64,
     /// wasted_bytes / user_bytes (0 when there is no layer above the first).
     pub user_wasted_percent: f64,
+    /// Whose figures these are: always `dive`.
+    pub measure: &'static str,
 }
 
 /// How many rows the path lists keep.
@@ -212,6 +217,7 @@ pub fn analyze(image: &Image, tree: &Tree, top: usize) -> Analysis {
         efficiency: ratio(image_bytes, layer_bytes, 1.0),
         tar_bytes: image.layers.iter().map(|l| l.changes.tar_bytes).sum(),
         blob_bytes,
+        measure: "pyslim",
     };
     Analysis {
         totals,
@@ -284,5 +290,6 @@ fn dive_figures(image: &Image, tree: &Tree) -> DiveFigures {
         image_bytes,
         user_bytes,
         user_wasted_percent: ratio(wasted, user_bytes, 0.0),
+        measure: "dive",
     }
 }

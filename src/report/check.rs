@@ -1,11 +1,12 @@
 //! `pyslim check`: the CI gate. Each threshold is a small rule (key, limit, value, verdict),
-//! as in dive's CI rules; the image passes when none fails.
+//! as in dive's CI rules; the image passes when none fails. Every row says whose figures it
+//! reads: dive's formulas (what `dive --ci` gates) or pyslim's (what `analyze` prints).
 
 use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::config::{CheckConfig, Limit};
+use crate::config::{measure_of, CheckConfig, Limit, Measure};
 use crate::core::analysis::Analysis;
 use crate::core::findings::Findings;
 
@@ -18,13 +19,40 @@ pub struct Verdict {
     pub value: String,
     /// `pass`, `fail` or `skip` (disabled).
     pub result: &'static str,
+    /// Whose figure `value` is: `dive` (dive's formulas), `pyslim` (as `analyze` shows it)
+    /// or `findings` (pyslim's findings).
+    pub measure: &'static str,
+}
+
+/// The figures the thresholds read, both kinds side by side.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Figures {
+    pub dive: DiveFigures,
+    pub pyslim: PyslimFigures,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DiveFigures {
+    pub efficiency: f64,
+    pub wasted_bytes: u64,
+    pub user_wasted_percent: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PyslimFigures {
+    pub efficiency: f64,
+    pub wasted_bytes: u64,
+    pub wasted_percent: f64,
+    pub bloat_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CheckReport {
     pub passed: bool,
     pub origin: String,
+    /// The first five rows keep the order they always had; rows added later come after.
     pub verdicts: Vec<Verdict>,
+    pub figures: Figures,
 }
 
 fn pct(x: f64) -> String {
@@ -33,7 +61,7 @@ fn pct(x: f64) -> String {
 
 pub fn evaluate(cfg: &CheckConfig, a: &Analysis, f: &Findings) -> CheckReport {
     let mut verdicts = Vec::new();
-    let mut ratio = |key, limit: Limit<f64>, value: f64, lowest: bool| {
+    let ratio = |key: &'static str, limit: Limit<f64>, value: f64, lowest: bool| {
         let (limit_s, result) = match limit {
             Limit::Disabled => ("disabled".to_owned(), "skip"),
             Limit::At(l) => {
@@ -41,100 +69,149 @@ pub fn evaluate(cfg: &CheckConfig, a: &Analysis, f: &Findings) -> CheckReport {
                 (pct(l), if ok { "pass" } else { "fail" })
             }
         };
-        verdicts.push(Verdict {
-            key,
-            limit: limit_s,
-            value: pct(value),
-            result,
-        });
+        (key, limit_s, pct(value), result)
     };
-    ratio(
-        "lowest-efficiency",
-        cfg.lowest_efficiency,
-        a.dive.efficiency,
-        true,
-    );
-    ratio(
-        "highest-user-wasted-percent",
-        cfg.highest_user_wasted_percent,
-        a.dive.user_wasted_percent,
-        false,
-    );
-    let mut bytes = |key, limit: Limit<u64>, value: u64| {
+    let bytes = |key: &'static str, limit: Limit<u64>, value: u64| {
         let (limit_s, result) = match limit {
             Limit::Disabled => ("disabled".to_owned(), "skip"),
             Limit::At(l) => (size(l), if value <= l { "pass" } else { "fail" }),
         };
+        (key, limit_s, size(value), result)
+    };
+    let t = &a.totals;
+    let rows = [
+        ratio(
+            "lowest-efficiency",
+            cfg.lowest_efficiency,
+            a.dive.efficiency,
+            true,
+        ),
+        ratio(
+            "highest-user-wasted-percent",
+            cfg.highest_user_wasted_percent,
+            a.dive.user_wasted_percent,
+            false,
+        ),
+        bytes(
+            "highest-wasted-bytes",
+            cfg.highest_wasted_bytes,
+            a.dive.wasted_bytes,
+        ),
+        bytes(
+            "highest-bloat-bytes",
+            cfg.highest_bloat_bytes,
+            f.reclaimable_bytes,
+        ),
+        fail_on(cfg, f),
+        ratio(
+            "lowest-pyslim-efficiency",
+            cfg.lowest_pyslim_efficiency,
+            t.efficiency,
+            true,
+        ),
+        ratio(
+            "highest-pyslim-wasted-percent",
+            cfg.highest_pyslim_wasted_percent,
+            t.wasted_ratio,
+            false,
+        ),
+        bytes(
+            "highest-pyslim-wasted-bytes",
+            cfg.highest_pyslim_wasted_bytes,
+            t.wasted_bytes,
+        ),
+    ];
+    for (key, limit, value, result) in rows {
         verdicts.push(Verdict {
             key,
-            limit: limit_s,
-            value: size(value),
+            limit,
+            value,
             result,
+            measure: measure_of(key).as_str(),
         });
-    };
-    bytes(
-        "highest-wasted-bytes",
-        cfg.highest_wasted_bytes,
-        a.dive.wasted_bytes,
-    );
-    bytes(
-        "highest-bloat-bytes",
-        cfg.highest_bloat_bytes,
-        f.reclaimable_bytes,
-    );
-    let present: Vec<String> = cfg
-        .fail_on
-        .iter()
-        .filter_map(|c| {
-            let n = f.findings.iter().filter(|x| &x.category == c).count();
-            (n > 0).then(|| format!("{c} ({n})"))
-        })
-        .collect();
-    verdicts.push(Verdict {
-        key: "fail-on",
-        limit: if cfg.fail_on.is_empty() {
-            "none".into()
-        } else {
-            cfg.fail_on.join(", ")
-        },
-        value: if present.is_empty() {
-            "none present".into()
-        } else {
-            present.join(", ")
-        },
-        result: if cfg.fail_on.is_empty() {
-            "skip"
-        } else if present.is_empty() {
-            "pass"
-        } else {
-            "fail"
-        },
-    });
+    }
     CheckReport {
         passed: verdicts.iter().all(|v| v.result != "fail"),
         origin: cfg.origin.clone(),
         verdicts,
+        figures: Figures {
+            dive: DiveFigures {
+                efficiency: a.dive.efficiency,
+                wasted_bytes: a.dive.wasted_bytes,
+                user_wasted_percent: a.dive.user_wasted_percent,
+            },
+            pyslim: PyslimFigures {
+                efficiency: t.efficiency,
+                wasted_bytes: t.wasted_bytes,
+                wasted_percent: t.wasted_ratio,
+                bloat_bytes: f.reclaimable_bytes,
+            },
+        },
     }
 }
+
+/// A name in `fail-on` is a category or a rule id (config validated that it is one).
+fn fail_on(cfg: &CheckConfig, f: &Findings) -> (&'static str, String, String, &'static str) {
+    let present: Vec<String> = cfg
+        .fail_on
+        .iter()
+        .filter_map(|c| {
+            let n = f
+                .findings
+                .iter()
+                .filter(|x| &x.category == c || &x.rule == c)
+                .count();
+            (n > 0).then(|| format!("{c} ({n})"))
+        })
+        .collect();
+    let limit = if cfg.fail_on.is_empty() {
+        "none".into()
+    } else {
+        cfg.fail_on.join(", ")
+    };
+    let value = if present.is_empty() {
+        "none present".into()
+    } else {
+        present.join(", ")
+    };
+    let result = if cfg.fail_on.is_empty() {
+        "skip"
+    } else if present.is_empty() {
+        "pass"
+    } else {
+        "fail"
+    };
+    ("fail-on", limit, value, result)
+}
+
+/// Rows by measure: dive's, then pyslim's figures, then the findings.
+const ORDER: [Measure; 3] = [Measure::Dive, Measure::Pyslim, Measure::Findings];
 
 pub fn render(r: &CheckReport, image: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Check of {image} (thresholds from {})", r.origin);
     let _ = writeln!(
         out,
-        "  {:<29} {:<22} {:<28} result",
-        "threshold", "limit", "value"
+        "  {:<31} {:<9} {:<20} {:<28} result",
+        "threshold", "measure", "limit", "value"
     );
-    for v in &r.verdicts {
-        let _ = writeln!(
-            out,
-            "  {:<29} {:<22} {:<28} {}",
-            v.key,
-            v.limit,
-            v.value,
-            v.result.to_uppercase()
-        );
+    for m in ORDER {
+        for v in r.verdicts.iter().filter(|v| v.measure == m.as_str()) {
+            let _ = writeln!(
+                out,
+                "  {:<31} {:<9} {:<20} {:<28} {}",
+                v.key,
+                v.measure,
+                v.limit,
+                v.value,
+                v.result.to_uppercase()
+            );
+        }
     }
+    let _ = writeln!(
+        out,
+        "  measure: dive = dive's formulas, as `dive --ci` computes them; pyslim = as `pyslim analyze` shows them"
+    );
     let _ = writeln!(out, "{}", if r.passed { "PASS" } else { "FAIL" });
     out
 }

@@ -158,7 +158,7 @@ pub fn render_analysis(image: &Image, a: &Analysis) -> String {
     );
     let _ = writeln!(
         out,
-        "Wasted   {} ({} of what the layers carry)   efficiency {}",
+        "Wasted   {} ({} of what the layers carry)   efficiency {}   (pyslim's figures; dive's below)",
         size(t.wasted_bytes),
         pct(t.wasted_ratio),
         pct(t.efficiency)
@@ -211,7 +211,7 @@ pub fn render_analysis(image: &Image, a: &Analysis) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "dive's figures (its formulas, for comparison): efficiency {}, wasted {}, user wasted {}",
+        "dive's figures (dive's formulas, as `dive` and `check`'s default thresholds compute them): efficiency {}, wasted {}, user wasted {}",
         pct(a.dive.efficiency),
         size(a.dive.wasted_bytes),
         pct(a.dive.user_wasted_percent)

@@ -102,14 +102,14 @@ pub(crate) fn top_paths(ctx: &Context, mut rows: Vec<PathItem>) -> Vec<Item> {
         .take_while(|r| r.bytes >= cutoff)
         .map(|r| {
             let name = ctx.tree.path(r.node);
-            let owner = ctx
-                .inventory
-                .owner
-                .get(&r.node)
-                .map(|&i| ctx.inventory.os_packages[i].name.as_str());
+            // A package's name, or "shared by N packages" for a directory many fill.
+            let owner = ctx.inventory.owner_label(r.node);
+            let owner = owner.as_deref();
+            let one = ctx.inventory.owner_is_one_package(r.node);
             let note = match (owner, r.note.is_empty()) {
                 (Some(o), true) => o.to_owned(),
-                (Some(o), false) => format!("{}, package {o}", r.note),
+                (Some(o), false) if one => format!("{}, package {o}", r.note),
+                (Some(o), false) => format!("{}, {o}", r.note),
                 (None, _) => r.note,
             };
             Item {

@@ -32,6 +32,9 @@ pub(crate) fn glob_set<'a>(patterns: impl IntoIterator<Item = &'a String>) -> Gl
 struct Hit {
     node: NodeId,
     bytes: u64,
+    /// Files claimed under it: a directory that holds none (an empty /usr/include) is not
+    /// something to remove, and is not listed.
+    files: u32,
     by_layer: Vec<(u32, u64)>,
 }
 
@@ -77,6 +80,7 @@ pub(crate) fn match_paths_and_packages(ctx: &Context, rules: &[&Rule]) -> Vec<Dr
         let rows: Vec<PathItem> = st
             .hits
             .drain(..)
+            .filter(|h| h.files > 0)
             .map(|h| PathItem {
                 node: h.node,
                 bytes: h.bytes,
@@ -302,6 +306,7 @@ fn walk(
             st.hits.push(Hit {
                 node: id,
                 bytes: 0,
+                files: 0,
                 by_layer: Vec::new(),
             });
             let h = st.hits.len() - 1;
@@ -330,6 +335,7 @@ fn claim(tree: &crate::core::tree::Tree, st: &mut RuleState, hit: usize, file: N
     st.files.push(file);
     let h = &mut st.hits[hit];
     h.bytes += b;
+    h.files += 1;
     if let Some(e) = tree.final_state(file) {
         match h.by_layer.iter_mut().find(|(l, _)| *l == e.layer) {
             Some(slot) => slot.1 += b,

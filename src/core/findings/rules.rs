@@ -122,6 +122,7 @@ pub const DETECTORS: &[&str] = &[
     "elf-unstripped",
     "wasted",
     "secrets",
+    "secrets-test-fixtures",
     "user-root",
     "setuid",
     "world-writable",
@@ -151,11 +152,19 @@ impl RuleSet {
         added: Vec<Rule>,
     ) -> Result<()> {
         for (id, p) in patches {
-            let Some(rule) = self.rules.iter_mut().find(|r| &r.id == id) else {
+            let ids: Vec<&str> = self.rules.iter().map(|r| r.id.as_str()).collect();
+            if !ids.contains(&id.as_str()) {
+                // A misspelt id would leave the rule it meant unchanged, silently.
                 return Err(Error::corrupt(
                     input,
-                    format!("[rules.{id}] changes a rule that does not exist"),
+                    format!(
+                        "[rules.{id}] changes a rule that does not exist (rules: {})",
+                        ids.join(", ")
+                    ),
                 ));
+            }
+            let Some(rule) = self.rules.iter_mut().find(|r| &r.id == id) else {
+                continue;
             };
             macro_rules! set {
                 ($($f:ident),*) => { $( if let Some(v) = p.$f.clone() { rule.$f = v; } )* };
@@ -284,9 +293,11 @@ mod tests {
             .overlay("user.toml", &bad, vec![])
             .unwrap_err()
             .to_string();
-        assert_eq!(
-            err,
-            "user.toml: [rules.no-such-rule] changes a rule that does not exist"
+        assert!(
+            err.starts_with(
+                "user.toml: [rules.no-such-rule] changes a rule that does not exist (rules: "
+            ) && err.contains(" docs,"),
+            "{err}"
         );
     }
 

@@ -90,6 +90,60 @@ pub fn classify(path: &str, text: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// Directory names that hold a test suite or its data.
+const TEST_DIRS: &[&str] = &[
+    "test",
+    "tests",
+    "testing",
+    "idle_test",
+    "testdata",
+    "test_data",
+];
+
+/// Why a credential-like file is a known test fixture rather than a secret, if it is one:
+/// it lies in CPython's test suite (`lib/python3.X/test/…`, `Lib/test/…` of a source tree)
+/// or in the test directory of an installed package (`site-packages/PKG/…/tests/…`). These
+/// keys are published with the sources they test. The same key anywhere else (the app's own
+/// `tests/`, a home directory) is still a secret.
+pub fn test_fixture(path: &str) -> Option<String> {
+    let dirs: Vec<&str> = path.split('/').collect();
+    let dirs = &dirs[..dirs.len().saturating_sub(1)];
+    let is_test = |d: &&str| TEST_DIRS.contains(d);
+    for (i, d) in dirs.iter().enumerate() {
+        let after = &dirs[i + 1..];
+        if *d == "Lib" && after.first() == Some(&"test") {
+            return Some("CPython's test suite (source tree)".into());
+        }
+        let lib = i > 0 && matches!(dirs[i - 1], "lib" | "lib64");
+        if !lib || !is_python_dir(d) {
+            continue;
+        }
+        return match after.first() {
+            Some(&("site-packages" | "dist-packages")) => {
+                let package = after.get(1)?;
+                after[1..]
+                    .iter()
+                    .any(is_test)
+                    .then(|| format!("{package}'s tests, installed with the package"))
+            }
+            _ => after
+                .iter()
+                .any(is_test)
+                .then(|| "CPython's test suite".to_owned()),
+        };
+    }
+    None
+}
+
+/// `python3`, `python3.12`, `python2.7`: a Python library directory's name.
+fn is_python_dir(name: &str) -> bool {
+    name.strip_prefix("python").is_some_and(|v| {
+        !v.is_empty()
+            && v.split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
 /// Words in a variable name that mark its value as a credential.
 pub const SECRET_WORDS: &[&str] = &[
     "password",
@@ -195,6 +249,36 @@ mod tests {
             ),
             Some("AWS credentials")
         );
+    }
+
+    #[test]
+    fn test_fixtures_are_known_places_in_python_library_trees() {
+        let cpython = Some("CPython's test suite".to_owned());
+        assert_eq!(
+            test_fixture("usr/local/lib/python3.12/test/certdata/keycert.pem"),
+            cpython
+        );
+        assert_eq!(test_fixture("usr/lib/python3.11/test/keycert.pem"), cpython);
+        assert_eq!(
+            test_fixture("usr/lib/python3.11/unittest/test/key.pem"),
+            cpython
+        );
+        assert_eq!(
+            test_fixture("opt/venv/lib/python3.11/site-packages/tornado/test/test.key").as_deref(),
+            Some("tornado's tests, installed with the package")
+        );
+        assert!(test_fixture("usr/src/python/Lib/test/certdata/keycert.pem").is_some());
+        for not in [
+            "app/tests/key.pem",
+            "root/.ssh/id_rsa",
+            "usr/local/lib/python3.12/site-packages/app/secrets/key.pem",
+            "usr/local/lib/python3.12/site-packages/tests",
+            "usr/local/lib/python3.12/keycert.pem",
+            "srv/lib/pythonic/test/key.pem",
+            "usr/local/lib/python3.12/site-packages/pkg/test.pem",
+        ] {
+            assert_eq!(test_fixture(not), None, "{not}");
+        }
     }
 
     #[test]

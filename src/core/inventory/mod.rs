@@ -11,8 +11,10 @@ use super::image::Image;
 use super::markers::MarkerEnv;
 use super::tree::{NodeId, Tree};
 
+mod owners;
 mod parse;
 
+pub use self::owners::SharedDir;
 use self::parse::{machine, parse_metadata, parse_os_release, python_version_of};
 pub use self::parse::{normalize_dist_name, parse_apk_installed, parse_dpkg_status};
 
@@ -27,9 +29,13 @@ pub struct Inventory {
     pub python_packages: Vec<PythonPackage>,
     pub interpreters: Vec<Interpreter>,
     pub venvs: Vec<Venv>,
-    /// Final-image path → index into `os_packages` of the package that installed it.
+    /// Final-image path → index into `os_packages` of the package that installed it. A
+    /// directory is here only when that one package owns everything under it.
     #[serde(skip)]
     pub owner: FxHashMap<NodeId, usize>,
+    /// Directories a package list names that several packages (or unpackaged files) share.
+    #[serde(skip)]
+    pub shared_dirs: FxHashMap<NodeId, SharedDir>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -158,6 +164,7 @@ pub fn build(image: &Image, tree: &Tree) -> Inventory {
         .enumerate()
         .map(|(i, p)| (p.name.clone(), i))
         .collect();
+    let mut listed = owners::Listed::default();
     if let Some(info) = tree.lookup("var/lib/dpkg/info") {
         for &c in &tree.node(info).children {
             let name = &*tree.node(c).name;
@@ -177,7 +184,7 @@ pub fn build(image: &Image, tree: &Tree) -> Inventory {
                 let found = tree.lookup(path).filter(|&id| tree.is_visible(id));
                 let id = found.or_else(|| tree.resolve(path).filter(|&id| id != super::tree::ROOT));
                 if let Some(id) = id {
-                    inv.owner.entry(id).or_insert(i);
+                    listed.add(tree, id, i);
                 }
             }
         }
@@ -187,9 +194,10 @@ pub fn build(image: &Image, tree: &Tree) -> Inventory {
             index.get(&name),
             tree.lookup(&path).filter(|&id| tree.is_visible(id)),
         ) {
-            inv.owner.entry(id).or_insert(i);
+            listed.add(tree, id, i);
         }
     }
+    owners::settle(tree, listed, &mut inv);
     // Sizes of what each package's files really take in the final image.
     for (&id, &i) in &inv.owner {
         if let Some(e) = tree.final_state(id) {

@@ -107,13 +107,13 @@ fn path_lines<'a>(app: &'a App, id: NodeId, t: &Theme) -> Vec<Line<'a>> {
     let path = tree.path(id);
     let mut out = vec![Line::from(Span::styled(format!("/{path}"), t.title()))];
     if let Some(e) = tree.state_at(id, app.layer as u32) {
-        let owner = app
-            .ex
-            .inventory
-            .owner
-            .get(&id)
-            .map(|&i| format!("  package {}", app.ex.inventory.os_packages[i].name))
-            .unwrap_or_default();
+        let inv = &app.ex.inventory;
+        let owner = match inv.owner_label(id) {
+            Some(name) if inv.owner_is_one_package(id) => format!("  package {name}"),
+            // A directory several packages fill: "shared by N packages".
+            Some(shared) => format!("  {shared}"),
+            None => String::new(),
+        };
         out.push(Line::from(vec![
             label("kind", t),
             Span::styled(

@@ -12,7 +12,7 @@ mod secrets_scan;
 use self::bytes::{locales, unstripped, wasted};
 use self::posture::{env_hashseed, env_locale, env_missing, mode_bits, user_root};
 use self::python::{interpreters, stray_pyc, venvs};
-use self::secrets_scan::secrets;
+use self::secrets_scan::{secrets, test_fixtures};
 use super::{Context, Draft, Item, Rule, ITEMS_PER_FINDING};
 use crate::core::entry::EntryKind;
 use crate::core::tree::NodeId;
@@ -25,6 +25,7 @@ pub(crate) fn run(ctx: &Context, rule: &Rule, detector: &str) -> Vec<Draft> {
         "elf-unstripped" => unstripped(ctx, rule),
         "wasted" => wasted(ctx, rule),
         "secrets" => secrets(ctx, rule),
+        "secrets-test-fixtures" => test_fixtures(ctx, rule),
         "user-root" => user_root(ctx, rule),
         "setuid" => mode_bits(ctx, rule, true),
         "world-writable" => mode_bits(ctx, rule, false),

@@ -1,13 +1,38 @@
 //! The secrets detector: credential-like files in every layer (hidden ones too), and
-//! credential-like names in the history and the config's environment.
+//! credential-like names in the history and the config's environment. Keys that CPython's
+//! or a package's test suite ships are told apart (`secrets-test-fixtures`, info): they are
+//! published with those sources, and counting them as secrets failed CI on every image with
+//! a CPython built from source.
 
 use crate::core::content::{is_secret_candidate, Captured};
-use crate::core::findings::secrets::{classify, secret_assignments};
+use crate::core::findings::secrets::{classify, secret_assignments, test_fixture};
 use crate::core::findings::{Context, Draft, Item, Rule, ITEMS_PER_FINDING};
 
-pub(super) fn secrets(ctx: &Context, rule: &Rule) -> Vec<Draft> {
+/// Credential-like files that are known test fixtures, with the reason.
+pub(super) fn test_fixtures(ctx: &Context, rule: &Rule) -> Vec<Draft> {
+    let items: Vec<Item> = credential_files(ctx)
+        .into_iter()
+        .filter_map(|(mut item, fixture)| {
+            let why = fixture?;
+            item.note = format!("{}; {why}", item.note);
+            Some(item)
+        })
+        .collect();
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let summary = format!(
+        "{} test key{} from test suites, not credentials",
+        items.len(),
+        if items.len() == 1 { "" } else { "s" }
+    );
+    finish(rule, summary, items)
+}
+
+/// Every credential-like file of every layer, and whether it is a known test fixture.
+fn credential_files(ctx: &Context) -> Vec<(Item, Option<String>)> {
     let tree = ctx.tree;
-    let mut items = Vec::new();
+    let mut out = Vec::new();
     for layer in &ctx.image.layers {
         for (index, cap) in &layer.changes.captures {
             let Captured::Text(text) = cap else { continue };
@@ -38,13 +63,27 @@ pub(super) fn secrets(ctx: &Context, rule: &Rule) -> Vec<Draft> {
                     layer.index
                 )
             };
-            items.push(Item {
-                name: entry.path.clone(),
-                bytes: entry.size,
-                layer: Some(layer.index as u32),
-                note,
-            });
+            out.push((
+                Item {
+                    name: entry.path.clone(),
+                    bytes: entry.size,
+                    layer: Some(layer.index as u32),
+                    note,
+                },
+                test_fixture(&entry.path),
+            ));
         }
+    }
+    out
+}
+
+pub(super) fn secrets(ctx: &Context, rule: &Rule) -> Vec<Draft> {
+    let mut items: Vec<Item> = credential_files(ctx)
+        .into_iter()
+        .filter(|(_, fixture)| fixture.is_none())
+        .map(|(item, _)| item)
+        .collect();
+    for layer in &ctx.image.layers {
         if let Some(h) = &layer.history {
             for name in secret_assignments(&h.created_by) {
                 items.push(Item {
@@ -90,9 +129,13 @@ pub(super) fn secrets(ctx: &Context, rule: &Rule) -> Vec<Draft> {
         k
     };
     let summary = format!("{count} found: {}", kinds.join(", "));
+    finish(rule, summary, items)
+}
+
+fn finish(rule: &Rule, summary: String, mut items: Vec<Item>) -> Vec<Draft> {
     // Order by layer, not size: the oldest leak first.
     let mut d = Draft::new(rule, summary);
-    d.finding.count = count;
+    d.finding.count = items.len() as u64;
     items.sort_by(|a, b| a.layer.cmp(&b.layer).then_with(|| a.name.cmp(&b.name)));
     items.truncate(ITEMS_PER_FINDING);
     d.finding.items = items;
