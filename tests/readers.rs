@@ -662,3 +662,95 @@ fn observers_hear_the_layers_first_then_each_as_it_is_read() {
         vec!["read 0 (11)", "read 1 (5)", "read 2 (0)", "read 3 (1)"]
     );
 }
+
+/// A shared library shaped as patchelf leaves it (auditwheel's `numpy.libs/*.so`): its
+/// section table (a 40,000-byte `.symtab` and the names) sits 100 KiB in, with 1 MiB after
+/// it, far from the end of the file where a streamed read that keeps a tail window looks.
+fn patchelf_shaped_library() -> Vec<u8> {
+    const TABLE: usize = 100 * 1024;
+    let mut f = vec![0u8; TABLE + 3 * 64 + (1 << 20)];
+    f[..4].copy_from_slice(b"\x7fELF");
+    f[4] = 2; // 64-bit
+    f[5] = 1; // little-endian
+    f[6] = 1;
+    f[16..18].copy_from_slice(&3u16.to_le_bytes()); // ET_DYN
+    f[40..48].copy_from_slice(&(TABLE as u64).to_le_bytes()); // e_shoff
+    f[58..60].copy_from_slice(&64u16.to_le_bytes()); // e_shentsize
+    f[60..62].copy_from_slice(&3u16.to_le_bytes()); // e_shnum
+    f[62..64].copy_from_slice(&2u16.to_le_bytes()); // e_shstrndx
+    let mut section = |i: usize, kind: u32, offset: u64, size: u64| {
+        let at = TABLE + i * 64;
+        f[at + 4..at + 8].copy_from_slice(&kind.to_le_bytes());
+        f[at + 24..at + 32].copy_from_slice(&offset.to_le_bytes());
+        f[at + 32..at + 40].copy_from_slice(&size.to_le_bytes());
+    };
+    section(1, 2, 4096, 40_000); // SHT_SYMTAB
+    section(2, 3, 50_000, 100); // SHT_STRTAB: the section names
+    f
+}
+
+fn with_wheel_library(mut spec: ImageSpec) -> ImageSpec {
+    use pyslim::source::writer::{Content, SpecKind};
+    spec.layers.push(LayerSpec::new(
+        "/bin/sh -c pip install numpy",
+        vec![SpecEntry::new(
+            "opt/venv/lib/python3.11/site-packages/numpy.libs/libopenblas64_p-r0-0cf96a72.3.23.dev.so",
+            SpecKind::File(Content::Bytes(patchelf_shaped_library())),
+        )
+        .with_mode(0o755)],
+    ));
+    spec
+}
+
+/// Everything `analyze --json` says that does not depend on how the image was stored.
+fn examined_json(image: &pyslim::Image) -> String {
+    let rules = pyslim::core::findings::RuleSet::builtin().unwrap();
+    let ex = pyslim::core::examine(image, Some(&rules), 50);
+    format!(
+        "{}\n{}\n{}",
+        serde_json::to_string_pretty(&ex.findings).unwrap(),
+        serde_json::to_string_pretty(&ex.inventory).unwrap(),
+        source_independent(&ex.analysis)
+    )
+}
+
+#[test]
+fn a_library_with_its_section_table_mid_file_gives_the_same_findings_from_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = with_wheel_library(python_app_spec("fixture/app:1"));
+    let legacy = open(&write_tar(
+        dir.path(),
+        "legacy.tar",
+        &spec,
+        ArchiveFormat::DockerLegacy,
+    ))
+    .unwrap();
+    let reference = examined_json(&legacy);
+    assert!(
+        reference.contains("numpy.libs/libopenblas64_p"),
+        "the seekable read sees the library unstripped"
+    );
+    for (name, c) in [("gzip", Compression::Gzip), ("zstd", Compression::Zstd)] {
+        let tar = write_tar(
+            dir.path(),
+            &format!("oci-{name}.tar"),
+            &with_compression(spec.clone(), &[c]),
+            ArchiveFormat::OciLayout,
+        );
+        let image = open(&tar).unwrap();
+        assert!(image.layers.iter().all(|l| l.compression == c));
+        let got = examined_json(&image);
+        if got != reference {
+            let first = got
+                .lines()
+                .zip(reference.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            panic!(
+                "{name} differs from the docker-archive from line {first}:\n{}\n---- docker-archive:\n{}",
+                got.lines().skip(first).take(12).collect::<Vec<_>>().join("\n"),
+                reference.lines().skip(first).take(12).collect::<Vec<_>>().join("\n")
+            );
+        }
+    }
+}
