@@ -34,8 +34,8 @@ pub enum SourceChoice {
     Oci,
 }
 
-/// Layers already read, by diff_id, shared by every image opened with the same cache: a
-/// comparison reads each distinct layer once.
+/// Layers already read, by diff_id and how the blob is stored, shared by every image opened
+/// with the same cache: a comparison reads each distinct layer once per way it is stored.
 #[derive(Default)]
 pub struct LayerCache {
     layers: std::sync::Mutex<std::collections::HashMap<String, layer_tar::LayerRead>>,
@@ -55,19 +55,19 @@ impl std::fmt::Debug for LayerCache {
 }
 
 impl LayerCache {
-    pub(crate) fn get(&self, diff_id: &str) -> Option<layer_tar::LayerRead> {
-        let hit = self.layers.lock().ok()?.get(diff_id).cloned();
+    pub(crate) fn get(&self, key: &str) -> Option<layer_tar::LayerRead> {
+        let hit = self.layers.lock().ok()?.get(key).cloned();
         if hit.is_some() {
             self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         hit
     }
 
-    pub(crate) fn put(&self, diff_id: &str, read: &layer_tar::LayerRead) {
+    pub(crate) fn put(&self, key: &str, read: &layer_tar::LayerRead) {
         self.reads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut map) = self.layers.lock() {
-            map.insert(diff_id.to_owned(), read.clone());
+            map.insert(key.to_owned(), read.clone());
         }
     }
 
