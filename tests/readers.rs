@@ -754,3 +754,228 @@ fn a_library_with_its_section_table_mid_file_gives_the_same_findings_from_every_
         }
     }
 }
+
+fn real_fixture_or_skip(test: &str) -> Option<std::path::PathBuf> {
+    let path = match std::env::var_os("PYSLIM_REAL_FIXTURE") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target/fixtures/real-python.tar"),
+    };
+    if path.exists() {
+        return Some(path);
+    }
+    let why = format!(
+        "{} is missing: build it with `python3 tests/fixtures/build-real-fixture.py target/fixtures`",
+        path.display()
+    );
+    if std::env::var("PYSLIM_REQUIRE_FIXTURE").as_deref() == Ok("1") {
+        panic!("{test}: PYSLIM_REQUIRE_FIXTURE=1 but {why}");
+    }
+    eprintln!("skipping {test}: {why}");
+    None
+}
+
+/// `pyslim <args>` → its JSON output.
+fn pyslim_json(args: &[&str]) -> serde_json::Value {
+    let out = assert_cmd::Command::cargo_bin("pyslim")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyslim {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `analyze --json` without what says where the image came from and how it was stored.
+fn without_storage(mut v: serde_json::Value) -> serde_json::Value {
+    let image = v["image"].as_object_mut().unwrap();
+    image.remove("reference");
+    image.remove("source");
+    v["totals"].as_object_mut().unwrap().remove("blob_bytes");
+    for layer in v["layers"].as_array_mut().unwrap() {
+        let layer = layer.as_object_mut().unwrap();
+        for key in ["digest", "compression", "blob_bytes"] {
+            layer.remove(key);
+        }
+    }
+    v
+}
+
+/// Loads the fixture into the daemon under a test name (the archive's manifest is rewritten
+/// on the way, so no other name is touched) and removes that name when dropped.
+struct LoadedAs(String);
+
+impl LoadedAs {
+    fn load(fixture: &std::path::Path, tag: &str) -> LoadedAs {
+        use std::io::Read;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("docker")
+            .args(["load", "-q"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut out = tar::Builder::new(std::io::BufWriter::new(stdin));
+        let mut archive = tar::Archive::new(std::fs::File::open(fixture).unwrap());
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let mut header = entry.header().clone();
+            if entry.path().unwrap().to_str() == Some("manifest.json") {
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).unwrap();
+                let mut manifest: serde_json::Value = serde_json::from_slice(&data).unwrap();
+                manifest[0]["RepoTags"] = serde_json::json!([tag]);
+                let data = serde_json::to_vec(&manifest).unwrap();
+                header.set_size(data.len() as u64);
+                header.set_cksum();
+                out.append(&header, data.as_slice()).unwrap();
+            } else {
+                out.append(&header, &mut entry).unwrap();
+            }
+        }
+        drop(out.into_inner().unwrap());
+        let done = child.wait_with_output().unwrap();
+        assert!(done.status.success(), "docker load failed");
+        LoadedAs(tag.to_owned())
+    }
+}
+
+impl Drop for LoadedAs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", &self.0])
+            .output();
+    }
+}
+
+/// The real image (Debian packages, PyPI wheels with auditwheel's patchelf'd libraries)
+/// read from its `docker save` tar, from OCI layouts with gzip and with zstd layers (made
+/// here from the tar), and from the daemon when one answers: `analyze --json` says the same
+/// thing from each, findings and inventory included, apart from how the blobs are stored.
+/// `compare` of three (zstd, the tar, and an uncompressed OCI copy, which may share the
+/// tar's reading) keeps each column what that source alone says.
+#[test]
+fn the_real_image_gives_the_same_answer_from_every_source() {
+    const TEST: &str = "the_real_image_gives_the_same_answer_from_every_source";
+    let Some(fixture) = real_fixture_or_skip(TEST) else {
+        return;
+    };
+    use pyslim::source::writer::convert::to_oci_dir;
+    let dir = tempfile::tempdir().unwrap();
+    let gzip = dir.path().join("oci-gzip");
+    let zstd = dir.path().join("oci-zstd");
+    let plain = dir.path().join("oci-plain");
+    std::thread::scope(|s| {
+        for (out, c) in [
+            (&gzip, Compression::Gzip),
+            (&zstd, Compression::Zstd),
+            (&plain, Compression::None),
+        ] {
+            let fixture = &fixture;
+            s.spawn(move || to_oci_dir(fixture, out, c, 64 << 20).unwrap());
+        }
+    });
+    let tar_ref = fixture.to_str().unwrap().to_owned();
+    let gzip_ref = format!("oci:{}", gzip.display());
+    let zstd_ref = format!("oci:{}", zstd.display());
+    let mut sources = vec![
+        ("docker-archive", tar_ref.clone()),
+        ("oci gzip", gzip_ref.clone()),
+        ("oci zstd", zstd_ref.clone()),
+    ];
+    let _loaded = docker_or_skip(&format!("{TEST} (daemon part)")).then(|| {
+        let tag = format!("pyslim-test/real-python-sources:{}", std::process::id());
+        sources.push(("daemon", format!("docker://{tag}")));
+        LoadedAs::load(&fixture, &tag)
+    });
+    let analyses: Vec<_> = sources
+        .iter()
+        .map(|(name, r)| (*name, pyslim_json(&["analyze", "--json", r])))
+        .collect();
+    let (_, reference) = &analyses[0];
+    let unstripped = reference["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "unstripped-binaries")
+        .unwrap();
+    assert!(
+        unstripped
+            .to_string()
+            .contains("numpy.libs/libopenblas64_p"),
+        "the patchelf'd OpenBLAS is unstripped in the fixture: {unstripped}"
+    );
+    for (name, a) in &analyses[1..] {
+        // Findings first, for a readable failure; then everything else.
+        assert_eq!(
+            serde_json::to_string_pretty(&a["findings"]).unwrap(),
+            serde_json::to_string_pretty(&reference["findings"]).unwrap(),
+            "findings from {name} differ from the docker-archive's"
+        );
+        assert_eq!(
+            without_storage(a.clone()),
+            without_storage(reference.clone()),
+            "{name}"
+        );
+    }
+    assert_eq!(analyses[1].1["layers"][0]["compression"], "gzip");
+    assert_eq!(analyses[2].1["layers"][0]["compression"], "zstd");
+
+    // Compressed first: a shared read must not hand its blob sizes to the tar's column.
+    // The uncompressed copy is stored as the tar is: it may share its reading.
+    let plain_ref = format!("oci:{}", plain.display());
+    let compared = pyslim_json(&["compare", "--json", &zstd_ref, &tar_ref, &plain_ref]);
+    assert_eq!(
+        (&compared["layers_read"], &compared["layers_shared"]),
+        (&serde_json::json!(10), &serde_json::json!(5)),
+        "zstd and tar read, the plain OCI copy shares the tar's layers"
+    );
+    let plain_analysis = pyslim_json(&["analyze", "--json", &plain_ref]);
+    let variants = compared["comparison"]["variants"].as_array().unwrap();
+    for (column, (name, a)) in [
+        &analyses[2],
+        &analyses[0],
+        &("oci uncompressed", plain_analysis),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let v = &variants[column];
+        let categories: serde_json::Map<_, _> = a["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["category"].as_str().unwrap().to_owned(),
+                    c["bytes"].clone(),
+                )
+            })
+            .collect();
+        let own_view = serde_json::json!({
+            "image_bytes": a["totals"]["image_bytes"],
+            "blob_bytes": a["totals"]["blob_bytes"],
+            "reclaimable_bytes": a["reclaimable_bytes"],
+            "unstripped": categories.get("unstripped"),
+        });
+        let column_view = serde_json::json!({
+            "image_bytes": v["image_bytes"],
+            "blob_bytes": v["blob_bytes"],
+            "reclaimable_bytes": v["reclaimable_bytes"],
+            "unstripped": v["findings"].get("unstripped"),
+        });
+        assert_eq!(column_view, own_view, "compare column {column} ({name})");
+        for (category, bytes) in v["findings"].as_object().unwrap() {
+            assert_eq!(
+                categories.get(category).unwrap_or(&serde_json::json!(0)),
+                bytes,
+                "compare column {column} ({name}), category {category}"
+            );
+        }
+    }
+}
