@@ -35,6 +35,13 @@ impl DaemonSummary {
     /// does not say which entries made layers: RUN, COPY and ADD do; when that count is not
     /// the layer count, layers are just numbered.
     pub fn layer_instructions(&self) -> Vec<String> {
+        self.layer_rows().into_iter().map(|(i, _)| i).collect()
+    }
+
+    /// Each layer's instruction and the size history gives it, bottom first: what a screen
+    /// can show before the export has sent a byte. Sizes are unknown when the history
+    /// could not be matched to the layers.
+    pub fn layer_rows(&self) -> Vec<(String, Option<u64>)> {
         let makes_layer = |by: &str, size: i64, workdir_too: bool| {
             size > 0
                 || !by.contains("#(nop)")
@@ -43,20 +50,21 @@ impl DaemonSummary {
                 || (workdir_too && by.contains("#(nop) WORKDIR"))
         };
         for workdir_too in [false, true] {
-            let made: Vec<String> = self
+            let made: Vec<(String, Option<u64>)> = self
                 .history
                 .iter()
                 .filter(|(by, size)| makes_layer(by, *size, workdir_too))
-                .map(|(by, _)| {
+                .map(|(by, size)| {
                     let h = crate::core::image::HistoryEntry {
                         created_by: by.clone(),
                         ..Default::default()
                     };
-                    if by.is_empty() {
+                    let instruction = if by.is_empty() {
                         "imported".to_owned()
                     } else {
                         h.instruction()
-                    }
+                    };
+                    (instruction, Some((*size).max(0) as u64))
                 })
                 .collect();
             if made.len() == self.diff_ids.len() {
@@ -64,7 +72,15 @@ impl DaemonSummary {
             }
         }
         (0..self.diff_ids.len())
-            .map(|i| format!("layer {i}"))
+            .map(|i| (format!("layer {i}"), None))
+            .collect()
+    }
+
+    /// The layers (positions, bottom first) a blob with this diff_id is: the export names
+    /// its members by other ids, and one blob may serve several identical layers.
+    pub fn positions_of(&self, diff_id: &str) -> Vec<usize> {
+        (0..self.diff_ids.len())
+            .filter(|&i| self.diff_ids[i] == diff_id)
             .collect()
     }
 }
@@ -218,7 +234,18 @@ pub fn read_image(
         let docker = connect().await?;
         let summary = summary(&docker, reference).await?;
         progress.start(summary.size, summary.diff_ids.len());
-        observer.layers(&summary.layer_instructions());
+        let rows = summary.layer_rows();
+        let instructions: Vec<String> = rows.iter().map(|(i, _)| i.clone()).collect();
+        observer.layers(&instructions);
+        observer.expected_sizes(&rows.iter().map(|(_, s)| *s).collect::<Vec<_>>());
+        observer.export_read(0, summary.size);
+        let progress: Box<dyn ExportProgress> = Box::new(Observed {
+            inner: progress,
+            observer: observer.clone(),
+            total: summary.size,
+            told: 0,
+            so_far: 0,
+        });
         let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(32);
         let name = reference.to_owned();
         let exporter = docker.clone();
@@ -243,7 +270,11 @@ pub fn read_image(
                 }
             }
         });
-        let opts = opts.clone();
+        let mut opts = opts.clone();
+        // The export names layers by ids of its own: hashing each as it passes (cheap next
+        // to the transfer) tells which layer it is, so it is marked read at once, on its
+        // row, and its diff_id is checked too.
+        opts.verify_diff_ids = true;
         let input = format!("docker image {reference}");
         let wanted = reference.to_owned();
         let parse = tokio::task::spawn_blocking(move || {
@@ -255,17 +286,28 @@ pub fn read_image(
                 so_far: 0,
                 progress: progress.clone(),
             };
-            let mut arrived = 0;
-            let store = StreamStore::collect(&input, &mut reader, &opts, |name, size| {
-                if let Ok(mut p) = progress.lock() {
-                    p.member(name);
-                }
-                // Layers leave the daemon in order; count them as they arrive.
-                if name.ends_with("layer.tar") || name.starts_with("blobs/") {
-                    observer.layer_read(arrived, 0, size);
-                    arrived += 1;
-                }
-            });
+            let summary_ref = &summary;
+            let observer_ref = &observer;
+            let store = StreamStore::collect_observed(
+                &input,
+                &mut reader,
+                &opts,
+                &mut |name, _size| {
+                    if let Ok(mut p) = progress.lock() {
+                        p.member(name);
+                    }
+                },
+                &mut |_name, read| {
+                    let Some(diff_id) = read.changes.diff_id.as_deref() else {
+                        return;
+                    };
+                    let bytes = read.changes.entries.iter().map(|e| e.size).sum();
+                    for i in summary_ref.positions_of(diff_id) {
+                        observer_ref.layer_read(i, read.changes.entries.len(), bytes);
+                        observer_ref.layer_changes(i, &read.changes);
+                    }
+                },
+            );
             if let Ok(mut p) = progress.lock() {
                 p.finish();
             }
@@ -292,6 +334,40 @@ pub fn read_image(
         pump.abort();
         result
     })
+}
+
+/// The export's progress, told to the bar and to the observer (a screen): the observer
+/// hears of every MiB, not of every chunk.
+struct Observed {
+    inner: Box<dyn ExportProgress>,
+    observer: Arc<dyn super::LoadObserver>,
+    total: u64,
+    told: u64,
+    so_far: u64,
+}
+
+impl ExportProgress for Observed {
+    fn start(&mut self, total_bytes: u64, layers: usize) {
+        self.inner.start(total_bytes, layers);
+    }
+    fn bytes(&mut self, so_far: u64) {
+        self.inner.bytes(so_far);
+        self.so_far = so_far;
+        if so_far >= self.told + (1 << 20) || so_far < self.told {
+            self.told = so_far;
+            self.observer.export_read(so_far, self.total.max(so_far));
+        }
+    }
+    fn member(&mut self, name: &str) {
+        self.inner.member(name);
+    }
+    fn finish(&mut self) {
+        self.inner.finish();
+        if self.so_far != self.told {
+            self.observer
+                .export_read(self.so_far, self.total.max(self.so_far));
+        }
+    }
 }
 
 /// A blocking `Read` over the chunks the async export task sends.

@@ -116,7 +116,13 @@ fn split_transport(reference: &str) -> (Option<SourceChoice>, &str) {
 pub trait LoadObserver: Send + Sync {
     /// The layers, bottom first, by instruction, as soon as the manifest and config are read.
     fn layers(&self, _instructions: &[String]) {}
-    /// One layer has been read: its entries and content bytes.
+    /// The sizes history gives the layers (bottom first; `None` where unknown), before any
+    /// is read: the daemon knows them long before its export sends the first byte.
+    fn expected_sizes(&self, _sizes: &[Option<u64>]) {}
+    /// Bytes of the daemon's export read so far, of about `total`.
+    fn export_read(&self, _so_far: u64, _total: u64) {}
+    /// One layer has been read: its entries and content bytes. It may be told twice for
+    /// the same layer (as its blob passes in a stream, and again once the image is whole).
     fn layer_read(&self, _index: usize, _entries: usize, _bytes: u64) {}
     /// One layer's changes, as soon as it is read (a screen can show its files then).
     fn layer_changes(&self, _index: usize, _changes: &crate::core::entry::LayerChanges) {}

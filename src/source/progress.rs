@@ -15,9 +15,19 @@ impl ExportProgress for Bar {
     fn start(&mut self, total_bytes: u64, layers: usize) {
         self.layers_total = layers;
         self.bar.set_length(total_bytes.max(1));
-        self.bar.set_message(format!("0/{layers} layers"));
+        // The daemon prepares the whole export before it sends a byte (tens of seconds for
+        // a big image): say so, and keep the clock moving.
+        self.bar.set_message(format!(
+            "0/{layers} layers, waiting for the daemon to start the export"
+        ));
+        self.bar
+            .enable_steady_tick(std::time::Duration::from_millis(250));
     }
     fn bytes(&mut self, so_far: u64) {
+        if self.layers_seen == 0 && so_far > 0 && self.bar.position() == 0 {
+            self.bar
+                .set_message(format!("0/{} layers", self.layers_total));
+        }
         if so_far > self.bar.length().unwrap_or(0) {
             self.bar.set_length(so_far);
         }

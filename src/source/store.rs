@@ -344,6 +344,18 @@ impl StreamStore {
         opts: &ReadOptions,
         mut on_member: impl FnMut(&str, u64),
     ) -> Result<Self> {
+        Self::collect_observed(input, reader, opts, &mut on_member, &mut |_, _| {})
+    }
+
+    /// As `collect`, also telling `on_layer` of each layer blob as soon as it is parsed
+    /// (its member name and what it holds), while the rest of the stream is still coming.
+    pub fn collect_observed<R: Read>(
+        input: &str,
+        reader: R,
+        opts: &ReadOptions,
+        on_member: &mut dyn FnMut(&str, u64),
+        on_layer: &mut dyn FnMut(&str, &LayerRead),
+    ) -> Result<Self> {
         let mut archive = tar::Archive::new(reader);
         let mut documents = HashMap::new();
         let mut layers = HashMap::new();
@@ -385,9 +397,12 @@ impl StreamStore {
                 let chained = io::Cursor::new(head).chain(&mut entry);
                 // A member that fails to parse only matters if a manifest names it as a layer.
                 let read = read_layer_stream(&label, chained, opts, true);
-                if read.is_err() {
-                    io::copy(&mut entry, &mut io::sink())
-                        .map_err(|e| Error::corrupt(input, super::layer_io::describe_io(&e)))?;
+                match &read {
+                    Ok(layer) => on_layer(&name, layer),
+                    Err(_) => {
+                        io::copy(&mut entry, &mut io::sink())
+                            .map_err(|e| Error::corrupt(input, super::layer_io::describe_io(&e)))?;
+                    }
                 }
                 layers.insert(name, read);
             }
