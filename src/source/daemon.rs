@@ -219,6 +219,8 @@ pub trait ExportProgress: Send {
     fn start(&mut self, total_bytes: u64, layers: usize);
     fn bytes(&mut self, so_far: u64);
     fn member(&mut self, name: &str);
+    /// One layer blob of the export has been read whole.
+    fn layer_done(&mut self) {}
     fn finish(&mut self);
 }
 
@@ -298,6 +300,9 @@ pub fn read_image(
                     }
                 },
                 &mut |_name, read| {
+                    if let Ok(mut p) = progress.lock() {
+                        p.layer_done();
+                    }
                     let Some(diff_id) = read.changes.diff_id.as_deref() else {
                         return;
                     };
@@ -360,6 +365,9 @@ impl ExportProgress for Observed {
     }
     fn member(&mut self, name: &str) {
         self.inner.member(name);
+    }
+    fn layer_done(&mut self) {
+        self.inner.layer_done();
     }
     fn finish(&mut self) {
         self.inner.finish();
