@@ -20,70 +20,7 @@ use super::docker_archive;
 use super::layer_tar::ReadOptions;
 use super::store::StreamStore;
 
-/// What the daemon says of an image before any layer is read: enough to list the layers.
-#[derive(Debug, Clone)]
-pub struct DaemonSummary {
-    pub id: String,
-    pub size: u64,
-    pub diff_ids: Vec<String>,
-    /// History, oldest first: (created_by, size).
-    pub history: Vec<(String, i64)>,
-}
-
-impl DaemonSummary {
-    /// One instruction per layer, bottom first, from the history the daemon gave. The API
-    /// does not say which entries made layers: RUN, COPY and ADD do; when that count is not
-    /// the layer count, layers are just numbered.
-    pub fn layer_instructions(&self) -> Vec<String> {
-        self.layer_rows().into_iter().map(|(i, _)| i).collect()
-    }
-
-    /// Each layer's instruction and the size history gives it, bottom first: what a screen
-    /// can show before the export has sent a byte. Sizes are unknown when the history
-    /// could not be matched to the layers.
-    pub fn layer_rows(&self) -> Vec<(String, Option<u64>)> {
-        let makes_layer = |by: &str, size: i64, workdir_too: bool| {
-            size > 0
-                || !by.contains("#(nop)")
-                || by.contains("#(nop) COPY")
-                || by.contains("#(nop) ADD")
-                || (workdir_too && by.contains("#(nop) WORKDIR"))
-        };
-        for workdir_too in [false, true] {
-            let made: Vec<(String, Option<u64>)> = self
-                .history
-                .iter()
-                .filter(|(by, size)| makes_layer(by, *size, workdir_too))
-                .map(|(by, size)| {
-                    let h = crate::core::image::HistoryEntry {
-                        created_by: by.clone(),
-                        ..Default::default()
-                    };
-                    let instruction = if by.is_empty() {
-                        "imported".to_owned()
-                    } else {
-                        h.instruction()
-                    };
-                    (instruction, Some((*size).max(0) as u64))
-                })
-                .collect();
-            if made.len() == self.diff_ids.len() {
-                return made;
-            }
-        }
-        (0..self.diff_ids.len())
-            .map(|i| (format!("layer {i}"), None))
-            .collect()
-    }
-
-    /// The layers (positions, bottom first) a blob with this diff_id is: the export names
-    /// its members by other ids, and one blob may serve several identical layers.
-    pub fn positions_of(&self, diff_id: &str) -> Vec<usize> {
-        (0..self.diff_ids.len())
-            .filter(|&i| self.diff_ids[i] == diff_id)
-            .collect()
-    }
-}
+pub use super::daemon_history::DaemonSummary;
 
 /// Where the daemon is, for messages.
 pub fn docker_host() -> String {

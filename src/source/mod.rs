@@ -4,6 +4,7 @@
 mod assemble;
 pub mod config;
 pub mod daemon;
+mod daemon_history;
 pub mod docker_archive;
 mod layer_io;
 pub mod layer_tar;
