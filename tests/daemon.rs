@@ -105,6 +105,9 @@ fn daemon_source_via_tcp_docker_host_that_refuses() {
 struct Heard(std::sync::Mutex<Vec<String>>);
 
 impl pyslim::source::LoadObserver for Heard {
+    fn follows_layers(&self) -> bool {
+        true
+    }
     fn layers(&self, instructions: &[String]) {
         self.push(format!("layers {}", instructions.join(" | ")));
     }

@@ -210,10 +210,10 @@ pub fn read_image(
             }
         });
         let mut opts = opts.clone();
-        // The export names layers by ids of its own: hashing each as it passes (cheap next
-        // to the transfer) tells which layer it is, so it is marked read at once, on its
-        // row, and its diff_id is checked too.
-        opts.verify_diff_ids = true;
+        // The export names layers by ids of its own: for a screen that follows the layers,
+        // hashing each as it passes tells which layer it is, so it is marked read at once,
+        // on its row (and its diff_id is checked too).
+        opts.verify_diff_ids |= observer.follows_layers();
         let input = format!("docker image {reference}");
         let wanted = reference.to_owned();
         let parse = tokio::task::spawn_blocking(move || {

@@ -117,6 +117,12 @@ fn split_transport(reference: &str) -> (Option<SourceChoice>, &str) {
 pub trait LoadObserver: Send + Sync {
     /// The layers, bottom first, by instruction, as soon as the manifest and config are read.
     fn layers(&self, _instructions: &[String]) {}
+    /// Whether this observer shows each layer as it is read: a stream then hashes each
+    /// layer blob as it passes, to know which layer it is (cheap next to the transfer in a
+    /// release build, but not free).
+    fn follows_layers(&self) -> bool {
+        false
+    }
     /// The sizes history gives the layers (bottom first; `None` where unknown), before any
     /// is read: the daemon knows them long before its export sends the first byte.
     fn expected_sizes(&self, _sizes: &[Option<u64>]) {}

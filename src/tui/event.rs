@@ -36,6 +36,9 @@ pub enum Event {
 pub struct ChannelObserver(pub Sender<Event>);
 
 impl crate::source::LoadObserver for ChannelObserver {
+    fn follows_layers(&self) -> bool {
+        true
+    }
     fn layers(&self, instructions: &[String]) {
         let _ = self.0.send(Event::Layers(instructions.to_vec()));
     }
