@@ -345,3 +345,69 @@ fn the_compare_view_shows_variants_and_searches_differing_files() {
     key(&mut app, KeyCode::Char('q'));
     assert!(app.quit);
 }
+
+/// One image stored three ways (OCI gzip, `docker save`, OCI zstd) and once more as
+/// `docker save`: compared with one cache, each column must say what that source alone
+/// says. Only the copy stored alike (the second `docker save`) may take its layers from
+/// the cache; the compressed copies are read, and no column shows another's blob sizes.
+#[test]
+fn one_image_from_several_sources_shares_reading_never_results() {
+    use pyslim::core::image::Compression;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = slim();
+    let paths = [
+        common::write_tar(
+            dir.path(),
+            "gzip.tar",
+            &common::with_compression(spec.clone(), &[Compression::Gzip]),
+            ArchiveFormat::OciLayout,
+        ),
+        common::write_tar(dir.path(), "saved.tar", &spec, ArchiveFormat::DockerLegacy),
+        common::write_tar(
+            dir.path(),
+            "zstd.tar",
+            &common::with_compression(spec.clone(), &[Compression::Zstd]),
+            ArchiveFormat::OciLayout,
+        ),
+        common::write_tar(
+            dir.path(),
+            "saved-again.tar",
+            &spec,
+            ArchiveFormat::DockerOci,
+        ),
+    ];
+    let rules = RuleSet::builtin().unwrap();
+    let cache = Arc::new(LayerCache::default());
+    let mut shared = Vec::new();
+    let mut alone = Vec::new();
+    for p in &paths {
+        let with_cache = OpenOptions {
+            cache: Some(cache.clone()),
+            ..Default::default()
+        };
+        for (opts, out) in [
+            (with_cache, &mut shared),
+            (OpenOptions::default(), &mut alone),
+        ] {
+            let image = pyslim::open(p.to_str().unwrap(), &opts).unwrap();
+            let ex = examine(&image, Some(&rules), 20);
+            out.push((image, ex));
+        }
+    }
+    let together = compare(&shared.iter().map(|(i, e)| (i, e)).collect::<Vec<_>>(), 50);
+    for (i, (image, ex)) in alone.iter().enumerate() {
+        let own = compare(&[(image, ex)], 50);
+        assert_eq!(together.variants[i], own.variants[0], "column {i}");
+        let layers = |im: &pyslim::Image| {
+            im.layers
+                .iter()
+                .map(|l| (l.compression, l.blob_bytes, l.digest.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(layers(&shared[i].0), layers(image), "column {i}");
+    }
+    let blobs: Vec<_> = together.variants.iter().map(|v| v.blob_bytes).collect();
+    assert!(blobs[0] < blobs[1] && blobs[2] < blobs[1], "{blobs:?}");
+    // Two layers per copy; only the second `docker save` found them in the cache.
+    assert_eq!((cache.reads(), cache.hits()), (6, 2));
+}

@@ -662,3 +662,324 @@ fn observers_hear_the_layers_first_then_each_as_it_is_read() {
         vec!["read 0 (11)", "read 1 (5)", "read 2 (0)", "read 3 (1)"]
     );
 }
+
+/// A shared library shaped as patchelf leaves it (auditwheel's `numpy.libs/*.so`): its
+/// section table (a 40,000-byte `.symtab` and the names) sits 100 KiB in, with 1 MiB after
+/// it, far from the end of the file where a streamed read that keeps a tail window looks.
+fn patchelf_shaped_library() -> Vec<u8> {
+    const TABLE: usize = 100 * 1024;
+    let mut f = vec![0u8; TABLE + 3 * 64 + (1 << 20)];
+    f[..4].copy_from_slice(b"\x7fELF");
+    f[4] = 2; // 64-bit
+    f[5] = 1; // little-endian
+    f[6] = 1;
+    f[16..18].copy_from_slice(&3u16.to_le_bytes()); // ET_DYN
+    f[40..48].copy_from_slice(&(TABLE as u64).to_le_bytes()); // e_shoff
+    f[58..60].copy_from_slice(&64u16.to_le_bytes()); // e_shentsize
+    f[60..62].copy_from_slice(&3u16.to_le_bytes()); // e_shnum
+    f[62..64].copy_from_slice(&2u16.to_le_bytes()); // e_shstrndx
+    let mut section = |i: usize, kind: u32, offset: u64, size: u64| {
+        let at = TABLE + i * 64;
+        f[at + 4..at + 8].copy_from_slice(&kind.to_le_bytes());
+        f[at + 24..at + 32].copy_from_slice(&offset.to_le_bytes());
+        f[at + 32..at + 40].copy_from_slice(&size.to_le_bytes());
+    };
+    section(1, 2, 4096, 40_000); // SHT_SYMTAB
+    section(2, 3, 50_000, 100); // SHT_STRTAB: the section names
+    f
+}
+
+fn with_wheel_library(mut spec: ImageSpec) -> ImageSpec {
+    use pyslim::source::writer::{Content, SpecKind};
+    spec.layers.push(LayerSpec::new(
+        "/bin/sh -c pip install numpy",
+        vec![SpecEntry::new(
+            "opt/venv/lib/python3.11/site-packages/numpy.libs/libopenblas64_p-r0-0cf96a72.3.23.dev.so",
+            SpecKind::File(Content::Bytes(patchelf_shaped_library())),
+        )
+        .with_mode(0o755)],
+    ));
+    spec
+}
+
+/// Everything `analyze --json` says that does not depend on how the image was stored.
+fn examined_json(image: &pyslim::Image) -> String {
+    let rules = pyslim::core::findings::RuleSet::builtin().unwrap();
+    let ex = pyslim::core::examine(image, Some(&rules), 50);
+    format!(
+        "{}\n{}\n{}",
+        serde_json::to_string_pretty(&ex.findings).unwrap(),
+        serde_json::to_string_pretty(&ex.inventory).unwrap(),
+        source_independent(&ex.analysis)
+    )
+}
+
+#[test]
+fn a_library_with_its_section_table_mid_file_gives_the_same_findings_from_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = with_wheel_library(python_app_spec("fixture/app:1"));
+    let legacy = open(&write_tar(
+        dir.path(),
+        "legacy.tar",
+        &spec,
+        ArchiveFormat::DockerLegacy,
+    ))
+    .unwrap();
+    let reference = examined_json(&legacy);
+    assert!(
+        reference.contains("numpy.libs/libopenblas64_p"),
+        "the seekable read sees the library unstripped"
+    );
+    for (name, c) in [("gzip", Compression::Gzip), ("zstd", Compression::Zstd)] {
+        let tar = write_tar(
+            dir.path(),
+            &format!("oci-{name}.tar"),
+            &with_compression(spec.clone(), &[c]),
+            ArchiveFormat::OciLayout,
+        );
+        let image = open(&tar).unwrap();
+        assert!(image.layers.iter().all(|l| l.compression == c));
+        let got = examined_json(&image);
+        if got != reference {
+            let first = got
+                .lines()
+                .zip(reference.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            panic!(
+                "{name} differs from the docker-archive from line {first}:\n{}\n---- docker-archive:\n{}",
+                got.lines().skip(first).take(12).collect::<Vec<_>>().join("\n"),
+                reference.lines().skip(first).take(12).collect::<Vec<_>>().join("\n")
+            );
+        }
+    }
+}
+
+fn real_fixture_or_skip(test: &str) -> Option<std::path::PathBuf> {
+    let path = match std::env::var_os("PYSLIM_REAL_FIXTURE") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target/fixtures/real-python.tar"),
+    };
+    if path.exists() {
+        return Some(path);
+    }
+    let why = format!(
+        "{} is missing: build it with `python3 tests/fixtures/build-real-fixture.py target/fixtures`",
+        path.display()
+    );
+    if std::env::var("PYSLIM_REQUIRE_FIXTURE").as_deref() == Ok("1") {
+        panic!("{test}: PYSLIM_REQUIRE_FIXTURE=1 but {why}");
+    }
+    eprintln!("skipping {test}: {why}");
+    None
+}
+
+/// `pyslim <args>` → its JSON output.
+fn pyslim_json(args: &[&str]) -> serde_json::Value {
+    let out = assert_cmd::Command::cargo_bin("pyslim")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyslim {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `analyze --json` without what says where the image came from and how it was stored.
+fn without_storage(mut v: serde_json::Value) -> serde_json::Value {
+    let image = v["image"].as_object_mut().unwrap();
+    image.remove("reference");
+    image.remove("source");
+    v["totals"].as_object_mut().unwrap().remove("blob_bytes");
+    for layer in v["layers"].as_array_mut().unwrap() {
+        let layer = layer.as_object_mut().unwrap();
+        for key in ["digest", "compression", "blob_bytes"] {
+            layer.remove(key);
+        }
+    }
+    v
+}
+
+/// Loads the fixture into the daemon under a test name (the archive's manifest is rewritten
+/// on the way, so no other name is touched) and removes that name when dropped.
+struct LoadedAs(String);
+
+impl LoadedAs {
+    fn load(fixture: &std::path::Path, tag: &str) -> LoadedAs {
+        use std::io::Read;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("docker")
+            .args(["load", "-q"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut out = tar::Builder::new(std::io::BufWriter::new(stdin));
+        let mut archive = tar::Archive::new(std::fs::File::open(fixture).unwrap());
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let mut header = entry.header().clone();
+            if entry.path().unwrap().to_str() == Some("manifest.json") {
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).unwrap();
+                let mut manifest: serde_json::Value = serde_json::from_slice(&data).unwrap();
+                manifest[0]["RepoTags"] = serde_json::json!([tag]);
+                let data = serde_json::to_vec(&manifest).unwrap();
+                header.set_size(data.len() as u64);
+                header.set_cksum();
+                out.append(&header, data.as_slice()).unwrap();
+            } else {
+                out.append(&header, &mut entry).unwrap();
+            }
+        }
+        drop(out.into_inner().unwrap());
+        let done = child.wait_with_output().unwrap();
+        assert!(done.status.success(), "docker load failed");
+        LoadedAs(tag.to_owned())
+    }
+}
+
+impl Drop for LoadedAs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", &self.0])
+            .output();
+    }
+}
+
+/// The real image (Debian packages, PyPI wheels with auditwheel's patchelf'd libraries)
+/// read from its `docker save` tar, from OCI layouts with gzip and with zstd layers (made
+/// here from the tar), and from the daemon when one answers: `analyze --json` says the same
+/// thing from each, findings and inventory included, apart from how the blobs are stored.
+/// `compare` of three (zstd, the tar, and an uncompressed OCI copy, which may share the
+/// tar's reading) keeps each column what that source alone says.
+#[test]
+fn the_real_image_gives_the_same_answer_from_every_source() {
+    const TEST: &str = "the_real_image_gives_the_same_answer_from_every_source";
+    let Some(fixture) = real_fixture_or_skip(TEST) else {
+        return;
+    };
+    use pyslim::source::writer::convert::to_oci_dir;
+    let dir = tempfile::tempdir().unwrap();
+    let gzip = dir.path().join("oci-gzip");
+    let zstd = dir.path().join("oci-zstd");
+    let plain = dir.path().join("oci-plain");
+    std::thread::scope(|s| {
+        for (out, c) in [
+            (&gzip, Compression::Gzip),
+            (&zstd, Compression::Zstd),
+            (&plain, Compression::None),
+        ] {
+            let fixture = &fixture;
+            s.spawn(move || to_oci_dir(fixture, out, c, 64 << 20).unwrap());
+        }
+    });
+    let tar_ref = fixture.to_str().unwrap().to_owned();
+    let gzip_ref = format!("oci:{}", gzip.display());
+    let zstd_ref = format!("oci:{}", zstd.display());
+    let mut sources = vec![
+        ("docker-archive", tar_ref.clone()),
+        ("oci gzip", gzip_ref.clone()),
+        ("oci zstd", zstd_ref.clone()),
+    ];
+    let _loaded = docker_or_skip(&format!("{TEST} (daemon part)")).then(|| {
+        let tag = format!("pyslim-test/real-python-sources:{}", std::process::id());
+        sources.push(("daemon", format!("docker://{tag}")));
+        LoadedAs::load(&fixture, &tag)
+    });
+    // Side by side: the gzip copy is the slow one in a debug build.
+    let analyses: Vec<_> = std::thread::scope(|s| {
+        let running: Vec<_> = sources
+            .iter()
+            .map(|(name, r)| s.spawn(move || (*name, pyslim_json(&["analyze", "--json", r]))))
+            .collect();
+        running.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let (_, reference) = &analyses[0];
+    let unstripped = reference["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "unstripped-binaries")
+        .unwrap();
+    assert!(
+        unstripped
+            .to_string()
+            .contains("numpy.libs/libopenblas64_p"),
+        "the patchelf'd OpenBLAS is unstripped in the fixture: {unstripped}"
+    );
+    for (name, a) in &analyses[1..] {
+        // Findings first, for a readable failure; then everything else.
+        assert_eq!(
+            serde_json::to_string_pretty(&a["findings"]).unwrap(),
+            serde_json::to_string_pretty(&reference["findings"]).unwrap(),
+            "findings from {name} differ from the docker-archive's"
+        );
+        assert_eq!(
+            without_storage(a.clone()),
+            without_storage(reference.clone()),
+            "{name}"
+        );
+    }
+    assert_eq!(analyses[1].1["layers"][0]["compression"], "gzip");
+    assert_eq!(analyses[2].1["layers"][0]["compression"], "zstd");
+
+    // Compressed first: a shared read must not hand its blob sizes to the tar's column.
+    // The uncompressed copy is stored as the tar is: it may share its reading.
+    let plain_ref = format!("oci:{}", plain.display());
+    let compared = pyslim_json(&["compare", "--json", &zstd_ref, &tar_ref, &plain_ref]);
+    assert_eq!(
+        (&compared["layers_read"], &compared["layers_shared"]),
+        (&serde_json::json!(10), &serde_json::json!(5)),
+        "zstd and tar read, the plain OCI copy shares the tar's layers"
+    );
+    let plain_analysis = pyslim_json(&["analyze", "--json", &plain_ref]);
+    let variants = compared["comparison"]["variants"].as_array().unwrap();
+    for (column, (name, a)) in [
+        &analyses[2],
+        &analyses[0],
+        &("oci uncompressed", plain_analysis),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let v = &variants[column];
+        let categories: serde_json::Map<_, _> = a["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["category"].as_str().unwrap().to_owned(),
+                    c["bytes"].clone(),
+                )
+            })
+            .collect();
+        let own_view = serde_json::json!({
+            "image_bytes": a["totals"]["image_bytes"],
+            "blob_bytes": a["totals"]["blob_bytes"],
+            "reclaimable_bytes": a["reclaimable_bytes"],
+            "unstripped": categories.get("unstripped"),
+        });
+        let column_view = serde_json::json!({
+            "image_bytes": v["image_bytes"],
+            "blob_bytes": v["blob_bytes"],
+            "reclaimable_bytes": v["reclaimable_bytes"],
+            "unstripped": v["findings"].get("unstripped"),
+        });
+        assert_eq!(column_view, own_view, "compare column {column} ({name})");
+        for (category, bytes) in v["findings"].as_object().unwrap() {
+            assert_eq!(
+                categories.get(category).unwrap_or(&serde_json::json!(0)),
+                bytes,
+                "compare column {column} ({name}), category {category}"
+            );
+        }
+    }
+}

@@ -132,8 +132,8 @@ pub struct ElfInfo {
     /// The name a shared library answers to (DT_SONAME).
     #[serde(skip)]
     pub soname: Option<String>,
-    /// Whether the dynamic section could be read: a stream keeps only the file's head and
-    /// tail, so `needed` is unknown there, not empty.
+    /// Whether the dynamic section could be read: a stream keeps only a big file's header
+    /// and section table, so `needed` is unknown there, not empty.
     #[serde(skip)]
     pub dynamic_read: bool,
 }
@@ -167,25 +167,101 @@ pub trait ReadAt {
     fn read_at(&mut self, offset: u64, len: usize) -> Option<Vec<u8>>;
 }
 
-/// Head and tail of a file seen once, as a stream passed by.
-pub struct HeadTail<'a> {
-    pub head: &'a [u8],
-    pub tail: &'a [u8],
-    pub size: u64,
+/// The parts of a file kept as a stream passed by (its header, its section table), each at
+/// its offset. A read is served only when one part holds all of it.
+#[derive(Debug, Default)]
+pub struct Pieces {
+    parts: Vec<(u64, Vec<u8>)>,
 }
 
-impl ReadAt for HeadTail<'_> {
+impl Pieces {
+    pub fn add(&mut self, offset: u64, bytes: Vec<u8>) {
+        self.parts.push((offset, bytes));
+    }
+}
+
+impl ReadAt for Pieces {
     fn read_at(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
         let end = offset.checked_add(len as u64)?;
-        if end <= self.head.len() as u64 {
-            return Some(self.head[offset as usize..end as usize].to_vec());
+        self.parts.iter().find_map(|(at, bytes)| {
+            let from = offset.checked_sub(*at)?;
+            (end <= at + bytes.len() as u64)
+                .then(|| bytes[from as usize..from as usize + len].to_vec())
+        })
+    }
+}
+
+/// Where an ELF file's section header table lies (offset and length), from its first 64
+/// bytes: a stream must keep those bytes as they pass, wherever the linker (or patchelf,
+/// which moves it into the middle of the file) put them. `None` when there is no table.
+pub fn section_table_range(ident: &[u8]) -> Option<(u64, usize)> {
+    let header = ElfHeader::parse(ident)?;
+    header
+        .has_section_table()
+        .then(|| (header.shoff, (header.shnum * header.shentsize) as usize))
+}
+
+/// The fields of the ELF header pyslim uses.
+struct ElfHeader {
+    wide: bool,
+    little: bool,
+    kind: &'static str,
+    shoff: u64,
+    shentsize: u64,
+    shnum: u64,
+    shstrndx: u64,
+}
+
+impl ElfHeader {
+    fn parse(ident: &[u8]) -> Option<ElfHeader> {
+        if ident.len() < 52 || &ident[..4] != b"\x7fELF" {
+            return None;
         }
-        let tail_start = self.size.checked_sub(self.tail.len() as u64)?;
-        if offset >= tail_start && end <= self.size {
-            let from = (offset - tail_start) as usize;
-            return Some(self.tail[from..from + len].to_vec());
-        }
-        None
+        let wide = ident[4] == 2;
+        let little = ident[5] != 2;
+        let rd = Reader { little };
+        let kind = match rd.u16(ident, 16) {
+            1 => "rel",
+            2 => "exec",
+            3 => "dyn",
+            _ => "other",
+        };
+        let (shoff, shentsize, shnum, shstrndx) = if wide {
+            if ident.len() < 64 {
+                return None;
+            }
+            (
+                rd.u64(ident, 40),
+                rd.u16(ident, 58) as u64,
+                rd.u16(ident, 60) as u64,
+                rd.u16(ident, 62) as u64,
+            )
+        } else {
+            (
+                rd.u32(ident, 32) as u64,
+                rd.u16(ident, 46) as u64,
+                rd.u16(ident, 48) as u64,
+                rd.u16(ident, 50) as u64,
+            )
+        };
+        Some(ElfHeader {
+            wide,
+            little,
+            kind,
+            shoff,
+            shentsize,
+            shnum,
+            shstrndx,
+        })
+    }
+
+    /// A table pyslim will read: present, not absurdly long, with entries of a real size.
+    fn has_section_table(&self) -> bool {
+        let min_entsize = if self.wide { 64 } else { 40 };
+        self.shoff != 0
+            && self.shnum != 0
+            && self.shnum <= MAX_SECTIONS
+            && self.shentsize >= min_entsize
     }
 }
 
@@ -207,42 +283,22 @@ const MAX_SECTIONS: u64 = 4096;
 /// say anything).
 pub fn probe_elf(file: &mut dyn ReadAt, size: u64) -> Option<ElfInfo> {
     let ident = file.read_at(0, 64.min(size as usize))?;
-    if ident.len() < 52 || &ident[..4] != b"\x7fELF" {
-        return None;
-    }
-    let wide = ident[4] == 2;
-    let little = ident[5] != 2;
+    let header = ElfHeader::parse(&ident)?;
+    let ElfHeader {
+        wide,
+        little,
+        kind,
+        shoff,
+        shentsize,
+        shnum,
+        shstrndx,
+    } = header;
     let rd = Reader { little };
-    let kind = match rd.u16(&ident, 16) {
-        1 => "rel",
-        2 => "exec",
-        3 => "dyn",
-        _ => "other",
-    };
-    let (shoff, shentsize, shnum, shstrndx) = if wide {
-        if ident.len() < 64 {
-            return None;
-        }
-        (
-            rd.u64(&ident, 40),
-            rd.u16(&ident, 58) as u64,
-            rd.u16(&ident, 60) as u64,
-            rd.u16(&ident, 62) as u64,
-        )
-    } else {
-        (
-            rd.u32(&ident, 32) as u64,
-            rd.u16(&ident, 46) as u64,
-            rd.u16(&ident, 48) as u64,
-            rd.u16(&ident, 50) as u64,
-        )
-    };
     let mut info = ElfInfo {
         kind,
         ..Default::default()
     };
-    let min_entsize = if wide { 64 } else { 40 };
-    if shoff == 0 || shnum == 0 || shnum > MAX_SECTIONS || shentsize < min_entsize {
+    if !header.has_section_table() {
         // No section table: fully stripped (sstrip) or damaged. Nothing to strip either way.
         return Some(info);
     }
@@ -467,26 +523,37 @@ mod tests {
     }
 
     #[test]
-    fn head_and_tail_serve_the_section_table_of_a_stream() {
+    fn header_and_section_table_are_enough_for_the_strip_figures() {
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let size = exe.len() as u64;
         let whole = probe_elf(&mut Whole(exe.clone()), size).unwrap();
-        // Only the section table is needed from the end.
-        let tail_len = (size as usize).min(64 << 10);
-        let mut ht = HeadTail {
-            head: &exe[..4096],
-            tail: &exe[exe.len() - tail_len..],
-            size,
-        };
-        let streamed = probe_elf(&mut ht, size).unwrap();
-        assert_eq!(streamed.has_symtab, whole.has_symtab);
+        let (start, len) = section_table_range(&exe[..64]).unwrap();
+        let mut kept = Pieces::default();
+        kept.add(0, exe[..64].to_vec());
+        kept.add(start, exe[start as usize..start as usize + len].to_vec());
+        let streamed = probe_elf(&mut kept, size).unwrap();
         assert_eq!(
-            (streamed.kind, streamed.symtab_bytes, streamed.debug_bytes),
-            (whole.kind, whole.symtab_bytes, whole.debug_bytes)
+            (
+                streamed.kind,
+                streamed.has_symtab,
+                streamed.symtab_bytes,
+                streamed.debug_bytes
+            ),
+            (
+                whole.kind,
+                whole.has_symtab,
+                whole.symtab_bytes,
+                whole.debug_bytes
+            )
         );
-        // The dynamic section sits past the head a stream keeps: unknown, not empty.
+        assert!(whole.unstripped() && streamed.unstripped());
+        // The dynamic section is in neither part: unknown, not empty.
         assert!(whole.dynamic_read && !whole.needed.is_empty());
         assert!(!streamed.dynamic_read && streamed.needed.is_empty());
+        // Without the table, nothing is claimed.
+        let mut header_only = Pieces::default();
+        header_only.add(0, exe[..64].to_vec());
+        assert!(probe_elf(&mut header_only, size).is_none());
     }
 
     #[test]

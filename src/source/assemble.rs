@@ -72,17 +72,26 @@ pub fn assemble(
         .enumerate()
         .map(|(i, l)| {
             let diff_id = &parsed.diff_ids[i];
-            let read = match cache.and_then(|c| c.get(diff_id)) {
-                // Shared with an image read before: the blob may be stored differently here.
-                Some(mut shared) => {
-                    shared.blob_bytes = l.size.unwrap_or(shared.blob_bytes);
+            // Shared layers share reading, never what depends on the source: a layer is
+            // taken from the cache only when this image stores it alike (the same
+            // compression, so the same reader and the same captures), and the facts of the
+            // blob itself (its size, its digest) stay this image's. A stream has read its
+            // layers already, and --verify must hash this image's own bytes: no sharing.
+            let stored = cache
+                .filter(|_| !opts.verify_diff_ids)
+                .and_then(|_| store.stored(&l.member));
+            let key = stored.map(|s| format!("{diff_id} {:?}", s.compression));
+            let shared = cache.zip(key.as_deref()).and_then(|(c, k)| c.get(k));
+            let read = match (shared, stored) {
+                (Some(mut shared), Some(stored)) => {
+                    shared.blob_bytes = stored.bytes;
                     shared.blob_digest = None;
                     shared
                 }
-                None => {
+                _ => {
                     let read = store.read_layer(&l.member, opts, l.digest.is_some())?;
-                    if let Some(c) = cache {
-                        c.put(diff_id, &read);
+                    if let (Some(c), Some(k)) = (cache, key.as_deref()) {
+                        c.put(k, &read);
                     }
                     read
                 }

@@ -20,54 +20,7 @@ use super::docker_archive;
 use super::layer_tar::ReadOptions;
 use super::store::StreamStore;
 
-/// What the daemon says of an image before any layer is read: enough to list the layers.
-#[derive(Debug, Clone)]
-pub struct DaemonSummary {
-    pub id: String,
-    pub size: u64,
-    pub diff_ids: Vec<String>,
-    /// History, oldest first: (created_by, size).
-    pub history: Vec<(String, i64)>,
-}
-
-impl DaemonSummary {
-    /// One instruction per layer, bottom first, from the history the daemon gave. The API
-    /// does not say which entries made layers: RUN, COPY and ADD do; when that count is not
-    /// the layer count, layers are just numbered.
-    pub fn layer_instructions(&self) -> Vec<String> {
-        let makes_layer = |by: &str, size: i64, workdir_too: bool| {
-            size > 0
-                || !by.contains("#(nop)")
-                || by.contains("#(nop) COPY")
-                || by.contains("#(nop) ADD")
-                || (workdir_too && by.contains("#(nop) WORKDIR"))
-        };
-        for workdir_too in [false, true] {
-            let made: Vec<String> = self
-                .history
-                .iter()
-                .filter(|(by, size)| makes_layer(by, *size, workdir_too))
-                .map(|(by, _)| {
-                    let h = crate::core::image::HistoryEntry {
-                        created_by: by.clone(),
-                        ..Default::default()
-                    };
-                    if by.is_empty() {
-                        "imported".to_owned()
-                    } else {
-                        h.instruction()
-                    }
-                })
-                .collect();
-            if made.len() == self.diff_ids.len() {
-                return made;
-            }
-        }
-        (0..self.diff_ids.len())
-            .map(|i| format!("layer {i}"))
-            .collect()
-    }
-}
+pub use super::daemon_history::DaemonSummary;
 
 /// Where the daemon is, for messages.
 pub fn docker_host() -> String {
@@ -203,6 +156,8 @@ pub trait ExportProgress: Send {
     fn start(&mut self, total_bytes: u64, layers: usize);
     fn bytes(&mut self, so_far: u64);
     fn member(&mut self, name: &str);
+    /// One layer blob of the export has been read whole.
+    fn layer_done(&mut self) {}
     fn finish(&mut self);
 }
 
@@ -218,7 +173,18 @@ pub fn read_image(
         let docker = connect().await?;
         let summary = summary(&docker, reference).await?;
         progress.start(summary.size, summary.diff_ids.len());
-        observer.layers(&summary.layer_instructions());
+        let rows = summary.layer_rows();
+        let instructions: Vec<String> = rows.iter().map(|(i, _)| i.clone()).collect();
+        observer.layers(&instructions);
+        observer.expected_sizes(&rows.iter().map(|(_, s)| *s).collect::<Vec<_>>());
+        observer.export_read(0, summary.size);
+        let progress: Box<dyn ExportProgress> = Box::new(Observed {
+            inner: progress,
+            observer: observer.clone(),
+            total: summary.size,
+            told: 0,
+            so_far: 0,
+        });
         let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(32);
         let name = reference.to_owned();
         let exporter = docker.clone();
@@ -243,7 +209,11 @@ pub fn read_image(
                 }
             }
         });
-        let opts = opts.clone();
+        let mut opts = opts.clone();
+        // The export names layers by ids of its own: for a screen that follows the layers,
+        // hashing each as it passes tells which layer it is, so it is marked read at once,
+        // on its row (and its diff_id is checked too).
+        opts.verify_diff_ids |= observer.follows_layers();
         let input = format!("docker image {reference}");
         let wanted = reference.to_owned();
         let parse = tokio::task::spawn_blocking(move || {
@@ -255,17 +225,31 @@ pub fn read_image(
                 so_far: 0,
                 progress: progress.clone(),
             };
-            let mut arrived = 0;
-            let store = StreamStore::collect(&input, &mut reader, &opts, |name, size| {
-                if let Ok(mut p) = progress.lock() {
-                    p.member(name);
-                }
-                // Layers leave the daemon in order; count them as they arrive.
-                if name.ends_with("layer.tar") || name.starts_with("blobs/") {
-                    observer.layer_read(arrived, 0, size);
-                    arrived += 1;
-                }
-            });
+            let summary_ref = &summary;
+            let observer_ref = &observer;
+            let store = StreamStore::collect_observed(
+                &input,
+                &mut reader,
+                &opts,
+                &mut |name, _size| {
+                    if let Ok(mut p) = progress.lock() {
+                        p.member(name);
+                    }
+                },
+                &mut |_name, read| {
+                    if let Ok(mut p) = progress.lock() {
+                        p.layer_done();
+                    }
+                    let Some(diff_id) = read.changes.diff_id.as_deref() else {
+                        return;
+                    };
+                    let bytes = read.changes.entries.iter().map(|e| e.size).sum();
+                    for i in summary_ref.positions_of(diff_id) {
+                        observer_ref.layer_read(i, read.changes.entries.len(), bytes);
+                        observer_ref.layer_changes(i, &read.changes);
+                    }
+                },
+            );
             if let Ok(mut p) = progress.lock() {
                 p.finish();
             }
@@ -292,6 +276,43 @@ pub fn read_image(
         pump.abort();
         result
     })
+}
+
+/// The export's progress, told to the bar and to the observer (a screen): the observer
+/// hears of every MiB, not of every chunk.
+struct Observed {
+    inner: Box<dyn ExportProgress>,
+    observer: Arc<dyn super::LoadObserver>,
+    total: u64,
+    told: u64,
+    so_far: u64,
+}
+
+impl ExportProgress for Observed {
+    fn start(&mut self, total_bytes: u64, layers: usize) {
+        self.inner.start(total_bytes, layers);
+    }
+    fn bytes(&mut self, so_far: u64) {
+        self.inner.bytes(so_far);
+        self.so_far = so_far;
+        if so_far >= self.told + (1 << 20) || so_far < self.told {
+            self.told = so_far;
+            self.observer.export_read(so_far, self.total.max(so_far));
+        }
+    }
+    fn member(&mut self, name: &str) {
+        self.inner.member(name);
+    }
+    fn layer_done(&mut self) {
+        self.inner.layer_done();
+    }
+    fn finish(&mut self) {
+        self.inner.finish();
+        if self.so_far != self.told {
+            self.observer
+                .export_read(self.so_far, self.total.max(self.so_far));
+        }
+    }
 }
 
 /// A blocking `Read` over the chunks the async export task sends.

@@ -6,7 +6,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek};
 
 use sha2::{Digest, Sha256};
 
-use crate::core::content::{probe_elf, ElfInfo, HeadTail, ReadAt};
+use crate::core::content::{probe_elf, section_table_range, ElfInfo, Pieces, ReadAt};
 
 pub(crate) fn read_up_to<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -59,41 +59,56 @@ pub(crate) fn describe_io(err: &io::Error) -> String {
     }
 }
 
-/// Bytes of a streamed file kept for its ELF section table: the table and the section names
-/// sit at the end of the file in what linkers write.
-const ELF_TAIL: usize = 64 * 1024;
+/// Streamed ELF files up to this size are kept whole while they pass, so their dynamic
+/// section (DT_NEEDED) is read too; bigger ones keep their header and section table only.
+const ELF_KEEP_WHOLE: u64 = 256 * 1024;
 
-/// Reads a streamed file through, keeping its head and tail, and probes them as ELF.
+/// Reads a streamed file through, keeping what the ELF probe needs, and probes it. The
+/// section table is taken as it passes, wherever it lies: linkers put it at the end, but
+/// patchelf (auditwheel's repaired wheels: numpy.libs, scipy.libs) leaves it in the middle,
+/// and a tail-only window loses it. Memory stays bounded: the header, the table (at most
+/// 4096 entries) and small files whole.
 pub(crate) fn probe_streamed_elf<R: Read>(entry: &mut R, size: u64) -> io::Result<Option<ElfInfo>> {
-    let mut head = [0u8; 64];
+    let first = if size <= ELF_KEEP_WHOLE { size } else { 64 } as usize;
+    let mut head = vec![0u8; first];
     let got = read_up_to(entry, &mut head)?;
+    head.truncate(got);
     if got < 4 || &head[..4] != b"\x7fELF" {
         return Ok(None);
     }
-    let mut tail: Vec<u8> = Vec::with_capacity(ELF_TAIL * 2);
+    let mut pieces = Pieces::default();
+    if let Some((start, len)) = section_table_range(&head) {
+        let end = start.saturating_add(len as u64);
+        if end > got as u64 && end <= size {
+            pieces.add(start, read_range(entry, got as u64, start, len)?);
+        }
+    }
+    pieces.add(0, head);
+    Ok(probe_elf(&mut pieces, size))
+}
+
+/// Reads `len` bytes at `start` from a stream now at `pos`, skipping what comes before them.
+/// Returns fewer bytes when the stream ends first (the probe then finds no table).
+fn read_range<R: Read>(entry: &mut R, pos: u64, start: u64, len: usize) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(len);
     let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = entry.read(&mut buf)?;
+    let mut pos = pos;
+    let skip = start.saturating_sub(pos);
+    io::copy(&mut entry.take(skip), &mut io::sink())?;
+    pos += skip;
+    if pos > start {
+        // A table starting inside the ELF header is damaged: there is nothing to read.
+        return Ok(Vec::new());
+    }
+    while out.len() < len {
+        let want = (len - out.len()).min(buf.len());
+        let n = entry.read(&mut buf[..want])?;
         if n == 0 {
             break;
         }
-        tail.extend_from_slice(&buf[..n]);
-        if tail.len() > 2 * ELF_TAIL {
-            tail.drain(..tail.len() - ELF_TAIL);
-        }
+        out.extend_from_slice(&buf[..n]);
     }
-    // The head bytes also count as tail when the file is small.
-    let mut whole_tail = Vec::new();
-    if (got as u64 + tail.len() as u64) == size {
-        whole_tail.extend_from_slice(&head[..got]);
-    }
-    whole_tail.extend_from_slice(&tail);
-    let mut at = HeadTail {
-        head: &head[..got],
-        tail: &whole_tail,
-        size,
-    };
-    Ok(probe_elf(&mut at, size))
+    Ok(out)
 }
 
 /// Bytes read ahead when reading headers: small files and the headers after them usually
@@ -202,5 +217,77 @@ impl<R: Read> Read for HashingReader<R> {
         }
         self.bytes_read += n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::content::ReadAt;
+
+    struct Whole(Vec<u8>);
+    impl ReadAt for Whole {
+        fn read_at(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
+            self.0
+                .get(offset as usize..offset as usize + len)
+                .map(<[u8]>::to_vec)
+        }
+    }
+
+    /// This test binary with 1 MiB appended, the shape patchelf leaves: the section table is
+    /// then far from the end of the file, where no tail window sees it.
+    fn table_in_the_middle() -> Vec<u8> {
+        let mut exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        exe.extend(std::iter::repeat_n(0u8, 1 << 20));
+        exe
+    }
+
+    /// Serves a stream in reads of the given size, as a decompressor would.
+    struct Chunked<'a>(&'a [u8], usize);
+    impl Read for Chunked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(self.1);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_streamed_elf_keeps_its_section_table_wherever_it_lies() {
+        let file = table_in_the_middle();
+        let size = file.len() as u64;
+        let whole = probe_elf(&mut Whole(file.clone()), size).unwrap();
+        assert!(whole.unstripped());
+        // Read sizes of a tar entry over gzip, zstd and a socket differ: none may matter.
+        for chunk in [1, 4096, 65_536, 1 << 20] {
+            let streamed = probe_streamed_elf(&mut Chunked(&file, chunk), size)
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (
+                    streamed.has_symtab,
+                    streamed.symtab_bytes,
+                    streamed.debug_bytes
+                ),
+                (whole.has_symtab, whole.symtab_bytes, whole.debug_bytes),
+                "read in chunks of {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_small_streamed_elf_is_kept_whole_and_a_truncated_one_claims_nothing() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        // Cut to 200 KiB: header intact, section table past the end.
+        let cut = &exe[..200 * 1024];
+        assert!(
+            probe_streamed_elf(&mut Chunked(cut, 4096), exe.len() as u64)
+                .unwrap()
+                .is_none()
+        );
+        assert!(probe_streamed_elf(&mut Chunked(b"#!/bin/sh\n", 10), 10)
+            .unwrap()
+            .is_none());
     }
 }

@@ -4,6 +4,7 @@
 mod assemble;
 pub mod config;
 pub mod daemon;
+mod daemon_history;
 pub mod docker_archive;
 mod layer_io;
 pub mod layer_tar;
@@ -34,8 +35,8 @@ pub enum SourceChoice {
     Oci,
 }
 
-/// Layers already read, by diff_id, shared by every image opened with the same cache: a
-/// comparison reads each distinct layer once.
+/// Layers already read, by diff_id and how the blob is stored, shared by every image opened
+/// with the same cache: a comparison reads each distinct layer once per way it is stored.
 #[derive(Default)]
 pub struct LayerCache {
     layers: std::sync::Mutex<std::collections::HashMap<String, layer_tar::LayerRead>>,
@@ -55,19 +56,19 @@ impl std::fmt::Debug for LayerCache {
 }
 
 impl LayerCache {
-    pub(crate) fn get(&self, diff_id: &str) -> Option<layer_tar::LayerRead> {
-        let hit = self.layers.lock().ok()?.get(diff_id).cloned();
+    pub(crate) fn get(&self, key: &str) -> Option<layer_tar::LayerRead> {
+        let hit = self.layers.lock().ok()?.get(key).cloned();
         if hit.is_some() {
             self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         hit
     }
 
-    pub(crate) fn put(&self, diff_id: &str, read: &layer_tar::LayerRead) {
+    pub(crate) fn put(&self, key: &str, read: &layer_tar::LayerRead) {
         self.reads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut map) = self.layers.lock() {
-            map.insert(diff_id.to_owned(), read.clone());
+            map.insert(key.to_owned(), read.clone());
         }
     }
 
@@ -116,7 +117,19 @@ fn split_transport(reference: &str) -> (Option<SourceChoice>, &str) {
 pub trait LoadObserver: Send + Sync {
     /// The layers, bottom first, by instruction, as soon as the manifest and config are read.
     fn layers(&self, _instructions: &[String]) {}
-    /// One layer has been read: its entries and content bytes.
+    /// Whether this observer shows each layer as it is read: a stream then hashes each
+    /// layer blob as it passes, to know which layer it is (cheap next to the transfer in a
+    /// release build, but not free).
+    fn follows_layers(&self) -> bool {
+        false
+    }
+    /// The sizes history gives the layers (bottom first; `None` where unknown), before any
+    /// is read: the daemon knows them long before its export sends the first byte.
+    fn expected_sizes(&self, _sizes: &[Option<u64>]) {}
+    /// Bytes of the daemon's export read so far, of about `total`.
+    fn export_read(&self, _so_far: u64, _total: u64) {}
+    /// One layer has been read: its entries and content bytes. It may be told twice for
+    /// the same layer (as its blob passes in a stream, and again once the image is whole).
     fn layer_read(&self, _index: usize, _entries: usize, _bytes: u64) {}
     /// One layer's changes, as soon as it is read (a screen can show its files then).
     fn layer_changes(&self, _index: usize, _changes: &crate::core::entry::LayerChanges) {}

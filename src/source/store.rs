@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::core::entry::{normalize_path, path_from_bytes};
+use crate::core::image::Compression;
 use crate::error::{Error, Result};
 
 use super::layer_tar::{read_layer_seekable, read_layer_stream, LayerRead, ReadOptions};
@@ -27,6 +28,14 @@ pub trait BlobStore: Sync {
         opts: &ReadOptions,
         hash_compressed: bool,
     ) -> Result<LayerRead>;
+    /// How a layer blob is stored, from its first bytes and its length, for stores that read
+    /// a layer when asked: a layer another image shares may be taken from the cache only
+    /// when it is stored alike, so that reading it here would give the same result. `None`
+    /// for stores that parsed their layers already (a stream), or when the member is not
+    /// at hand (reading it then says why).
+    fn stored(&self, _member: &str) -> Option<Stored> {
+        None
+    }
     /// The stored bytes of a member, for rewriting it. Stores that keep only what they
     /// parsed (a stream read once) cannot give them.
     fn open_member(&self, member: &str) -> Result<Box<dyn Read + Send + '_>> {
@@ -35,6 +44,22 @@ pub trait BlobStore: Sync {
             format!("cannot read {member} again from a stream; decompress the archive first"),
         ))
     }
+}
+
+/// How a layer blob is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub compression: Compression,
+    pub bytes: u64,
+}
+
+fn sniff_stored<R: Read>(mut blob: R, bytes: u64) -> Option<Stored> {
+    let mut head = [0u8; 4];
+    let n = super::layer_io::read_up_to(&mut blob, &mut head).ok()?;
+    Some(Stored {
+        compression: super::layer_tar::sniff_compression(&head[..n]),
+        bytes,
+    })
 }
 
 /// Checks a member name taken from a manifest: relative, inside the container.
@@ -217,6 +242,10 @@ impl BlobStore for TarFileStore {
         let label = format!("{}: {member}", self.input);
         read_layer_seekable(&label, self.slice(member)?, opts, hash_compressed)
     }
+    fn stored(&self, member: &str) -> Option<Stored> {
+        let (_, len) = *self.members.get(member)?;
+        sniff_stored(self.slice(member).ok()?, len)
+    }
     fn open_member(&self, member: &str) -> Result<Box<dyn Read + Send + '_>> {
         Ok(Box::new(self.slice(member)?))
     }
@@ -286,6 +315,10 @@ impl BlobStore for DirStore {
         let label = format!("{}: {member}", self.input);
         read_layer_seekable(&label, slice, opts, hash_compressed)
     }
+    fn stored(&self, member: &str) -> Option<Stored> {
+        let (file, len) = self.file(member).ok()?;
+        sniff_stored(file, len)
+    }
     fn open_member(&self, member: &str) -> Result<Box<dyn Read + Send + '_>> {
         Ok(Box::new(self.file(member)?.0))
     }
@@ -310,6 +343,18 @@ impl StreamStore {
         reader: R,
         opts: &ReadOptions,
         mut on_member: impl FnMut(&str, u64),
+    ) -> Result<Self> {
+        Self::collect_observed(input, reader, opts, &mut on_member, &mut |_, _| {})
+    }
+
+    /// As `collect`, also telling `on_layer` of each layer blob as soon as it is parsed
+    /// (its member name and what it holds), while the rest of the stream is still coming.
+    pub fn collect_observed<R: Read>(
+        input: &str,
+        reader: R,
+        opts: &ReadOptions,
+        on_member: &mut dyn FnMut(&str, u64),
+        on_layer: &mut dyn FnMut(&str, &LayerRead),
     ) -> Result<Self> {
         let mut archive = tar::Archive::new(reader);
         let mut documents = HashMap::new();
@@ -352,9 +397,12 @@ impl StreamStore {
                 let chained = io::Cursor::new(head).chain(&mut entry);
                 // A member that fails to parse only matters if a manifest names it as a layer.
                 let read = read_layer_stream(&label, chained, opts, true);
-                if read.is_err() {
-                    io::copy(&mut entry, &mut io::sink())
-                        .map_err(|e| Error::corrupt(input, super::layer_io::describe_io(&e)))?;
+                match &read {
+                    Ok(layer) => on_layer(&name, layer),
+                    Err(_) => {
+                        io::copy(&mut entry, &mut io::sink())
+                            .map_err(|e| Error::corrupt(input, super::layer_io::describe_io(&e)))?;
+                    }
                 }
                 layers.insert(name, read);
             }

@@ -24,21 +24,34 @@ pub enum Event {
     Layers(Vec<String>),
     /// One layer has been read: index, entries, content bytes.
     LayerRead(usize, usize, u64),
-    /// What a layer read so far wrote, by top-level directory: (name, bytes, files).
-    LayerFiles(Vec<(String, u64, u64)>),
+    /// What one layer (by index) wrote, by top-level directory: (name, bytes, files).
+    LayerFiles(usize, Vec<(String, u64, u64)>),
+    /// The layers' sizes from the daemon's history, before any is read.
+    ExpectedSizes(Vec<Option<u64>>),
+    /// Bytes of the daemon's export read so far, of about the second figure.
+    ExportRead(u64, u64),
 }
 
 /// Forwards what the reader learns to the explorer's event stream.
 pub struct ChannelObserver(pub Sender<Event>);
 
 impl crate::source::LoadObserver for ChannelObserver {
+    fn follows_layers(&self) -> bool {
+        true
+    }
     fn layers(&self, instructions: &[String]) {
         let _ = self.0.send(Event::Layers(instructions.to_vec()));
+    }
+    fn expected_sizes(&self, sizes: &[Option<u64>]) {
+        let _ = self.0.send(Event::ExpectedSizes(sizes.to_vec()));
+    }
+    fn export_read(&self, so_far: u64, total: u64) {
+        let _ = self.0.send(Event::ExportRead(so_far, total));
     }
     fn layer_read(&self, index: usize, entries: usize, bytes: u64) {
         let _ = self.0.send(Event::LayerRead(index, entries, bytes));
     }
-    fn layer_changes(&self, _index: usize, changes: &crate::core::entry::LayerChanges) {
+    fn layer_changes(&self, index: usize, changes: &crate::core::entry::LayerChanges) {
         let mut dirs: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
         for e in &changes.entries {
             let top = e.path.split('/').next().unwrap_or("").to_owned();
@@ -47,6 +60,7 @@ impl crate::source::LoadObserver for ChannelObserver {
             slot.1 += 1;
         }
         let _ = self.0.send(Event::LayerFiles(
+            index,
             dirs.into_iter().map(|(k, (b, n))| (k, b, n)).collect(),
         ));
     }

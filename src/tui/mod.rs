@@ -7,6 +7,8 @@ pub mod app;
 pub mod compare;
 pub mod event;
 pub mod keymap;
+pub mod loading;
+pub use loading::draw_loading;
 pub mod search;
 pub mod theme;
 pub mod treeview;
@@ -16,8 +18,6 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use ratatui::backend::Backend;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 use ratatui::Terminal;
 
 use self::app::App;
@@ -39,23 +39,17 @@ pub fn run<B: Backend>(
     let started = Instant::now();
     // Loading: the layers show as soon as they are known, each marked when read; the screen
     // answers (q quits) while the image is read in the background.
-    let mut layers: Vec<(String, Option<(usize, u64)>)> = Vec::new();
-    // The files written so far, by top-level directory, filling in as layers arrive.
-    let mut files: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    let mut loading = loading::Loading::new(loading);
     let mut app = loop {
+        loading.secs = started.elapsed().as_secs_f32();
         terminal
             .draw(|f| {
-                let so_far: Vec<(String, u64, u64)> = files
-                    .iter()
-                    .map(|(k, (b, n))| (k.clone(), *b, *n))
-                    .collect();
-                draw_loading(
-                    f,
-                    theme,
-                    loading,
-                    started.elapsed().as_secs_f32(),
-                    &layers,
-                    &so_far,
+                f.render_widget(
+                    loading::LoadingView {
+                        state: &loading,
+                        theme,
+                    },
+                    f.area(),
                 )
             })
             .map_err(io)?;
@@ -66,21 +60,9 @@ pub fn run<B: Backend>(
                 setup(&mut app);
                 break app;
             }
-            Ok(Event::Layers(list)) => layers = list.into_iter().map(|l| (l, None)).collect(),
-            Ok(Event::LayerRead(i, entries, bytes)) => {
-                if let Some(slot) = layers.get_mut(i) {
-                    slot.1 = Some((entries, bytes));
-                }
-            }
-            Ok(Event::LayerFiles(dirs)) => {
-                for (name, bytes, count) in dirs {
-                    let slot = files.entry(name).or_default();
-                    slot.0 += bytes;
-                    slot.1 += count;
-                }
-            }
             Ok(Event::Key(k)) if keymap.action(k) == Some(action::Action::Quit) => return Ok(()),
-            Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(event) => loading.update(&event),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         }
     };
@@ -176,75 +158,6 @@ pub fn write_trimmed_image(
         crate::report::text::size(plan.bytes_before()),
         path.display()
     ))
-}
-
-/// The screen while an image is read: its layers, each marked as it is read, and the files
-/// written so far by top-level directory, filling in as layers arrive.
-pub fn draw_loading(
-    f: &mut ratatui::Frame,
-    theme: &Theme,
-    what: &str,
-    secs: f32,
-    layers: &[(String, Option<(usize, u64)>)],
-    files: &[(String, u64, u64)],
-) {
-    use ratatui::layout::{Constraint, Direction, Layout};
-    let area = f.area();
-    let done = layers.iter().filter(|l| l.1.is_some()).count();
-    let rows = Layout::default()
-        .direction(Direction::Vertical)
-        .constraints([Constraint::Length(1), Constraint::Min(1)])
-        .split(area);
-    let head = Line::from(vec![
-        Span::styled(" pyslim ", theme.title()),
-        Span::styled(format!("reading {what} … {secs:.1}s"), theme.text()),
-        Span::styled(
-            if layers.is_empty() {
-                String::new()
-            } else {
-                format!("   {done}/{} layers read", layers.len())
-            },
-            theme.header(),
-        ),
-        Span::styled("   q quits", theme.dim()),
-    ]);
-    f.render_widget(Paragraph::new(head), rows[0]);
-    let cols = Layout::default()
-        .direction(Direction::Horizontal)
-        .constraints([Constraint::Percentage(60), Constraint::Percentage(40)])
-        .split(rows[1]);
-    let mut left = Vec::new();
-    for (i, (instr, read)) in layers.iter().enumerate().take(cols[0].height as usize) {
-        let (mark, info, style) = match read {
-            Some((entries, bytes)) => (
-                "✓",
-                format!("{entries:>7} entries {:>11}", view::size(*bytes)),
-                theme.text(),
-            ),
-            None => ("·", format!("{:>27}", ""), theme.dim()),
-        };
-        let width = (cols[0].width as usize).saturating_sub(38);
-        left.push(Line::from(Span::styled(
-            format!(" {mark} {i:>3} {info}  {}", view::clip_text(instr, width)),
-            style,
-        )));
-    }
-    f.render_widget(Paragraph::new(left), cols[0]);
-    if !files.is_empty() {
-        let mut sorted: Vec<&(String, u64, u64)> = files.iter().collect();
-        sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let mut right = vec![Line::from(Span::styled("files so far", theme.header()))];
-        for (name, bytes, count) in sorted
-            .into_iter()
-            .take(cols[1].height.saturating_sub(1) as usize)
-        {
-            right.push(Line::from(Span::styled(
-                format!("{:>11} {count:>7}  /{name}", view::size(*bytes)),
-                theme.text(),
-            )));
-        }
-        f.render_widget(Paragraph::new(right), cols[1]);
-    }
 }
 
 /// Runs the compare view until the user quits.

@@ -5,6 +5,7 @@
 //! The spec types the writers take live in `spec`; this file turns them into tars and
 //! layouts.
 
+pub mod convert;
 mod layer_copy;
 pub mod reprobe;
 pub mod rewrite;
