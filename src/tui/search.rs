@@ -1,24 +1,32 @@
-//! Fuzzy search over every path the image ever had (fuzzy-matcher's skim algorithm), ranked
-//! by score. Three things keep it at typing speed on 200,000 paths: a cheap in-order
-//! character test rejects most paths; a longer query only re-tests what the shorter one
-//! kept; and when a short query keeps too many, only the most likely (the query inside the
-//! file name, then inside the path, shorter paths first) are scored.
+//! The explorer's search over every path the image ever had, with the query syntax and
+//! ranking of `core::path_match` (fzf's). Three things keep a keystroke fast on 400,000 paths:
+//! a query that narrows the last one re-tests only what the last one kept; the cheap test and
+//! placement (substring searches) run on every candidate in parallel; and only the best
+//! `MAX_SCORED` by placement and length get the full skim score. Every match is counted.
 
-use fuzzy_matcher::skim::SkimMatcherV2;
-use fuzzy_matcher::FuzzyMatcher;
+use rayon::prelude::*;
 
+use crate::core::path_match::{self, Matcher, Query};
 use crate::core::tree::{NodeId, Tree};
 
-/// Most results kept.
+/// Most results kept as rows (the count covers all matches).
 pub const MAX_RESULTS: usize = 500;
-/// Most candidates given the full fuzzy score.
+/// Most candidates given the full fuzzy score: the best by placement, then shortest.
 const MAX_SCORED: usize = 4000;
+
+/// The best matches of one query and how many paths matched in all.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// Best first: (node, path, score).
+    pub rows: Vec<(NodeId, String, i64)>,
+    pub total: usize,
+}
 
 pub struct PathIndex {
     /// (node, path, lower-cased path)
     entries: Vec<(NodeId, String, String)>,
-    /// The last query and the entries that passed its in-order test.
-    last: Option<(Vec<char>, Vec<u32>)>,
+    /// The last query and the entries that matched it.
+    last: Option<(Query, Vec<u32>)>,
 }
 
 impl PathIndex {
@@ -54,82 +62,65 @@ impl PathIndex {
         self.entries.is_empty()
     }
 
-    /// Best matches first: (node, path, score).
-    pub fn search(&mut self, query: &str) -> Vec<(NodeId, String, i64)> {
-        use rayon::prelude::*;
-        let q: Vec<char> = query
-            .to_lowercase()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if q.is_empty() {
+    pub fn search(&mut self, query: &str) -> Found {
+        let query = Query::parse(query);
+        if query.is_empty() {
             self.last = None;
-            return Vec::new();
+            return Found::default();
         }
-        // A query that extends the last one can only match what the last one matched.
-        let pool: Vec<u32> = match &self.last {
-            Some((prev, kept)) if q.starts_with(prev) => kept.clone(),
-            _ => (0..self.entries.len() as u32).collect(),
-        };
         let entries = &self.entries;
-        let kept: Vec<u32> = pool
-            .into_par_iter()
-            .filter(|&i| in_order(&entries[i as usize].2, &q))
-            .collect();
-        let needle: String = q.iter().collect();
-        let mut ranked: Vec<(u8, usize, u32)> = kept
-            .iter()
-            .map(|&i| {
-                let lower = &entries[i as usize].2;
-                let name = lower.rsplit('/').next().unwrap_or(lower);
-                let likely = if name.contains(&needle) {
-                    0
-                } else if lower.contains(&needle) {
-                    1
-                } else {
-                    2
-                };
-                (likely, lower.len(), i)
-            })
-            .collect();
-        if ranked.len() > MAX_SCORED {
-            ranked.select_nth_unstable(MAX_SCORED);
-            ranked.truncate(MAX_SCORED);
+        let matcher = Matcher::new(query);
+        let placed: Vec<(u32, u32)> = match &self.last {
+            Some((prev, kept)) if matcher.query().narrows(prev) => kept
+                .par_iter()
+                .filter_map(|&i| place(&matcher, entries, i))
+                .collect(),
+            _ => (0..entries.len() as u32)
+                .into_par_iter()
+                .filter_map(|i| place(&matcher, entries, i))
+                .collect(),
+        };
+        let total = placed.len();
+        let kept: Vec<u32> = placed.iter().map(|&(_, i)| i).collect();
+        // Best placement first, shorter paths first among equals.
+        let key = |&(p, i): &(u32, u32)| (std::cmp::Reverse(p), entries[i as usize].1.len());
+        let mut best = placed;
+        if best.len() > MAX_SCORED {
+            best.select_nth_unstable_by_key(MAX_SCORED, key);
+            best.truncate(MAX_SCORED);
         }
-        let matcher = SkimMatcherV2::default();
-        let mut out: Vec<(NodeId, String, i64)> = ranked
-            .iter()
-            .filter_map(|&(_, _, i)| {
-                let (id, path, _) = &entries[i as usize];
-                matcher
-                    .fuzzy_match(path, query)
-                    .map(|score| (*id, path.clone(), score))
+        let mut scored: Vec<_> = best
+            .par_iter()
+            .filter_map(|&(_, i)| {
+                let (_, path, lower) = &entries[i as usize];
+                matcher.score(path, lower).map(|s| (s, i))
             })
             .collect();
-        // Higher score first; shorter paths first among equals.
-        out.sort_by(|a, b| {
-            b.2.cmp(&a.2)
-                .then(a.1.len().cmp(&b.1.len()))
-                .then_with(|| a.1.cmp(&b.1))
-        });
-        out.truncate(MAX_RESULTS);
-        self.last = Some((q, kept));
-        out
+        path_match::rank(&mut scored, |&i| entries[i as usize].1.as_str());
+        let rows = scored
+            .iter()
+            .take(MAX_RESULTS)
+            .map(|&(s, i)| {
+                let (id, path, _) = &entries[i as usize];
+                (*id, path.clone(), s.as_i64())
+            })
+            .collect();
+        self.last = Some((matcher.query().clone(), kept));
+        Found { rows, total }
     }
 }
 
-fn in_order(hay: &str, needle: &[char]) -> bool {
-    let mut it = needle.iter().peekable();
-    for c in hay.chars() {
-        match it.peek() {
-            Some(&&n) if n == c => {
-                it.next();
-            }
-            None => return true,
-            _ => {}
-        }
-    }
-    it.peek().is_none()
+fn place(matcher: &Matcher, entries: &[(NodeId, String, String)], i: u32) -> Option<(u32, u32)> {
+    let (_, path, lower) = &entries[i as usize];
+    matcher.placement(path, lower).map(|p| (p, i))
+}
+
+/// Ctrl-W as in a shell: drop trailing spaces, then the word before them.
+pub fn delete_word(query: &mut String) {
+    let kept = query.trim_end().len();
+    query.truncate(kept);
+    let start = query.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    query.truncate(start);
 }
 
 #[cfg(test)]
@@ -137,11 +128,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn in_order_rejects_what_cannot_match() {
-        assert!(in_order(
-            "usr/lib/gcc/x86_64-linux-gnu/12/cc1plus",
-            &['c', 'c', '1', 'p']
-        ));
-        assert!(!in_order("usr/bin/python3", &['c', 'c', '1']));
+    fn ctrl_w_deletes_the_last_word_and_the_spaces_after_it() {
+        let mut q = String::from("numpy core multi");
+        delete_word(&mut q);
+        assert_eq!(q, "numpy core ");
+        delete_word(&mut q);
+        assert_eq!(q, "numpy ");
+        q.push_str("  ");
+        delete_word(&mut q);
+        assert_eq!(q, "");
+        delete_word(&mut q);
+        assert_eq!(q, "");
     }
 }
