@@ -15,6 +15,7 @@
 
 use fuzzy_matcher::skim::SkimMatcherV2;
 use fuzzy_matcher::FuzzyMatcher;
+use memchr::memmem::Finder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -154,13 +155,21 @@ impl Score {
 /// and lower-cased, which the caller may compute once per path and keep.
 pub struct Matcher {
     query: Query,
+    /// Per term, its text's substring searcher (built once, used on every path).
+    finders: Vec<Finder<'static>>,
     skim: SkimMatcherV2,
 }
 
 impl Matcher {
     pub fn new(query: Query) -> Matcher {
+        let finders = query
+            .terms
+            .iter()
+            .map(|t| Finder::new(t.text.as_bytes()).into_owned())
+            .collect();
         Matcher {
             query,
+            finders,
             // Case is handled here (smart case per term), so skim sees the right strings.
             skim: SkimMatcherV2::default().respect_case(),
         }
@@ -172,28 +181,34 @@ impl Matcher {
 
     /// Whether the path matches every term: the cheap test (no scoring).
     pub fn matches(&self, path: &str, lower: &str) -> bool {
-        let (path, lower) = (strip_root(path), strip_root(lower));
-        self.query.terms.iter().all(|t| {
-            let hay = if t.case_sensitive { path } else { lower };
-            holds(t, hay) != t.inverse
-        })
+        self.placement(path, lower).is_some()
     }
 
-    /// The placement part of the score, cheap (substring searches); None when the path does
-    /// not match.
+    /// The placement part of the score (substring searches, one pass per term); None when
+    /// the path does not match. This is what runs on every path at each keystroke.
     pub fn placement(&self, path: &str, lower: &str) -> Option<u32> {
-        if !self.matches(path, lower) {
-            return None;
-        }
         let (path, lower) = (strip_root(path), strip_root(lower));
-        Some(
-            self.query
-                .terms
-                .iter()
-                .filter(|t| !t.inverse)
-                .map(|t| placement(t, if t.case_sensitive { path } else { lower }))
-                .sum(),
-        )
+        let mut sum = 0;
+        for (t, finder) in self.query.terms.iter().zip(&self.finders) {
+            let hay = if t.case_sensitive { path } else { lower }.as_bytes();
+            let needle = t.text.as_bytes();
+            let placed = match t.kind {
+                Kind::Fuzzy => match placement(hay, finder) {
+                    0 if !in_order(hay, needle) => None,
+                    p => Some(p),
+                },
+                Kind::Exact => Some(placement(hay, finder)).filter(|&p| p > 0),
+                Kind::Prefix => hay.starts_with(needle).then(|| placement(hay, finder)),
+                Kind::Suffix => hay.ends_with(needle).then(|| placement(hay, finder)),
+                Kind::Equal => (hay == needle).then(|| placement(hay, finder)),
+            };
+            match (placed, t.inverse) {
+                (Some(p), false) => sum += p,
+                (None, true) => {}
+                _ => return None,
+            }
+        }
+        Some(sum)
     }
 
     /// The full score; None when the path does not match.
@@ -220,18 +235,22 @@ fn strip_root(path: &str) -> &str {
     path.strip_prefix('/').unwrap_or(path)
 }
 
-fn holds(t: &Term, hay: &str) -> bool {
-    match t.kind {
-        Kind::Fuzzy => in_order(hay, &t.text),
-        Kind::Exact => hay.contains(t.text.as_str()),
-        Kind::Prefix => hay.starts_with(t.text.as_str()),
-        Kind::Suffix => hay.ends_with(t.text.as_str()),
-        Kind::Equal => hay == t.text,
+/// The needle's characters appear in the haystack in order. On bytes: an ASCII byte in
+/// UTF-8 is always that character, and a non-ASCII needle is compared by characters.
+fn in_order(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.is_ascii() {
+        let mut at = 0;
+        for &b in needle {
+            match memchr::memchr(b, &hay[at..]) {
+                Some(i) => at += i + 1,
+                None => return false,
+            }
+        }
+        return true;
     }
-}
-
-/// The needle's characters appear in the haystack in order.
-fn in_order(hay: &str, needle: &str) -> bool {
+    let (Ok(hay), Ok(needle)) = (std::str::from_utf8(hay), std::str::from_utf8(needle)) else {
+        return false;
+    };
     let mut want = needle.chars();
     let mut next = want.next();
     for c in hay.chars() {
@@ -244,24 +263,26 @@ fn in_order(hay: &str, needle: &str) -> bool {
     next.is_none()
 }
 
-fn is_separator(c: char) -> bool {
-    matches!(c, '/' | '_' | '.' | '-' | ' ')
+/// Separators are ASCII, so a byte test is exact on UTF-8.
+fn is_separator(b: u8) -> bool {
+    matches!(b, b'/' | b'_' | b'.' | b'-' | b' ')
 }
 
-/// The best placement of a term's text as one run in the path (0 when it is only scattered).
-fn placement(t: &Term, hay: &str) -> u32 {
-    let name_start = hay.rfind('/').map_or(0, |i| i + 1);
+/// The best placement of a term's text as one run in the path (0 when it is not one run).
+fn placement(hay: &[u8], finder: &Finder) -> u32 {
+    let len = finder.needle().len();
+    let name_start = memchr::memrchr(b'/', hay).map_or(0, |i| i + 1);
     let mut best = 0;
-    for (at, m) in hay.match_indices(t.text.as_str()) {
-        let end = at + m.len();
+    for at in finder.find_iter(hay) {
+        let end = at + len;
         let mut p = CONTIGUOUS;
-        if at == 0 || hay[..at].chars().next_back().is_some_and(is_separator) {
+        if at == 0 || is_separator(hay[at - 1]) {
             p |= STARTS_WORD;
         }
         if at >= name_start {
             p |= IN_FILE_NAME;
         }
-        if end == hay.len() || hay[end..].chars().next().is_some_and(is_separator) {
+        if end == hay.len() || is_separator(hay[end]) {
             p |= ENDS_WORD;
         }
         best = best.max(p);

@@ -11,8 +11,10 @@ use crate::core::tree::{NodeId, Tree};
 
 /// Most results kept as rows (the count covers all matches).
 pub const MAX_RESULTS: usize = 500;
-/// Most candidates given the full fuzzy score: the best by placement, then shortest.
-const MAX_SCORED: usize = 4000;
+/// Most candidates given the full fuzzy score: the best by placement, then shortest. Twice
+/// the rows kept, so skim reorders the rows shown; more costs a keystroke its frame (skim on
+/// 4,000 long paths took 3–11 ms of the budget in benches/search.rs).
+const MAX_SCORED: usize = 2 * MAX_RESULTS;
 
 /// The best matches of one query and how many paths matched in all.
 #[derive(Debug, Clone, Default)]
@@ -22,44 +24,72 @@ pub struct Found {
     pub total: usize,
 }
 
+/// Every path of the tree, kept as two long strings (as read and lower-cased) with each
+/// path's span: one allocation each, read front to back at every keystroke.
 pub struct PathIndex {
-    /// (node, path, lower-cased path)
-    entries: Vec<(NodeId, String, String)>,
-    /// The last query and the entries that matched it.
+    ids: Vec<NodeId>,
+    text: String,
+    lower: String,
+    /// Per path: where it sits in `text`, then in `lower` (the two differ for some non-ASCII).
+    spans: Vec<[u32; 4]>,
+    /// The last query and the paths that matched it.
     last: Option<(Query, Vec<u32>)>,
 }
 
 impl PathIndex {
     pub fn build(tree: &Tree) -> PathIndex {
-        let mut entries = Vec::with_capacity(tree.nodes.len());
-        // Build paths top-down, reusing each parent's.
-        let mut paths: Vec<String> = vec![String::new(); tree.nodes.len()];
-        for id in 1..tree.nodes.len() {
+        let n = tree.nodes.len();
+        // Each node's path, built top-down from its parent's span.
+        let mut span_of: Vec<(u32, u32)> = vec![(0, 0); n];
+        let mut text = String::new();
+        let mut lower = String::new();
+        let mut ids = Vec::with_capacity(n);
+        let mut spans = Vec::with_capacity(n);
+        for id in 1..n {
             let node = &tree.nodes[id];
-            let parent = &paths[node.parent as usize];
-            let p = if parent.is_empty() {
-                node.name.to_string()
-            } else {
-                format!("{parent}/{}", node.name)
-            };
-            paths[id] = p;
-        }
-        for (id, p) in paths.into_iter().enumerate().skip(1) {
-            let lower = p.to_lowercase();
-            entries.push((id as NodeId, p, lower));
+            let start = text.len();
+            let (ps, pl) = span_of[node.parent as usize];
+            if pl > 0 {
+                text.extend_from_within(ps as usize..(ps + pl) as usize);
+                text.push('/');
+            }
+            text.push_str(&node.name);
+            let len = text.len() - start;
+            span_of[id] = (start as u32, len as u32);
+            let lstart = lower.len();
+            lower.push_str(&text[start..].to_lowercase());
+            ids.push(id as NodeId);
+            spans.push([
+                start as u32,
+                len as u32,
+                lstart as u32,
+                (lower.len() - lstart) as u32,
+            ]);
         }
         PathIndex {
-            entries,
+            ids,
+            text,
+            lower,
+            spans,
             last: None,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.ids.is_empty()
+    }
+
+    /// The i-th path as read and lower-cased.
+    fn path(&self, i: u32) -> (&str, &str) {
+        let [s, l, ls, ll] = self.spans[i as usize];
+        (
+            &self.text[s as usize..(s + l) as usize],
+            &self.lower[ls as usize..(ls + ll) as usize],
+        )
     }
 
     pub fn search(&mut self, query: &str) -> Found {
@@ -68,51 +98,48 @@ impl PathIndex {
             self.last = None;
             return Found::default();
         }
-        let entries = &self.entries;
         let matcher = Matcher::new(query);
-        let placed: Vec<(u32, u32)> = match &self.last {
-            Some((prev, kept)) if matcher.query().narrows(prev) => kept
-                .par_iter()
-                .filter_map(|&i| place(&matcher, entries, i))
-                .collect(),
-            _ => (0..entries.len() as u32)
+        let this = &*self;
+        // (placement, path length, path): what the cheap pass knows of each match.
+        let place = |i: u32| {
+            let (path, lower) = this.path(i);
+            matcher
+                .placement(path, lower)
+                .map(|p| (p, path.len() as u32, i))
+        };
+        let placed: Vec<(u32, u32, u32)> = match &self.last {
+            Some((prev, kept)) if matcher.query().narrows(prev) => {
+                kept.par_iter().filter_map(|&i| place(i)).collect()
+            }
+            _ => (0..self.ids.len() as u32)
                 .into_par_iter()
-                .filter_map(|i| place(&matcher, entries, i))
+                .filter_map(place)
                 .collect(),
         };
         let total = placed.len();
-        let kept: Vec<u32> = placed.iter().map(|&(_, i)| i).collect();
+        let kept: Vec<u32> = placed.iter().map(|&(_, _, i)| i).collect();
         // Best placement first, shorter paths first among equals.
-        let key = |&(p, i): &(u32, u32)| (std::cmp::Reverse(p), entries[i as usize].1.len());
         let mut best = placed;
         if best.len() > MAX_SCORED {
-            best.select_nth_unstable_by_key(MAX_SCORED, key);
+            best.select_nth_unstable_by_key(MAX_SCORED, |&(p, len, _)| (std::cmp::Reverse(p), len));
             best.truncate(MAX_SCORED);
         }
         let mut scored: Vec<_> = best
             .par_iter()
-            .filter_map(|&(_, i)| {
-                let (_, path, lower) = &entries[i as usize];
+            .filter_map(|&(_, _, i)| {
+                let (path, lower) = this.path(i);
                 matcher.score(path, lower).map(|s| (s, i))
             })
             .collect();
-        path_match::rank(&mut scored, |&i| entries[i as usize].1.as_str());
+        path_match::rank(&mut scored, |&i| this.path(i).0);
         let rows = scored
             .iter()
             .take(MAX_RESULTS)
-            .map(|&(s, i)| {
-                let (id, path, _) = &entries[i as usize];
-                (*id, path.clone(), s.as_i64())
-            })
+            .map(|&(s, i)| (self.ids[i as usize], self.path(i).0.to_string(), s.as_i64()))
             .collect();
         self.last = Some((matcher.query().clone(), kept));
         Found { rows, total }
     }
-}
-
-fn place(matcher: &Matcher, entries: &[(NodeId, String, String)], i: u32) -> Option<(u32, u32)> {
-    let (_, path, lower) = &entries[i as usize];
-    matcher.placement(path, lower).map(|p| (p, i))
 }
 
 /// Ctrl-W as in a shell: drop trailing spaces, then the word before them.
