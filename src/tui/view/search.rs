@@ -62,11 +62,11 @@ impl Widget for SearchOverlay<'_> {
                 Span::styled(format!("{bytes:>SIZE_W$}"), size_style),
             ]));
         }
-        let mut title = format!(
-            "Search · {} match{}",
-            s.total,
-            if s.total == 1 { "" } else { "es" }
-        );
+        let mut title = String::from("Search");
+        if !s.query.trim().is_empty() {
+            let plural = if s.total == 1 { "" } else { "es" };
+            title.push_str(&format!(" · {} match{plural}", s.total));
+        }
         if s.total > s.results.len() {
             title.push_str(&format!(" · best {} listed", s.results.len()));
         }
