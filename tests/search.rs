@@ -163,3 +163,47 @@ fn every_match_is_counted_beyond_the_rows_kept() {
     // Shorter paths first among equal scores: svc1..svc9 before svc10.
     assert!(app.search.results[0].1.contains("/svc1/"));
 }
+
+#[test]
+fn compare_filters_with_the_same_query_syntax_and_keys() {
+    use pyslim::tui::compare::CompareApp;
+    // The real-shaped image against the same image with numpy's compiled core removed.
+    let full = parse_spec(include_str!("fixtures/search-image.toml")).unwrap();
+    let mut slim = full.clone();
+    slim.tag = "pyslim-test/search:slim".into();
+    slim.layers[0]
+        .entries
+        .retain(|e| !String::from_utf8_lossy(&e.path).ends_with(".so"));
+    let images: Vec<_> = [full, slim]
+        .iter()
+        .map(|s| {
+            let image = image_from_spec(s, SourceKind::Demo).unwrap();
+            let ex = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
+            (image, ex)
+        })
+        .collect();
+    let pairs: Vec<_> = images.iter().map(|(i, e)| (i, e)).collect();
+    let mut app = CompareApp::new(pyslim::core::compare::compare(&pairs, usize::MAX));
+    let key = |app: &mut CompareApp, code: KeyCode, m: KeyModifiers| {
+        app.handle_key(KeyEvent::new(code, m))
+    };
+    key(&mut app, KeyCode::Char('/'), KeyModifiers::NONE);
+    for c in "numpy core multiarray !tests".chars() {
+        key(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    let shown: Vec<&str> = app
+        .shown
+        .iter()
+        .map(|&i| app.comparison.paths[i].path.as_str())
+        .collect();
+    assert_eq!(
+        shown,
+        ["opt/venv/lib/python3.11/site-packages/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so"],
+    );
+    key(&mut app, KeyCode::Char('w'), KeyModifiers::CONTROL);
+    assert_eq!(app.query, "numpy core multiarray ");
+    assert_eq!(app.shown.len(), 2, "the tests .so is back");
+    key(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    assert_eq!(app.query, "");
+    assert_eq!(app.shown.len(), app.comparison.paths.len());
+}
