@@ -9,6 +9,7 @@ pub mod findings;
 pub mod image;
 pub mod inventory;
 pub mod markers;
+pub mod path_match;
 pub mod propose;
 pub mod tree;
 pub mod trim;

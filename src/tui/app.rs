@@ -114,11 +114,7 @@ impl App {
             layer_cursor: last,
             finding_cursor: 0,
             page: 10,
-            search: SearchState {
-                query: String::new(),
-                results: Vec::new(),
-                cursor: 0,
-            },
+            search: SearchState::default(),
             index: None,
             finding_of,
             bloat,

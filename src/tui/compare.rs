@@ -1,13 +1,12 @@
 //! The compare view: the variants side by side, and every file that differs between them as
-//! a collapsible tree (biggest gap first), or filtered flat as you type with the same fuzzy
-//! matcher as the explorer. State and update here;
+//! a collapsible tree (biggest gap first), or filtered flat as you type with the explorer's
+//! matcher (`core::path_match`, fzf's query syntax). State and update here;
 //! drawing in `view/compare.rs`.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use fuzzy_matcher::skim::SkimMatcherV2;
-use fuzzy_matcher::FuzzyMatcher;
-
 use crate::core::compare::Comparison;
+use crate::core::path_match::{self, Matcher, Query};
+use crate::tui::search::delete_word;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// One node of the difference tree: a directory (sums of what differs below it) or a file.
 pub struct DiffNode {
@@ -180,6 +179,14 @@ impl CompareApp {
                     self.filter();
                 }
                 KeyCode::Char('c') if ctrl => self.quit = true,
+                KeyCode::Char('u') if ctrl => {
+                    self.query.clear();
+                    self.filter();
+                }
+                KeyCode::Char('w') if ctrl => {
+                    delete_word(&mut self.query);
+                    self.filter();
+                }
                 KeyCode::Char(c) if !ctrl => {
                     self.query.push(c);
                     self.filter();
@@ -225,19 +232,19 @@ impl CompareApp {
 
     fn filter(&mut self) {
         self.cursor = 0;
-        if self.query.trim().is_empty() {
+        let query = Query::parse(&self.query);
+        if query.is_empty() {
             self.shown = (0..self.comparison.paths.len()).collect();
             return;
         }
-        let matcher = SkimMatcherV2::default();
-        let mut scored: Vec<(i64, usize)> = self
-            .comparison
-            .paths
+        let matcher = Matcher::new(query);
+        let paths = &self.comparison.paths;
+        let mut scored: Vec<_> = paths
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| matcher.fuzzy_match(&p.path, &self.query).map(|s| (s, i)))
+            .filter_map(|(i, p)| matcher.score_path(&p.path).map(|s| (s, i)))
             .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        path_match::rank(&mut scored, |&i| paths[i].path.as_str());
         self.shown = scored.into_iter().map(|(_, i)| i).collect();
     }
 }

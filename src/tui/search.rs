@@ -1,135 +1,153 @@
-//! Fuzzy search over every path the image ever had (fuzzy-matcher's skim algorithm), ranked
-//! by score. Three things keep it at typing speed on 200,000 paths: a cheap in-order
-//! character test rejects most paths; a longer query only re-tests what the shorter one
-//! kept; and when a short query keeps too many, only the most likely (the query inside the
-//! file name, then inside the path, shorter paths first) are scored.
+//! The explorer's search over every path the image ever had, with the query syntax and
+//! ranking of `core::path_match` (fzf's). Three things keep a keystroke fast on 400,000 paths:
+//! a query that narrows the last one re-tests only what the last one kept; the cheap test and
+//! placement (substring searches) run on every candidate in parallel; and only the best
+//! `MAX_SCORED` by placement and length get the full skim score. Every match is counted.
 
-use fuzzy_matcher::skim::SkimMatcherV2;
-use fuzzy_matcher::FuzzyMatcher;
+use rayon::prelude::*;
 
+use crate::core::path_match::{self, Matcher, Query};
 use crate::core::tree::{NodeId, Tree};
 
-/// Most results kept.
+/// Most results kept as rows (the count covers all matches).
 pub const MAX_RESULTS: usize = 500;
-/// Most candidates given the full fuzzy score.
-const MAX_SCORED: usize = 4000;
+/// Most candidates given the full fuzzy score: the best by placement, then shortest. Twice
+/// the rows kept, so skim reorders the rows shown; more costs a keystroke its frame (skim on
+/// 4,000 long paths took 3–11 ms of the budget in benches/search.rs).
+const MAX_SCORED: usize = 2 * MAX_RESULTS;
 
+/// The best matches of one query and how many paths matched in all.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// Best first: (node, path, score).
+    pub rows: Vec<(NodeId, String, i64)>,
+    pub total: usize,
+}
+
+/// Every path of the tree, kept as two long strings (as read and lower-cased) with each
+/// path's span: one allocation each, read front to back at every keystroke.
 pub struct PathIndex {
-    /// (node, path, lower-cased path)
-    entries: Vec<(NodeId, String, String)>,
-    /// The last query and the entries that passed its in-order test.
-    last: Option<(Vec<char>, Vec<u32>)>,
+    ids: Vec<NodeId>,
+    text: String,
+    lower: String,
+    /// Per path: where it sits in `text`, then in `lower` (the two differ for some non-ASCII).
+    spans: Vec<[u32; 4]>,
+    /// The last query and the paths that matched it.
+    last: Option<(Query, Vec<u32>)>,
 }
 
 impl PathIndex {
     pub fn build(tree: &Tree) -> PathIndex {
-        let mut entries = Vec::with_capacity(tree.nodes.len());
-        // Build paths top-down, reusing each parent's.
-        let mut paths: Vec<String> = vec![String::new(); tree.nodes.len()];
-        for id in 1..tree.nodes.len() {
+        let n = tree.nodes.len();
+        // Each node's path, built top-down from its parent's span.
+        let mut span_of: Vec<(u32, u32)> = vec![(0, 0); n];
+        let mut text = String::new();
+        let mut lower = String::new();
+        let mut ids = Vec::with_capacity(n);
+        let mut spans = Vec::with_capacity(n);
+        for id in 1..n {
             let node = &tree.nodes[id];
-            let parent = &paths[node.parent as usize];
-            let p = if parent.is_empty() {
-                node.name.to_string()
-            } else {
-                format!("{parent}/{}", node.name)
-            };
-            paths[id] = p;
-        }
-        for (id, p) in paths.into_iter().enumerate().skip(1) {
-            let lower = p.to_lowercase();
-            entries.push((id as NodeId, p, lower));
+            let start = text.len();
+            let (ps, pl) = span_of[node.parent as usize];
+            if pl > 0 {
+                text.extend_from_within(ps as usize..(ps + pl) as usize);
+                text.push('/');
+            }
+            text.push_str(&node.name);
+            let len = text.len() - start;
+            span_of[id] = (start as u32, len as u32);
+            let lstart = lower.len();
+            lower.push_str(&text[start..].to_lowercase());
+            ids.push(id as NodeId);
+            spans.push([
+                start as u32,
+                len as u32,
+                lstart as u32,
+                (lower.len() - lstart) as u32,
+            ]);
         }
         PathIndex {
-            entries,
+            ids,
+            text,
+            lower,
+            spans,
             last: None,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.ids.is_empty()
     }
 
-    /// Best matches first: (node, path, score).
-    pub fn search(&mut self, query: &str) -> Vec<(NodeId, String, i64)> {
-        use rayon::prelude::*;
-        let q: Vec<char> = query
-            .to_lowercase()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if q.is_empty() {
+    /// The i-th path as read and lower-cased.
+    fn path(&self, i: u32) -> (&str, &str) {
+        let [s, l, ls, ll] = self.spans[i as usize];
+        (
+            &self.text[s as usize..(s + l) as usize],
+            &self.lower[ls as usize..(ls + ll) as usize],
+        )
+    }
+
+    pub fn search(&mut self, query: &str) -> Found {
+        let query = Query::parse(query);
+        if query.is_empty() {
             self.last = None;
-            return Vec::new();
+            return Found::default();
         }
-        // A query that extends the last one can only match what the last one matched.
-        let pool: Vec<u32> = match &self.last {
-            Some((prev, kept)) if q.starts_with(prev) => kept.clone(),
-            _ => (0..self.entries.len() as u32).collect(),
+        let matcher = Matcher::new(query);
+        let this = &*self;
+        // (placement, path length, path): what the cheap pass knows of each match.
+        let place = |i: u32| {
+            let (path, lower) = this.path(i);
+            matcher
+                .placement(path, lower)
+                .map(|p| (p, path.len() as u32, i))
         };
-        let entries = &self.entries;
-        let kept: Vec<u32> = pool
-            .into_par_iter()
-            .filter(|&i| in_order(&entries[i as usize].2, &q))
-            .collect();
-        let needle: String = q.iter().collect();
-        let mut ranked: Vec<(u8, usize, u32)> = kept
-            .iter()
-            .map(|&i| {
-                let lower = &entries[i as usize].2;
-                let name = lower.rsplit('/').next().unwrap_or(lower);
-                let likely = if name.contains(&needle) {
-                    0
-                } else if lower.contains(&needle) {
-                    1
-                } else {
-                    2
-                };
-                (likely, lower.len(), i)
-            })
-            .collect();
-        if ranked.len() > MAX_SCORED {
-            ranked.select_nth_unstable(MAX_SCORED);
-            ranked.truncate(MAX_SCORED);
+        let placed: Vec<(u32, u32, u32)> = match &self.last {
+            Some((prev, kept)) if matcher.query().narrows(prev) => {
+                kept.par_iter().filter_map(|&i| place(i)).collect()
+            }
+            _ => (0..self.ids.len() as u32)
+                .into_par_iter()
+                .filter_map(place)
+                .collect(),
+        };
+        let total = placed.len();
+        let kept: Vec<u32> = placed.iter().map(|&(_, _, i)| i).collect();
+        // Best placement first, shorter paths first among equals.
+        let mut best = placed;
+        if best.len() > MAX_SCORED {
+            best.select_nth_unstable_by_key(MAX_SCORED, |&(p, len, _)| (std::cmp::Reverse(p), len));
+            best.truncate(MAX_SCORED);
         }
-        let matcher = SkimMatcherV2::default();
-        let mut out: Vec<(NodeId, String, i64)> = ranked
-            .iter()
+        let mut scored: Vec<_> = best
+            .par_iter()
             .filter_map(|&(_, _, i)| {
-                let (id, path, _) = &entries[i as usize];
-                matcher
-                    .fuzzy_match(path, query)
-                    .map(|score| (*id, path.clone(), score))
+                let (path, lower) = this.path(i);
+                matcher.score(path, lower).map(|s| (s, i))
             })
             .collect();
-        // Higher score first; shorter paths first among equals.
-        out.sort_by(|a, b| {
-            b.2.cmp(&a.2)
-                .then(a.1.len().cmp(&b.1.len()))
-                .then_with(|| a.1.cmp(&b.1))
-        });
-        out.truncate(MAX_RESULTS);
-        self.last = Some((q, kept));
-        out
+        path_match::rank(&mut scored, |&i| this.path(i).0);
+        let rows = scored
+            .iter()
+            .take(MAX_RESULTS)
+            .map(|&(s, i)| (self.ids[i as usize], self.path(i).0.to_string(), s.as_i64()))
+            .collect();
+        self.last = Some((matcher.query().clone(), kept));
+        Found { rows, total }
     }
 }
 
-fn in_order(hay: &str, needle: &[char]) -> bool {
-    let mut it = needle.iter().peekable();
-    for c in hay.chars() {
-        match it.peek() {
-            Some(&&n) if n == c => {
-                it.next();
-            }
-            None => return true,
-            _ => {}
-        }
-    }
-    it.peek().is_none()
+/// Ctrl-W as in a shell: drop trailing spaces, then the word before them.
+pub fn delete_word(query: &mut String) {
+    let kept = query.trim_end().len();
+    query.truncate(kept);
+    let start = query.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    query.truncate(start);
 }
 
 #[cfg(test)]
@@ -137,11 +155,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn in_order_rejects_what_cannot_match() {
-        assert!(in_order(
-            "usr/lib/gcc/x86_64-linux-gnu/12/cc1plus",
-            &['c', 'c', '1', 'p']
-        ));
-        assert!(!in_order("usr/bin/python3", &['c', 'c', '1']));
+    fn ctrl_w_deletes_the_last_word_and_the_spaces_after_it() {
+        let mut q = String::from("numpy core multi");
+        delete_word(&mut q);
+        assert_eq!(q, "numpy core ");
+        delete_word(&mut q);
+        assert_eq!(q, "numpy ");
+        q.push_str("  ");
+        delete_word(&mut q);
+        assert_eq!(q, "");
+        delete_word(&mut q);
+        assert_eq!(q, "");
     }
 }
