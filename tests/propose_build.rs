@@ -15,7 +15,7 @@ mod common;
 mod offline;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 
@@ -25,45 +25,6 @@ const BASE: &str = "pyslim-fixture/debian-python:base";
 /// whose apt-get install finds everything there already.
 const DEBIAN_BUILDER: &str = "pyslim-fixture/debian-builder:3.11";
 const TAG: &str = "pyslim-e2e/proposal:test";
-
-/// The local PyPI index, stopped when dropped.
-struct Index(Child);
-
-impl Drop for Index {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve_index(dir: &std::path::Path) -> (Index, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-        ])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 serves the wheel index");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    (Index(child), port)
-}
 
 fn fixture() -> Option<PathBuf> {
     let required = std::env::var("PYSLIM_REQUIRE_E2E").as_deref() == Ok("1");
@@ -107,7 +68,7 @@ fn the_proposal_builds_runs_and_weighs_what_was_estimated() {
         return;
     }
     let Some(e2e) = fixture() else { return };
-    let (_index, port) = serve_index(&e2e.join("index"));
+    let (_index, port) = common::wheel_index::serve(&e2e.join("index"));
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("Dockerfile.pyslim");
     let fat_bytes: u64 = docker_ok(&["image", "inspect", "-f", "{{.Size}}", FAT])

@@ -11,22 +11,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 
 const BASE: &str = "pyslim-fixture/debian-python:base";
 const FAT: &str = "pyslim-fixture/fat-app:latest";
-
-/// The local PyPI index, stopped when dropped.
-struct Index(Child);
-
-impl Drop for Index {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Images this test tagged, removed when dropped.
 struct Tags(Vec<String>);
@@ -41,41 +31,6 @@ impl Drop for Tags {
                 .status();
         }
     }
-}
-
-const SERVER: &str = r#"
-import functools, http.server, sys
-class H(http.server.SimpleHTTPRequestHandler):
-    def end_headers(self):
-        if self.path.endswith(".whl"):
-            self.send_header("Cache-Control", "public, max-age=31536000")
-        super().end_headers()
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
-    functools.partial(H, directory=sys.argv[2])).serve_forever()
-"#;
-
-fn serve_index(dir: &Path) -> (Index, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    // As bench/real-image.sh serves it: wheels with a long Cache-Control, so pip caches
-    // them in /root/.cache/pip as it does from PyPI.
-    let child = Command::new("python3")
-        .args(["-c", SERVER, &port.to_string()])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 serves the wheel index");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    (Index(child), port)
 }
 
 fn fixture() -> Option<PathBuf> {
@@ -158,7 +113,7 @@ fn the_patched_dockerfile_saves_what_the_session_projected() {
         return;
     }
     let Some(e2e) = fixture() else { return };
-    let (_index, port) = serve_index(&e2e.join("index"));
+    let (_index, port) = common::wheel_index::serve(&e2e.join("index"));
     let work = tempfile::tempdir().unwrap();
     let id = std::process::id();
     let original = format!("pyslim-test/trim-original:{id}");

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod daemon_proxy;
+pub mod wheel_index;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 
-use super::{docker_ok, fixture, serve_index, FAT};
+use super::{common, docker_ok, fixture, FAT};
 
 pub const SLIM: &str = "pyslim-fixture/python-slim:3.11";
 pub const BOOKWORM_BUILDER: &str = "pyslim-fixture/python-bookworm:3.11";
@@ -59,7 +59,7 @@ fn build(
     }
     let e2e = fixture()?;
     let images_before = docker_ok(&["images", "-aq"]);
-    let (_index, port) = serve_index(&e2e.join("index"));
+    let (_index, port) = common::wheel_index::serve(&e2e.join("index"));
     let work = tempfile::tempdir().unwrap();
     let run = Command::cargo_bin("pyslim")
         .unwrap()

@@ -8,32 +8,14 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
+use super::layer_copy::HashWriter;
 use super::rewrite::{open_store, resolve};
 use super::{media_type, sha256_hex};
 use crate::core::image::Compression;
 use crate::error::{Error, Result};
 use crate::source::layer_io::{decompressed, describe_io};
-
-/// Hashes and counts what is written through it: the blob's digest and size.
-struct Counted<W> {
-    inner: W,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> Write for Counted<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
 
 /// Writes the image at `source` (a docker-archive or OCI layout, tar or directory, not
 /// itself compressed) as an OCI layout directory at `out`, each layer compressed with
@@ -56,11 +38,7 @@ pub fn to_oci_dir(
         let label = format!("{input}: {}", layer.member);
         let staged = blobs.join(format!(".layer{i}.partial"));
         let file = File::create(&staged).map_err(|e| Error::io(&staged, e))?;
-        let mut sink = Counted {
-            inner: BufWriter::new(file),
-            hasher: Sha256::new(),
-            bytes: 0,
-        };
+        let mut sink = HashWriter::new(BufWriter::new(file));
         let mut tar = decompressed(store.open_member(&layer.member)?)
             .map_err(|e| Error::corrupt(&label, describe_io(&e)))?;
         let written = match compression {

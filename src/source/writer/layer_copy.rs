@@ -17,14 +17,15 @@ use crate::partial::Partial;
 
 use super::rewrite::WrittenLayer;
 
-struct HashWriter<W> {
+/// Hashes and counts what is written through it: a blob's digest and size as it is written.
+pub(super) struct HashWriter<W> {
     inner: W,
-    hasher: Sha256,
-    bytes: u64,
+    pub(super) hasher: Sha256,
+    pub(super) bytes: u64,
 }
 
 impl<W: Write> HashWriter<W> {
-    fn new(inner: W) -> Self {
+    pub(super) fn new(inner: W) -> Self {
         HashWriter {
             inner,
             hasher: Sha256::new(),
