@@ -86,7 +86,8 @@ fn explore_the_demo_image_in_tmux() {
 
     // Search, and open a file a later layer deleted.
     tmux(&["send-keys", "-t", &session.0, "/"]);
-    wait_for(&session.0, "Search ·");
+    // The empty box says how many paths it searches and the query syntax.
+    wait_for(&session.0, "type to search");
     tmux(&["send-keys", "-t", &session.0, "-l", "idrsa"]);
     wait_for(&session.0, "/root/.ssh/id_rsa");
     tmux(&["send-keys", "-t", &session.0, "Enter"]);
