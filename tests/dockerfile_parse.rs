@@ -261,3 +261,25 @@ fn a_byte_order_mark_and_unknown_directives_are_not_instructions_or_directives()
         vec![s("FROM", 0, 3, 3), s("RUN", 0, 4, 4), s("B", 0, 5, 5)]
     );
 }
+
+/// BuildKit starts a heredoc only at a shell word of its own outside quotes (`<<EOF`,
+/// `2<<EOF`, `<<-"EOF"`); `<<` inside quotes or in the middle of a word is just text.
+#[test]
+fn heredoc_markers_count_only_as_unquoted_words_of_their_own() {
+    let text = "FROM python:3.12-slim\nRUN python -c \"print(1<<x)\"\nRUN echo 'a <<EOF b' && x=1<<y\nRUN cat <<EOF > /etc/app.conf\nkey = value\nEOF\nRUN python - 2<<'PY'\nprint(1)\nPY\nCOPY . /app\nCMD python app.py\n";
+    let df = Dockerfile::parse(text);
+    assert_eq!(
+        shape(&df),
+        vec![
+            s("FROM", 0, 0, 0),
+            s("RUN", 0, 1, 1),
+            s("RUN", 0, 2, 2),
+            s("RUN", 0, 3, 5),
+            s("RUN", 0, 6, 8),
+            s("COPY", 0, 9, 9),
+            s("CMD", 0, 10, 10),
+        ]
+    );
+    let heredoc: Vec<bool> = df.instructions.iter().map(|i| i.heredoc).collect();
+    assert_eq!(heredoc, vec![false, false, false, true, true, false, false]);
+}

@@ -84,7 +84,6 @@ impl Dockerfile {
             directives_open = false;
             let first = i;
             let mut logical = String::new();
-            let mut heredoc_ends: Vec<String> = Vec::new();
             // Only these instructions take heredocs (BuildKit's rule).
             let takes_heredocs = trimmed.split_whitespace().next().is_some_and(|k| {
                 ["RUN", "COPY", "ADD"]
@@ -102,9 +101,6 @@ impl Dockerfile {
                     }
                     continue;
                 }
-                if takes_heredocs {
-                    heredoc_ends.extend(heredoc_markers(body));
-                }
                 match body.strip_suffix(escape) {
                     Some(rest) => {
                         logical.push_str(rest);
@@ -121,6 +117,13 @@ impl Dockerfile {
                     }
                 }
             }
+            // Markers are read on the joined line, so a quote opened before a continuation
+            // still hides a `<<` after it.
+            let heredoc_ends = if takes_heredocs {
+                heredoc_markers(&logical, escape)
+            } else {
+                Vec::new()
+            };
             let heredoc = !heredoc_ends.is_empty();
             // Heredoc bodies run until their terminator lines.
             for end in heredoc_ends {
@@ -227,27 +230,76 @@ fn is_json_form(args: &str) -> bool {
     args.starts_with('[') && serde_json::from_str::<Vec<String>>(args.trim()).is_ok()
 }
 
-/// `<<EOF`, `<<eof` and `<<-"EOF"` markers on a line: `<<` then a word that starts with a
-/// letter or `_` (so `1<<2` and the here-string `<<<` are not heredocs).
-fn heredoc_markers(line: &str) -> Vec<String> {
+/// Heredoc terminators of a line, as BuildKit finds them: a shell word of its own, outside
+/// quotes, of the form `[n]<<[-]WORD` (`<<EOF`, `2<<eof`, `<<-"EOF"`, `<<'EOF'`), where WORD
+/// starts with a letter or `_`. So `print(1<<x)` in quotes, `$((1<<2))` and the here-string
+/// `<<<` are not heredocs.
+fn heredoc_markers(line: &str, escape: char) -> Vec<String> {
+    raw_words(line, escape)
+        .iter()
+        .filter_map(|w| heredoc_name(w))
+        .collect()
+}
+
+/// `[n]<<[-]WORD` → WORD without its quotes.
+fn heredoc_name(word: &str) -> Option<String> {
+    let rest = word.trim_start_matches(|c: char| c.is_ascii_digit());
+    let rest = rest.strip_prefix("<<")?;
+    let rest = rest.strip_prefix('-').unwrap_or(rest);
+    if rest.contains('<') {
+        return None;
+    }
+    let name = ['"', '\'']
+        .iter()
+        .find_map(|q| rest.strip_prefix(*q).and_then(|r| r.strip_suffix(*q)))
+        .unwrap_or(rest);
+    let name: String = name
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        .then_some(name)
+}
+
+/// Splits a line at whitespace outside quotes and escapes, keeping quotes and escapes in the
+/// words (BuildKit's lexer with raw quotes), so a quoted `"<<EOF"` stays visibly quoted.
+fn raw_words(line: &str, escape: char) -> Vec<String> {
     let mut out = Vec::new();
-    let mut rest = line;
-    while let Some(pos) = rest.find("<<") {
-        let after = &rest[pos + 2..];
-        if after.starts_with('<') {
-            rest = after.trim_start_matches('<');
-            continue;
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                cur.push(c);
+                if c == q {
+                    quote = None;
+                } else if q == '"' && c == escape {
+                    if let Some(n) = chars.next() {
+                        cur.push(n);
+                    }
+                }
+            }
+            None if c == escape => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                cur.push(c);
+            }
+            None if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            None => cur.push(c),
         }
-        let after = after.strip_prefix('-').unwrap_or(after);
-        let unquoted = after.trim_start_matches(['"', '\'']);
-        let word: String = unquoted
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-            out.push(word);
-        }
-        rest = after;
+    }
+    if !cur.is_empty() {
+        out.push(cur);
     }
     out
 }

@@ -33,10 +33,8 @@ pub fn apply(df: &Dockerfile, edits: &[Edit]) -> String {
                 why,
             } => {
                 let ins = &df.instructions[*instruction];
-                let heredoc = df.lines[ins.first_line..=ins.last_line]
-                    .iter()
-                    .any(|l| l.contains("<<"));
-                if ins.keyword != "RUN" || ins.json_form || heredoc {
+                // A heredoc's command ends inside its body: `&& …` cannot go on the first line.
+                if ins.keyword != "RUN" || ins.json_form || ins.heredoc {
                     before
                         .entry(*instruction)
                         .or_default()
@@ -169,5 +167,21 @@ mod tests {
             "{diff}"
         );
         assert!(diff.contains("+    && rm -rf /var/lib/apt/lists/* \\\n"));
+    }
+
+    #[test]
+    fn a_shift_in_quotes_is_not_a_heredoc_so_cleanup_still_joins_the_run() {
+        let text = "FROM python:3.12-slim\nRUN python -c \"print(1<<4)\" && apt-get update\nCMD python app.py\n";
+        let df = Dockerfile::parse(text);
+        let edits = vec![Edit::AppendToRun {
+            instruction: 1,
+            shell: "rm -rf /var/lib/apt/lists/*".into(),
+            why: "apt lists".into(),
+        }];
+        let new = apply(&df, &edits);
+        assert!(
+            new.contains("apt-get update \\\n    && rm -rf /var/lib/apt/lists/*\n"),
+            "{new}"
+        );
     }
 }
