@@ -2,8 +2,16 @@
 //! flags to add or drop, and ENV assignments. Words are split as a shell would for plain
 //! words and quotes; anything cleverer (variables, subshells) is left as written.
 
-/// Splits on whitespace, keeping quoted spans and backslash escapes inside one word.
+/// The words a POSIX shell reads (quotes removed, escapes applied, a `#` word starts a
+/// comment), by `shlex`. A line it refuses (an unclosed quote) is split by hand instead, as
+/// far as the words go.
 pub fn words(s: &str) -> Vec<String> {
+    shlex::split(s).unwrap_or_else(|| words_lenient(s))
+}
+
+/// Splits on whitespace, keeping quoted spans and backslash escapes inside one word; an
+/// unclosed quote runs to the end.
+fn words_lenient(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quote: Option<char> = None;
@@ -12,6 +20,16 @@ pub fn words(s: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
+            // In double quotes a backslash escapes only these; before others it is text.
+            (Some('"'), '\\') => match chars.next() {
+                Some('\n') => {}
+                Some(n @ ('"' | '\\' | '$' | '`')) => cur.push(n),
+                Some(n) => {
+                    cur.push('\\');
+                    cur.push(n);
+                }
+                None => cur.push('\\'),
+            },
             (Some(_), c) => cur.push(c),
             (None, '"' | '\'') => {
                 quote = Some(c);
@@ -296,6 +314,22 @@ mod tests {
             words("python -c 'import a; print(a.f())'"),
             vec!["python", "-c", "import a; print(a.f())"]
         );
+    }
+
+    #[test]
+    fn words_follow_posix_quoting() {
+        // In double quotes a backslash escapes `"`, `\`, `$` and `` ` `` and stays before others.
+        assert_eq!(
+            words(r#"echo "a\"b" "c\d" 'e\f' g\ h"#),
+            vec!["echo", "a\"b", "c\\d", "e\\f", "g h"]
+        );
+        // A `#` that starts a word starts a comment; inside a word it is text.
+        assert_eq!(
+            words("pip install x#egg # the app"),
+            vec!["pip", "install", "x#egg"]
+        );
+        // An unclosed quote still gives the words a shell would start with.
+        assert_eq!(words("echo \"a b"), vec!["echo", "a b"]);
     }
 
     #[test]
