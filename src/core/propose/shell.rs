@@ -71,6 +71,9 @@ pub fn needs_shell(cmd: &str) -> bool {
             (Some('\''), '\'') => quote = None,
             (Some('\''), _) => {}
             (Some('"'), '"') => quote = None,
+            (Some('"'), '\\') => {
+                chars.next();
+            }
             // Inside double quotes a shell still expands $ and `.
             (Some('"'), '$' | '`') => return true,
             (Some(_), _) => {}
@@ -123,6 +126,13 @@ pub fn command_spans(run: &str) -> Vec<(String, String)> {
             (Some(q), c) if c == q => {
                 quote = None;
                 cur.push(c);
+            }
+            // `\"` inside double quotes is a quote character, not the end of the span.
+            (Some('"'), '\\') => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
             }
             (Some(_), c) => cur.push(c),
             (None, '"' | '\'') => {
@@ -328,6 +338,15 @@ mod tests {
             words("pip install x#egg # the app"),
             vec!["pip", "install", "x#egg"]
         );
+        // An escaped quote does not end the quoted span for the other readers either.
+        assert_eq!(
+            command_spans(r#"echo "a\"; b" && pip install x"#),
+            vec![
+                ("".to_owned(), r#"echo "a\"; b""#.to_owned()),
+                ("&&".to_owned(), "pip install x".to_owned())
+            ]
+        );
+        assert!(!needs_shell(r#"python -c "print(\"a; b\")""#));
         // An unclosed quote still gives the words a shell would start with.
         assert_eq!(words("echo \"a b"), vec!["echo", "a b"]);
     }
