@@ -806,3 +806,25 @@ fn a_dockerfile_that_matches_no_layer_is_warned_about_and_the_estimate_holds() {
         .map(|l| l["bytes"].as_u64().unwrap());
     assert_eq!(venv, Some(expected_venv_bytes(&spec)));
 }
+
+#[test]
+fn files_a_builder_heredoc_writes_outside_the_venv_and_app_are_named_as_not_carried() {
+    let (_dir, doc) = propose_with(
+        "# syntax=docker/dockerfile:1\nFROM debian-python:3.11\nRUN python3 -m venv /opt/venv\nWORKDIR /app\nCOPY . /app/\nCOPY <<EOF /etc/app.conf\nkey = value\nEOF\nCOPY <<-EOF /app/settings.toml\n\tdebug = false\n\tEOF\nRUN /opt/venv/bin/pip install -r requirements.txt\nCMD [\"python\", \"main.py\"]\n",
+        "slim",
+    );
+    let warnings: Vec<String> = doc["proposal"]["plan"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_owned())
+        .collect();
+    let not_carried: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.starts_with("not carried to the runtime"))
+        .collect();
+    assert_eq!(not_carried.len(), 1, "{warnings:#?}");
+    // The config file under /etc is named; the one inside the app ships with it.
+    assert!(not_carried[0].contains("/etc/app.conf"), "{warnings:#?}");
+    assert!(!not_carried[0].contains("settings.toml"), "{warnings:#?}");
+}

@@ -326,15 +326,25 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
     let user = runtime_user(input.image, input.target, finding("runs-as-root"));
     let copies = copies(input, &venv);
     let behind = left_behind(input, &copies);
-    if !behind.is_empty() {
+    let under =
+        |p: &str, dir: &str| p == dir || p.starts_with(&format!("{}/", dir.trim_end_matches('/')));
+    let mut not_carried: Vec<String> = behind
+        .iter()
+        .take(5)
+        .map(|(p, b)| format!("{p} ({})", crate::report::text::size(*b)))
+        .collect();
+    // Heredoc files are small (under the size `left_behind` reports) but often config the
+    // app reads.
+    not_carried.extend(
+        super::steps::heredoc_files(&input.steps.steps)
+            .into_iter()
+            .filter(|p| !copies.iter().any(|c| under(p, &c.path)))
+            .filter(|p| !behind.iter().any(|(b, _)| under(p, b))),
+    );
+    if !not_carried.is_empty() {
         warnings.push(format!(
             "not carried to the runtime (your steps wrote them outside the venv and the app; copy what the app needs): {}",
-            behind
-                .iter()
-                .take(5)
-                .map(|(p, b)| format!("{p} ({})", crate::report::text::size(*b)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            not_carried.join(", ")
         ));
     }
     let mut runtime_lines = runtime_config_lines(input, &mut warnings);
