@@ -206,3 +206,17 @@ fn loading_shows_layers_at_once_and_marks_each_as_read() {
     });
     insta::assert_snapshot!("loading", text);
 }
+
+#[test]
+fn layers_pane_and_tree_number_the_layer_alike() {
+    // One numbering: the 0-based index the rows show as "#3", in both pane titles.
+    let mut app = demo_app();
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.layer, 3);
+    let s = screen(&mut app, 160, 48);
+    let top = s.lines().find(|l| l.contains("Files")).unwrap_or_default();
+    assert!(top.contains("Layers #3 of 0–5"), "{top}");
+    assert!(top.contains("layer 3"), "{top}");
+    assert!(!top.contains("4/6"), "{top}");
+}
