@@ -220,3 +220,23 @@ fn layers_pane_and_tree_number_the_layer_alike() {
     assert!(top.contains("layer 3"), "{top}");
     assert!(!top.contains("4/6"), "{top}");
 }
+
+#[test]
+fn help_fits_every_key_at_80x24() {
+    // At 80x24 a single column of keys ran off the bottom: `/`, `t`, `z` and `s` were hidden.
+    let mut app = demo_app();
+    press(&mut app, "?");
+    let s = screen(&mut app, 80, 24);
+    for (key, what) in [
+        ("/ C-f", "fuzzy search"),
+        ("t", "guided trimming"),
+        ("z", "cycle the minimum"),
+        ("s", "sort by size"),
+        ("q C-c", "quit"),
+    ] {
+        assert!(
+            s.lines().any(|l| l.contains(&format!("{key}  {what}"))),
+            "{key} ({what}) not on the help screen:\n{s}"
+        );
+    }
+}
