@@ -240,3 +240,17 @@ fn help_fits_every_key_at_80x24() {
         );
     }
 }
+
+#[test]
+fn header_at_80_columns_keeps_whole_figures() {
+    // The full header is ~130 columns; at 80 it was cut mid-figure. Lower-ranked figures go.
+    let mut app = demo_app();
+    let s = screen(&mut app, 80, 24);
+    let top = s.lines().next().unwrap_or_default();
+    assert!(top.contains("556.82 MiB"), "{top}");
+    assert!(top.contains("reclaimable 425.87 MiB"), "{top}");
+    assert!(!top.trim_end().ends_with('·'), "{top}");
+    let wide = screen(&mut app, 160, 48);
+    let top = wide.lines().next().unwrap_or_default();
+    assert!(top.contains("efficiency 95.0% · reclaimable"), "{top}");
+}
