@@ -726,3 +726,34 @@ fn a_directory_shared_by_packages_has_no_single_owner() {
     );
     assert_eq!(note("c-headers", "usr/include"), "shared by 3 packages");
 }
+
+#[test]
+fn wasted_bytes_findings_name_their_layers_in_the_title() {
+    // Two groups of hidden bytes: each finding's title must say which layers, so a list of
+    // them does not read as the same line repeated.
+    let spec = ImageSpec::new(
+        "t/wasted:1",
+        vec![
+            LayerSpec::new("RUN fetch a", vec![SpecEntry::file("srv/a.bin", 300_000)]),
+            LayerSpec::new("RUN fetch b", vec![SpecEntry::file("srv/b.bin", 200_000)]),
+            LayerSpec::new("RUN rm /srv/a.bin", vec![SpecEntry::whiteout("srv/a.bin")]),
+            LayerSpec::new("RUN rm /srv/b.bin", vec![SpecEntry::whiteout("srv/b.bin")]),
+        ],
+    );
+    let (_, ex) = examine_spec(&spec);
+    let mut titles: Vec<&str> = ex
+        .findings
+        .findings
+        .iter()
+        .filter(|f| f.rule == "wasted-bytes")
+        .map(|f| f.title.as_str())
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        vec![
+            "Bytes of layer 0 hidden by layer 2",
+            "Bytes of layer 1 hidden by layer 3",
+        ]
+    );
+}

@@ -206,3 +206,51 @@ fn loading_shows_layers_at_once_and_marks_each_as_read() {
     });
     insta::assert_snapshot!("loading", text);
 }
+
+#[test]
+fn layers_pane_and_tree_number_the_layer_alike() {
+    // One numbering: the 0-based index the rows show as "#3", in both pane titles.
+    let mut app = demo_app();
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.layer, 3);
+    let s = screen(&mut app, 160, 48);
+    let top = s.lines().find(|l| l.contains("Files")).unwrap_or_default();
+    assert!(top.contains("Layers #3 of 0–5"), "{top}");
+    assert!(top.contains("layer 3"), "{top}");
+    assert!(!top.contains("4/6"), "{top}");
+}
+
+#[test]
+fn help_fits_every_key_at_80x24() {
+    // At 80x24 a single column of keys ran off the bottom: `/`, `t`, `z` and `s` were hidden.
+    let mut app = demo_app();
+    press(&mut app, "?");
+    let s = screen(&mut app, 80, 24);
+    for (key, what) in [
+        ("/ C-f", "fuzzy search"),
+        ("t", "guided trimming"),
+        ("z", "cycle the minimum"),
+        ("s", "sort by size"),
+        ("q C-c", "quit"),
+    ] {
+        assert!(
+            s.lines().any(|l| l.contains(&format!("{key}  {what}"))),
+            "{key} ({what}) not on the help screen:\n{s}"
+        );
+    }
+}
+
+#[test]
+fn header_at_80_columns_keeps_whole_figures() {
+    // The full header is ~130 columns; at 80 it was cut mid-figure. Lower-ranked figures go.
+    let mut app = demo_app();
+    let s = screen(&mut app, 80, 24);
+    let top = s.lines().next().unwrap_or_default();
+    assert!(top.contains("556.82 MiB"), "{top}");
+    assert!(top.contains("reclaimable 425.87 MiB"), "{top}");
+    assert!(!top.trim_end().ends_with('·'), "{top}");
+    let wide = screen(&mut app, 160, 48);
+    let top = wide.lines().next().unwrap_or_default();
+    assert!(top.contains("efficiency 95.0% · reclaimable"), "{top}");
+}

@@ -74,6 +74,13 @@ impl HistoryEntry {
             return self.comment.clone().unwrap_or_default();
         }
         let s = s.strip_suffix("# buildkit").unwrap_or(s).trim();
+        // BuildKit writes `RUN /bin/sh -c cmd` (or `RUN |2 A=1 /bin/sh -c cmd` with build args):
+        // the shell prefix is noise beside the command the Dockerfile had.
+        let s = match s.strip_prefix("RUN ") {
+            Some(rest) if rest.trim_start().starts_with("/bin/sh -c ") => rest.trim_start(),
+            Some(rest) if rest.starts_with('|') && rest.contains("/bin/sh -c ") => rest,
+            _ => s,
+        };
         if let Some(rest) = s.strip_prefix("/bin/sh -c #(nop) ") {
             return rest.trim().to_owned();
         }
@@ -183,8 +190,13 @@ mod tests {
         );
         assert_eq!(
             h("RUN /bin/sh -c pip install x # buildkit", false).instruction(),
-            "RUN /bin/sh -c pip install x"
+            "RUN pip install x"
         );
+        assert_eq!(
+            h("RUN |2 A=1 B=2 /bin/sh -c make install # buildkit", false).instruction(),
+            "RUN make install"
+        );
+
         assert_eq!(h("|1 V=2 /bin/sh -c make", false).instruction(), "RUN make");
         assert_eq!(
             h("COPY app /app # buildkit", false).instruction(),

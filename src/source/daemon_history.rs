@@ -161,8 +161,8 @@ mod tests {
                 "imported",
                 "WORKDIR /app",
                 "COPY requirements.txt .",
-                "RUN /bin/sh -c pip install -r requirements.txt",
-                "RUN /bin/sh -c useradd app",
+                "RUN pip install -r requirements.txt",
+                "RUN useradd app",
             ]
         );
         assert_eq!(s.layer_rows()[3].1, Some(50_000_000));

@@ -181,6 +181,39 @@ mod tests {
     }
 
     #[test]
+    fn light_theme_draws_no_text_in_colours_that_vanish_on_white() {
+        // ANSI 7 ("gray"), white and the bright ANSI colours are near-invisible on a white
+        // background; hex colours must be dark enough to read (luma below 60%).
+        let t = Theme::load("light", false).unwrap();
+        for (key, colour) in &t.colors {
+            if key == "selection_bg" {
+                continue;
+            }
+            let readable = match colour {
+                Color::Gray
+                | Color::White
+                | Color::Yellow
+                | Color::Cyan
+                | Color::LightRed
+                | Color::LightGreen
+                | Color::LightYellow
+                | Color::LightBlue
+                | Color::LightMagenta
+                | Color::LightCyan => false,
+                Color::Rgb(r, g, b) => {
+                    0.299 * f64::from(*r) + 0.587 * f64::from(*g) + 0.114 * f64::from(*b)
+                        < 0.6 * 255.0
+                }
+                _ => true,
+            };
+            assert!(
+                readable,
+                "light theme: {key} = {colour:?} is hard to read on white"
+            );
+        }
+    }
+
+    #[test]
     fn no_color_keeps_meaning_in_modifiers() {
         let t = Theme::load("dark", true).unwrap();
         assert_eq!(t.change(Some(Change::Added)).fg, None);

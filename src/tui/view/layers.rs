@@ -19,7 +19,12 @@ impl Widget for LayersPane<'_> {
         let t = self.theme;
         let focused = app.focus == Pane::Layers;
         let block = pane_block(
-            format!("Layers {}/{}", app.layer + 1, app.image.layers.len()),
+            // The 0-based index, as the rows (`#0`…) and the tree title number layers.
+            format!(
+                "Layers #{} of 0–{}",
+                app.layer,
+                app.image.layers.len().saturating_sub(1)
+            ),
             focused,
             t,
         );

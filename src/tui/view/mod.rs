@@ -89,7 +89,7 @@ pub fn areas(full: Rect, app: &App) -> Areas {
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let a = areas(frame.area(), app);
-    frame.render_widget(header(app, theme), a.header);
+    frame.render_widget(header(app, theme, a.header.width), a.header);
     frame.render_widget(layers::LayersPane { app, theme }, a.layers);
     frame.render_widget(findings::FindingsPane { app, theme }, a.findings);
     frame.render_widget(tree::TreePane { app, theme }, a.tree);
@@ -103,22 +103,48 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
 }
 
-fn header<'a>(app: &'a App, theme: &Theme) -> Paragraph<'a> {
+fn header<'a>(app: &'a App, theme: &Theme, width: u16) -> Paragraph<'a> {
     let t = &app.ex.analysis.totals;
-    let line = Line::from(vec![
-        Span::styled(" pyslim ", theme.title()),
-        Span::styled(app.image.reference.clone(), theme.header()),
-        Span::styled(
-            format!(
-                "  {} · {} layers · wasted {} · efficiency {:.1}% · reclaimable {}",
-                size(t.image_bytes),
-                t.layers,
-                size(t.wasted_bytes),
-                t.efficiency * 100.0,
-                size(app.ex.findings.reclaimable_bytes)
-            ),
-            theme.text(),
+    // Figures in display order, each with its rank: when the line is wider than the screen
+    // the lowest-ranked figures go first, so an 80-column terminal still shows the size and
+    // what can be reclaimed instead of a line cut mid-word.
+    let figures = [
+        (0, size(t.image_bytes)),
+        (4, format!("{} layers", t.layers)),
+        (2, format!("wasted {}", size(t.wasted_bytes))),
+        (3, format!("efficiency {:.1}%", t.efficiency * 100.0)),
+        (
+            1,
+            format!("reclaimable {}", size(app.ex.findings.reclaimable_bytes)),
         ),
+    ];
+    let brand = " pyslim ";
+    let reference = app.image.reference.clone();
+    let text = |brand: &str, keep: usize| {
+        let kept: Vec<&str> = figures
+            .iter()
+            .filter(|(rank, _)| *rank < keep)
+            .map(|(_, f)| f.as_str())
+            .collect();
+        let stats = format!("  {}", kept.join(" · "));
+        let len = brand.chars().count() + reference.chars().count() + stats.chars().count();
+        (stats, len)
+    };
+    let width = width as usize;
+    let mut chosen = (brand, text(brand, figures.len()).0);
+    'fit: for b in [brand, " "] {
+        for keep in (1..=figures.len()).rev() {
+            let (stats, len) = text(b, keep);
+            if len <= width {
+                chosen = (b, stats);
+                break 'fit;
+            }
+        }
+    }
+    let line = Line::from(vec![
+        Span::styled(chosen.0, theme.title()),
+        Span::styled(reference, theme.header()),
+        Span::styled(chosen.1, theme.text()),
     ]);
     Paragraph::new(line)
 }

@@ -168,6 +168,13 @@ pub(super) fn wasted(ctx: &Context, rule: &Rule) -> Vec<Draft> {
             clip(&instr(hidden), 60)
         );
         let mut d = draft(rule, summary, paths.len() as u64, items);
+        // One finding per (written, hidden) pair: the rule's generic title would repeat
+        // word for word down the list, so say which layers.
+        d.finding.title = if written == hidden {
+            format!("Bytes written twice in layer {written}")
+        } else {
+            format!("Bytes of layer {written} hidden by layer {hidden}")
+        };
         d.extra_bytes = *bytes;
         d.extra_layers = vec![(written, *bytes)];
         drafts.push(d);
