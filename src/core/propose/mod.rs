@@ -5,6 +5,7 @@
 pub mod bases;
 mod builder;
 pub mod estimate;
+mod heredoc_files;
 mod image_python;
 pub mod interpreter;
 pub mod libraries;

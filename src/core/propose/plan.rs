@@ -336,7 +336,7 @@ pub fn plan(input: &PlanInput) -> crate::Result<Plan> {
     // Heredoc files are small (under the size `left_behind` reports) but often config the
     // app reads.
     not_carried.extend(
-        super::steps::heredoc_files(&input.steps.steps)
+        super::heredoc_files::heredoc_files(&input.steps.steps)
             .into_iter()
             .filter(|p| !copies.iter().any(|c| under(p, &c.path)))
             .filter(|p| !behind.iter().any(|(b, _)| under(p, b))),
