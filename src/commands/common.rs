@@ -32,7 +32,7 @@ pub(crate) fn open_image_observed(
 pub(crate) fn open_options(args: &ImageArgs, skip_contents: bool, progress: bool) -> OpenOptions {
     OpenOptions {
         cache: None,
-        source: args.source,
+        source: args.source.into(),
         platform: args.platform.clone(),
         read: ReadOptions {
             verify_diff_ids: args.verify,

@@ -10,18 +10,18 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use pyslim::cli::SourceArg;
 use pyslim::cli::{TrimArgs, TrimFormat};
 use pyslim::core::examine;
 use pyslim::core::trim_image::smoke;
 use pyslim::docker::{self, Client};
-use pyslim::partial::Partial;
 use pyslim::report::trim::{Action, IMAGE_SECTION};
 use pyslim::source::writer::rewrite::check_source;
 use pyslim::source::writer::trimmed::{
     checked_plan, refuse_source_as_output, write_trimmed, TrimmedOptions,
 };
 use pyslim::source::writer::ArchiveFormat;
-use pyslim::source::SourceChoice;
+use pyslim::temp_files::Partial;
 use pyslim::{report, Error, Result};
 
 use super::common::{load_config, open_image, read_dockerfile};
@@ -45,8 +45,8 @@ fn daemon_name(args: &TrimArgs) -> Option<String> {
         .iter()
         .any(|p| reference.starts_with(p));
     match image.source {
-        SourceChoice::Docker => Some(reference.to_owned()),
-        SourceChoice::Auto if !other_transport && !Path::new(reference).exists() => {
+        SourceArg::Docker => Some(reference.to_owned()),
+        SourceArg::Auto if !other_transport && !Path::new(reference).exists() => {
             Some(reference.to_owned())
         }
         _ => None,
@@ -63,7 +63,7 @@ fn exists_error(path: &Path) -> Error {
 pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCode> {
     let input = decisions.display().to_string();
     let text = std::fs::read_to_string(decisions).map_err(|e| Error::io(decisions, e))?;
-    let file = pyslim::core::trim::DecisionsFile::parse(&input, &text)?;
+    let file = pyslim::core::trim_session::DecisionsFile::parse(&input, &text)?;
     let cfg = load_config(args.config.as_deref())?;
     let dockerfile = read_dockerfile(&args.out)?;
     let opts = &args.image_out;
@@ -101,7 +101,7 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
             client.save(name, f, &at)?;
             let mut image_args = args.image.clone();
             image_args.image = Some(at.display().to_string());
-            image_args.source = SourceChoice::DockerArchive;
+            image_args.source = SourceArg::DockerArchive;
             let mut image = open_image(&image_args, false, false)?;
             image.reference = name.clone();
             (image, Some(at))
@@ -126,7 +126,7 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
         Some(&cfg.rules),
         pyslim::core::analysis::DEFAULT_TOP,
     );
-    let mut session = pyslim::core::trim::Session::new(&ex);
+    let mut session = pyslim::core::trim_session::Session::new(&ex);
     session.apply_file(&input, &file)?;
     let mut warnings = Vec::new();
     let plan = match (want_image, &source) {

@@ -137,7 +137,7 @@ pub fn write_trimmed_image(
         SourceKind::Docker => {
             let client = crate::docker::Client::connect().map_err(|e| e.to_string())?;
             let (guard, file) =
-                crate::partial::Partial::create(path, "source").map_err(|e| e.to_string())?;
+                crate::temp_files::Partial::create(path, "source").map_err(|e| e.to_string())?;
             let at = guard.path().to_owned();
             saved = Some(guard);
             client
