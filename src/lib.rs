@@ -5,7 +5,8 @@
 //! reports (`report`) and the explorer (`tui`). What it shows comes from two crates whose
 //! imports run one way, so a wrong-way import does not compile:
 //! - `pyslim-core` (re-exported as `core`, with `error` and `format`): pure computation;
-//! - `pyslim-image` (re-exported as `source`, `docker`, `demo`, `temp_files`, `fuzzing`): image I/O.
+//! - `pyslim-image` (re-exported as `source`, `docker`, `demo`, `temp_files`, `trim_job`,
+//!   `fuzzing`): image I/O.
 #![deny(clippy::unwrap_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -16,7 +17,7 @@ pub mod tui;
 
 pub use pyslim_core as core;
 pub use pyslim_core::{error, format};
-pub use pyslim_image::{demo, docker, fuzzing, source, temp_files};
+pub use pyslim_image::{demo, docker, fuzzing, source, temp_files, trim_job};
 
 pub use crate::core::analysis::{analyze, Analysis};
 pub use crate::core::image::Image;

@@ -5,6 +5,8 @@
 //!   (trimmed images, test fixtures, the demo).
 //! - `docker`: the engine's actions that check what pyslim made (load, build, smoke run).
 //! - `demo`: the image built into the binary, for a first run with no daemon.
+//! - `trim_job`: the one trim job (refuse, plan, write, load, smoke) the command and the
+//!   explorer both run.
 //! - `temp_files`: temporary files beside an output, removed on failure and on signals.
 //! - `fuzzing`: the entry points the fuzz targets and their regression tests share.
 //!
@@ -17,3 +19,4 @@ pub mod docker;
 pub mod fuzzing;
 pub mod source;
 pub mod temp_files;
+pub mod trim_job;

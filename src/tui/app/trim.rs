@@ -126,7 +126,7 @@ impl App {
                 // After the session's files: the trimmed image itself, beside them.
                 KeyCode::Char('i') if t.written => {
                     let path = std::path::PathBuf::from(format!("{}.tar", t.prefix));
-                    match crate::source::writer::trimmed::checked_plan(
+                    match crate::core::trim_image::checked_plan(
                         &self.image,
                         &self.ex,
                         &t.session,

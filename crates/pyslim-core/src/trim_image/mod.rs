@@ -25,6 +25,7 @@ use super::image::Image;
 use super::tree::{NodeId, Tree, ROOT};
 use super::trim_session::Session;
 use super::Examination;
+use crate::error::{Error, Result};
 
 /// Rules whose fix is not removing the paths they claim.
 const NOT_BY_REMOVAL: &[(&str, &str)] = &[
@@ -316,4 +317,29 @@ pub fn plan(image: &Image, ex: &Examination, session: &Session, rules: &RuleSet)
     });
     plan.categories = by_category;
     plan
+}
+
+/// Plans the trim and refuses, with every reason on one line, when it would break the app.
+pub fn checked_plan(
+    image: &Image,
+    ex: &Examination,
+    session: &Session,
+    rules: &RuleSet,
+) -> Result<TrimPlan> {
+    let plan = plan(image, ex, session, rules);
+    let problems = safety::check(image, ex, &plan.removed);
+    if problems.is_empty() {
+        return Ok(plan);
+    }
+    let reasons: Vec<String> = problems
+        .iter()
+        .map(|p| match plan.finding_for(&ex.tree, p.node) {
+            Some(key) => format!("{} (skip finding {key})", p.message),
+            None => p.message.clone(),
+        })
+        .collect();
+    Err(Error::Usage(format!(
+        "refusing to write the trimmed image, it would break the app: {}",
+        reasons.join("; ")
+    )))
 }

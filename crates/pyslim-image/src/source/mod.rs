@@ -16,7 +16,7 @@ pub mod writer;
 
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pyslim_core::error::{Error, Result};
@@ -154,8 +154,29 @@ pub fn open_observed(
     let mut opts = opts.clone();
     opts.read.entries_read = Default::default();
     let opts = &opts;
+    match locate(reference, opts.source)? {
+        Location::Daemon(name) => {
+            let progress = progress::export_progress(opts.progress);
+            daemon::read_image(&name, &opts.read, progress, observer)
+        }
+        Location::Path(path, choice) => open_path(&path, choice, opts, &*observer),
+    }
+}
+
+/// Where a reference points, as `open` decides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An image in the Docker daemon, by name.
+    Daemon(String),
+    /// A file or directory, read as `SourceChoice` says (`Auto`: by what it holds).
+    Path(PathBuf, SourceChoice),
+}
+
+/// Decides where `reference` points: a transport prefix (`docker://`, `oci:` …) first, then
+/// `choice`; with `Auto`, an existing path is a file and anything else names a daemon image.
+pub fn locate(reference: &str, choice: SourceChoice) -> Result<Location> {
     let (transport, target) = split_transport(reference);
-    let choice = match (transport, opts.source) {
+    let choice = match (transport, choice) {
         (Some(t), _) => t,
         (None, SourceChoice::Auto) => {
             if Path::new(target).exists() {
@@ -168,13 +189,10 @@ pub fn open_observed(
         }
         (None, s) => s,
     };
-    match choice {
-        SourceChoice::Docker => {
-            let progress = progress::export_progress(opts.progress);
-            daemon::read_image(target, &opts.read, progress, observer)
-        }
-        other => open_path(Path::new(target), other, opts, &*observer),
-    }
+    Ok(match choice {
+        SourceChoice::Docker => Location::Daemon(target.to_owned()),
+        other => Location::Path(PathBuf::from(target), other),
+    })
 }
 
 /// Names that can only be files: the daemon would never know them.

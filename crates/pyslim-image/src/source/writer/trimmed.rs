@@ -1,18 +1,14 @@
-//! A trimmed image from a session, end to end: plan (core), refuse what would break the app
-//! (core safety checks), rewrite the layers (`rewrite`), then read the result back and check
-//! that it shows exactly the planned tree and that every layer matches its diff_id. Shared
-//! by `pyslim trim --decisions` and the explorer's trim screen.
+//! Writing a trimmed image from a checked plan (`pyslim_core::trim_image::checked_plan`):
+//! rewrite the layers (`rewrite`), then read the result back and check that it shows exactly
+//! the planned tree and that every layer matches its diff_id. `crate::trim_job` drives it.
 
 use std::path::{Path, PathBuf};
 
 use crate::source::layer_tar::ReadOptions;
 use crate::source::{Limits, OpenOptions, SourceChoice};
-use crate::temp_files::Partial;
 use pyslim_core::error::{Error, Result};
-use pyslim_core::findings::RuleSet;
-use pyslim_core::image::{HistoryEntry, Image, SourceKind};
-use pyslim_core::trim_image::{final_listing, plan, safety, TrimPlan};
-use pyslim_core::trim_session::Session;
+use pyslim_core::image::{HistoryEntry, Image};
+use pyslim_core::trim_image::{final_listing, TrimPlan};
 use pyslim_core::Examination;
 
 use super::rewrite::{rewrite, RewriteOptions, Rewritten};
@@ -33,31 +29,6 @@ pub struct Trimmed {
     pub plan: TrimPlan,
     pub written: Rewritten,
     pub path: PathBuf,
-}
-
-/// Plans the trim and refuses, with every reason on one line, when it would break the app.
-pub fn checked_plan(
-    image: &Image,
-    ex: &Examination,
-    session: &Session,
-    rules: &RuleSet,
-) -> Result<TrimPlan> {
-    let plan = plan(image, ex, session, rules);
-    let problems = safety::check(image, ex, &plan.removed);
-    if problems.is_empty() {
-        return Ok(plan);
-    }
-    let reasons: Vec<String> = problems
-        .iter()
-        .map(|p| match plan.finding_for(&ex.tree, p.node) {
-            Some(key) => format!("{} (skip finding {key})", p.message),
-            None => p.message.clone(),
-        })
-        .collect();
-    Err(Error::Usage(format!(
-        "refusing to write the trimmed image, it would break the app: {}",
-        reasons.join("; ")
-    )))
 }
 
 /// The history entry that says what pyslim removed.
@@ -118,12 +89,13 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Writes the trimmed image to `out`. `source` is where the image can be read again (its
-/// archive or layout); the demo image is written out first. Never writes over a file unless
+/// Writes the trimmed image to `out` from `source`, the image's archive or layout (whose
+/// layers must hash to `expected_diff_ids` when given). Never writes over a file unless
 /// `force`, never over the source at all; the archive is checked before it takes its name,
 /// so on any failure no output is left behind and a file already at `out` is kept.
 pub fn write_trimmed(
-    source: Option<&Path>,
+    source: &Path,
+    expected_diff_ids: Option<&[String]>,
     image: &Image,
     ex: &Examination,
     plan: &TrimPlan,
@@ -136,23 +108,7 @@ pub fn write_trimmed(
             out.display()
         )));
     }
-    if let Some(source) = source {
-        refuse_source_as_output(source, out)?;
-    }
-    let demo_copy = demo_source(image, out)?;
-    let (source, expected): (&Path, Option<Vec<String>>) = match (&demo_copy, source) {
-        (Some(p), _) => (p.path(), None),
-        (None, Some(p)) => (
-            p,
-            Some(image.layers.iter().map(|l| l.diff_id.clone()).collect()),
-        ),
-        (None, None) => {
-            return Err(Error::Usage(format!(
-                "{}: pyslim can trim an image from a docker-archive, an OCI layout or the daemon",
-                image.reference
-            )))
-        }
-    };
+    refuse_source_as_output(source, out)?;
     let filters: Vec<_> = image
         .layers
         .iter()
@@ -167,9 +123,7 @@ pub fn write_trimmed(
         platform: opts.platform.clone(),
         max_json_bytes: opts.limits.max_json_bytes,
     };
-    let written = rewrite(source, expected.as_deref(), &filters, &rewrite_opts, out);
-    drop(demo_copy);
-    let (written, archive) = written?;
+    let (written, archive) = rewrite(source, expected_diff_ids, &filters, &rewrite_opts, out)?;
     // Checked under its temporary name: a failure drops the guard, which removes it.
     verify(archive.path(), out, ex, plan, opts)?;
     archive.persist(out)?;
@@ -178,23 +132,6 @@ pub fn write_trimmed(
         written,
         path: out.to_owned(),
     })
-}
-
-/// The demo image lives in memory: written as an archive beside the output to be rewritten
-/// (removed when the guard drops).
-fn demo_source(image: &Image, out: &Path) -> Result<Option<Partial>> {
-    if image.source != SourceKind::Demo {
-        return Ok(None);
-    }
-    let spec = crate::demo::spec()?;
-    let (partial, file) = Partial::create(out, "demo")?;
-    super::write_archive(
-        &spec,
-        ArchiveFormat::DockerLegacy,
-        std::io::BufWriter::new(file),
-    )
-    .map_err(|e| Error::io(partial.path(), e))?;
-    Ok(Some(partial))
 }
 
 /// Reads the written image back (at `at`, to become `out`), hashing every layer against its
