@@ -266,13 +266,20 @@ pub struct ImageArgs {
     /// With no image, the demo image built into pyslim is used.
     pub image: Option<String>,
 
-    /// Where to read the image from.
-    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
-    pub source: SourceArg,
-
     /// Use the demo image built into pyslim.
     #[arg(long, conflicts_with = "image")]
     pub demo: bool,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How images are read: the options every command that reads an image shares (compare too).
+#[derive(Args, Debug, Clone)]
+pub struct ReadArgs {
+    /// Where to read the image from.
+    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    pub source: SourceArg,
 
     /// Platform to pick from a multi-platform OCI index (os/arch[/variant]); default: this host's.
     #[arg(long)]
@@ -399,9 +406,8 @@ pub struct CompareArgs {
     #[arg(long, env = "PYSLIM_THEME")]
     pub theme: Option<String>,
 
-    /// Platform to pick from multi-platform OCI indexes.
-    #[arg(long)]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub read: ReadArgs,
 
     /// Configuration file (rules); default: .pyslim.toml here, if present.
     #[arg(long)]

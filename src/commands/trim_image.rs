@@ -21,7 +21,7 @@ use pyslim::source::{locate, Location};
 use pyslim::trim_job::{refuse_existing, refuse_tag_in_use, Origin, TrimJob};
 use pyslim::{report, Error, Result};
 
-use super::common::{load_config, open_image, open_options, read_dockerfile};
+use super::inputs::{load_config, open_image, open_options, read_dockerfile};
 use super::trim_daemon::{load_and_smoke, AfterWrite, Smoke};
 
 /// `-o out` and `-o out.tar` both mean the prefix `out`.
@@ -35,7 +35,7 @@ fn origin_of(args: &TrimArgs) -> Result<Origin> {
     let Some(reference) = image.image.as_deref().filter(|_| !image.demo) else {
         return Ok(Origin::Demo);
     };
-    Ok(match locate(reference, image.source.into())? {
+    Ok(match locate(reference, image.read.source.into())? {
         Location::Daemon(name) => Origin::Daemon(name),
         Location::Path(path, _) => Origin::File(path),
     })
@@ -55,7 +55,7 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
         TrimFormat::Docker => ArchiveFormat::DockerLegacy,
         TrimFormat::Oci => ArchiveFormat::DockerOci,
     };
-    let limits = open_options(&args.image, false, false).read.limits;
+    let limits = open_options(&args.image.read, false, false).read.limits;
     // The cheap refusals first, before the image is read.
     if want_image {
         refuse_existing(&archive, opts.force)?;
@@ -77,7 +77,7 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
                 format,
                 squash: opts.squash,
                 tag: opts.load.clone(),
-                platform: args.image.platform.clone(),
+                platform: args.image.read.platform.clone(),
                 force: opts.force,
                 limits,
             },
@@ -90,7 +90,7 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
         (Origin::Daemon(name), Some(job)) => {
             let mut image_args = args.image.clone();
             image_args.image = Some(job.readable().display().to_string());
-            image_args.source = SourceArg::DockerArchive;
+            image_args.read.source = SourceArg::DockerArchive;
             let mut image = open_image(&image_args, false, false)?;
             image.reference = name.clone();
             image

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use pyslim_core::error::{Error, Result};
 use pyslim_core::image::{history_for_layers, Image, Layer, SourceKind};
 
-use super::config::parse_config;
+use super::image_config::parse_config;
 use super::layer_tar::ReadOptions;
 use super::store::BlobStore;
 

@@ -2,7 +2,7 @@
 //! ends in the same resolution code, so the same image gives the same model from any of them.
 
 mod assemble;
-pub mod config;
+pub mod image_config;
 pub mod daemon;
 mod daemon_history;
 pub mod docker_archive;

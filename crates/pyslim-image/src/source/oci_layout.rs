@@ -6,7 +6,7 @@ use serde::Deserialize;
 use pyslim_core::error::{Error, Result};
 
 use super::assemble::{LayerRef, Resolved};
-use super::config::blob_path;
+use super::image_config::blob_path;
 use super::store::BlobStore;
 
 pub const INDEX: &str = "index.json";

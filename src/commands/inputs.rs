@@ -1,11 +1,26 @@
-//! What every command needs: opening the image the arguments name, and the configuration.
+//! What commands read before they work: the image the arguments name (opened and examined
+//! here, the same way for every command), the user's configuration and their Dockerfile.
 
 use std::io::IsTerminal;
 
-use pyslim::cli::{ImageArgs, TrimOutputArgs};
+use pyslim::cli::{ImageArgs, ReadArgs, TrimOutputArgs};
 use pyslim::config;
+use pyslim::core::findings::RuleSet;
+use pyslim::core::{examine, Examination};
 use pyslim::source::{Limits, OpenOptions, ReadOptions};
 use pyslim::{demo, Image, Result};
+
+/// Opens the image `args` name and examines it: with `rules`, its inventory and findings too
+/// (without, no file contents are read). Progress goes to stderr when it is a terminal.
+pub(crate) fn open_examined(
+    args: &ImageArgs,
+    rules: Option<&RuleSet>,
+    top: usize,
+) -> Result<(Image, Examination)> {
+    let image = open_image(args, rules.is_none(), true)?;
+    let ex = examine(&image, rules, top);
+    Ok((image, ex))
+}
 
 pub(crate) fn open_image(args: &ImageArgs, skip_contents: bool, progress: bool) -> Result<Image> {
     open_image_observed(
@@ -25,11 +40,11 @@ pub(crate) fn open_image_observed(
     let Some(reference) = args.image.as_deref().filter(|_| !args.demo) else {
         return demo::image();
     };
-    let opts = open_options(args, skip_contents, progress);
+    let opts = open_options(&args.read, skip_contents, progress);
     pyslim::source::open_observed(reference, &opts, observer)
 }
 
-pub(crate) fn open_options(args: &ImageArgs, skip_contents: bool, progress: bool) -> OpenOptions {
+pub(crate) fn open_options(args: &ReadArgs, skip_contents: bool, progress: bool) -> OpenOptions {
     OpenOptions {
         cache: None,
         source: args.source.into(),
