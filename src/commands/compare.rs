@@ -14,8 +14,19 @@ pub(crate) fn run_compare(args: CompareArgs) -> Result<ExitCode> {
     let cfg = load_config(args.config.as_deref())?;
     // One cache for all: a layer two variants share (same diff_id) is read once.
     let cache = std::sync::Arc::new(pyslim::source::LayerCache::default());
+    let references: Vec<&str> = args
+        .demo
+        .then_some("demo")
+        .into_iter()
+        .chain(args.images.iter().map(String::as_str))
+        .collect();
+    if references.len() < 2 {
+        return Err(pyslim::Error::Usage(
+            "compare needs two or more images (or one and --demo)".into(),
+        ));
+    }
     let mut images = Vec::new();
-    for reference in &args.images {
+    for &reference in &references {
         let opts = OpenOptions {
             cache: Some(cache.clone()),
             ..open_options(&args.read, false, true)
