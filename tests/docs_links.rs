@@ -452,3 +452,20 @@ fn findings_catalogue_has_a_row_for_every_rule() {
         "docs/findings.md has rows for rules assets/rules.toml lacks: {unknown:?}"
     );
 }
+
+/// The README's two set-up commands are an interface: `.ci/run` runs the test command the
+/// README gives, and a newcomer's first run is the other one.
+#[test]
+fn readme_keeps_the_two_commands() {
+    let readme = fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let commands: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("cargo "))
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .collect();
+    assert_eq!(
+        commands,
+        ["cargo run --release -- explore", "cargo test"],
+        "README.md's two commands changed; .ci/run runs the test one"
+    );
+}
