@@ -2,10 +2,10 @@
 //! ends in the same resolution code, so the same image gives the same model from any of them.
 
 mod assemble;
-pub mod image_config;
 pub mod daemon;
 mod daemon_history;
 pub mod docker_archive;
+pub mod image_config;
 mod layer_io;
 pub mod layer_tar;
 pub mod oci_layout;
