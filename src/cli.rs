@@ -319,7 +319,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub config: Option<std::path::PathBuf>,
 
-    /// Print JSON (schema pyslim.analysis/v1, see README) instead of text.
+    /// Print JSON (schema pyslim.analysis/v1, see docs/json.md) instead of text.
     #[arg(long)]
     pub json: bool,
 
