@@ -25,23 +25,26 @@ use crate::error::{Error, Result};
 /// The screen on top of the terminal.
 pub enum Screen {
     /// The image is being read; the explorer comes once it is.
-    Loading {
-        state: Loading,
-        keymap: Keymap,
-        options: Option<ExplorerOptions>,
-    },
+    Loading(Box<Reading>),
     Explorer(Box<App>),
     Compare(Box<CompareApp>),
+}
+
+/// The loading screen, and what the explorer will be given once the image is read.
+pub struct Reading {
+    state: Loading,
+    keymap: Keymap,
+    options: Option<ExplorerOptions>,
 }
 
 impl Screen {
     /// The loading screen for `what`, then the explorer with these keys and options.
     pub fn loading(what: &str, keymap: Keymap, options: ExplorerOptions) -> Screen {
-        Screen::Loading {
+        Screen::Loading(Box::new(Reading {
             state: Loading::new(what),
             keymap,
             options: Some(options),
-        }
+        }))
     }
 
     pub fn compare(app: CompareApp) -> Screen {
@@ -51,7 +54,7 @@ impl Screen {
     /// Before a frame: the screen learns its size and, loading, the time spent.
     fn prepare(&mut self, area: Rect, elapsed: Duration) {
         match self {
-            Screen::Loading { state, .. } => state.secs = elapsed.as_secs_f32(),
+            Screen::Loading(r) => r.state.secs = elapsed.as_secs_f32(),
             Screen::Explorer(app) => app.resize(area),
             Screen::Compare(app) => app.resize(area),
         }
@@ -59,9 +62,13 @@ impl Screen {
 
     fn draw(&self, f: &mut Frame, theme: &Theme) {
         match self {
-            Screen::Loading { state, .. } => {
-                f.render_widget(LoadingView { state, theme }, f.area())
-            }
+            Screen::Loading(r) => f.render_widget(
+                LoadingView {
+                    state: &r.state,
+                    theme,
+                },
+                f.area(),
+            ),
             Screen::Explorer(app) => view::draw(f, app, theme),
             Screen::Compare(app) => f.render_widget(view::CompareView { app, theme }, f.area()),
         }
@@ -69,7 +76,7 @@ impl Screen {
 
     fn quits(&self) -> bool {
         match self {
-            Screen::Loading { state, .. } => state.quits(),
+            Screen::Loading(r) => r.state.quits(),
             Screen::Explorer(app) => app.quits(),
             Screen::Compare(app) => app.quits(),
         }
@@ -78,12 +85,12 @@ impl Screen {
     /// One event for the screen on top (the image arriving is `next_screen`'s).
     fn handle(&mut self, event: Event, area: Rect) -> Result<()> {
         match (self, event) {
-            (Screen::Loading { state, keymap, .. }, Event::Key(k)) => {
-                if let Some(a) = keymap.action(k) {
-                    state.handle(a);
+            (Screen::Loading(r), Event::Key(k)) => {
+                if let Some(a) = r.keymap.action(k) {
+                    r.state.handle(a);
                 }
             }
-            (Screen::Loading { state, .. }, event) => state.update(&event),
+            (Screen::Loading(r), event) => r.state.update(&event),
             (Screen::Explorer(app), Event::Key(k)) => app.handle_key(k),
             (Screen::Explorer(app), Event::Mouse(m)) => explorer_mouse(app, m, area),
             (Screen::Compare(app), Event::Key(k)) => app.handle_key(k),
@@ -125,7 +132,7 @@ pub fn run<B: Backend>(
         screen.prepare(area, started.elapsed());
         terminal.draw(|f| screen.draw(f, theme)).map_err(io)?;
         let event = match &screen {
-            Screen::Loading { .. } => match events.recv_timeout(Duration::from_millis(200)) {
+            Screen::Loading(_) => match events.recv_timeout(Duration::from_millis(200)) {
                 Ok(event) => event,
                 Err(RecvTimeoutError::Timeout) => Event::Tick,
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
@@ -154,14 +161,11 @@ pub fn run<B: Backend>(
 
 /// The screen after one event: the same one, changed, or the explorer once the image loaded.
 fn next_screen(mut screen: Screen, event: Event, area: Rect) -> Result<Screen> {
-    if let Screen::Loading {
-        keymap, options, ..
-    } = &mut screen
-    {
+    if let Screen::Loading(r) = &mut screen {
         if let Event::Loaded(result) = event {
             let (image, ex) = (*result)?;
-            let mut app = App::new(image, ex, keymap.clone());
-            if let Some(options) = options.take() {
+            let mut app = App::new(image, ex, r.keymap.clone());
+            if let Some(options) = r.options.take() {
                 app.configure(options);
             }
             return Ok(Screen::Explorer(Box::new(app)));
