@@ -271,3 +271,16 @@ fn header_at_80_columns_keeps_whole_figures() {
     let top = wide.lines().next().unwrap_or_default();
     assert!(top.contains("efficiency 95.0% · reclaimable"), "{top}");
 }
+
+#[test]
+fn trim_summary_keeps_the_prefix_and_keys_in_view_at_80x24() {
+    // 17 decisions filled the 80x24 popup: the prefix, the write's message and the keys ran
+    // off its bottom. The decisions give up rows instead.
+    let mut app = demo_app();
+    press(&mut app, "tyf");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("prefix pyslim-trim▏"), "{s}");
+    assert!(s.contains("Enter write"), "{s}");
+    assert!(s.contains("✓ 110.15 MiB  Compilers"), "{s}");
+    assert!(s.contains("   … 7 more"), "{s}");
+}

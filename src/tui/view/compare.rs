@@ -126,8 +126,14 @@ impl FileList<'_> {
     fn header(&self, path_w: usize) -> Line<'static> {
         let (app, t) = (self.view.app, self.view.theme);
         let mut spans = vec![Span::styled(format!("{:<path_w$}", "path"), t.header())];
-        for v in &app.comparison().variants {
-            let name = clip_left(&v.reference, SIZE_W - 1);
+        let refs: Vec<&str> = app
+            .comparison()
+            .variants
+            .iter()
+            .map(|v| v.reference.as_str())
+            .collect();
+        for name in column_labels(&refs) {
+            let name = clip_left(&name, SIZE_W - 1);
             spans.push(Span::styled(format!("{name:>SIZE_W$}"), t.header()));
         }
         Line::from(spans)
@@ -278,5 +284,69 @@ impl Widget for Footer<'_> {
             Line::from(spans)
         };
         Paragraph::new(line).render(area, buf);
+    }
+}
+
+/// What tells the images apart in a narrow column: their references without the directory
+/// and the extension they all share (`/fx/a.tar`, `/fx/a-slim.tar` → `a`, `a-slim`).
+fn column_labels(refs: &[&str]) -> Vec<String> {
+    let dir = |r: &str| r.rfind('/').map_or(0, |i| i + 1);
+    let common_dir = match refs.first() {
+        Some(first) if refs.len() > 1 => {
+            let d = &first[..dir(first)];
+            if refs.iter().all(|r| r.starts_with(d)) {
+                d.len()
+            } else {
+                0
+            }
+        }
+        _ => 0,
+    };
+    let names: Vec<&str> = refs.iter().map(|r| &r[common_dir..]).collect();
+    fn ext(r: &str) -> &str {
+        r.rfind('.').map_or("", |i| &r[i..])
+    }
+    let common_ext = match names.first() {
+        Some(first) if names.len() > 1 && !ext(first).is_empty() => {
+            let e = ext(first);
+            if names.iter().all(|n| ext(n) == e && n.len() > e.len()) {
+                e.len()
+            } else {
+                0
+            }
+        }
+        _ => 0,
+    };
+    names
+        .iter()
+        .map(|n| n[..n.len() - common_ext].to_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column_labels;
+
+    #[test]
+    fn column_labels_drop_the_shared_directory_and_extension() {
+        assert_eq!(
+            column_labels(&["/fx/real-python.tar", "/fx/real-python-runnable.tar"]),
+            vec!["real-python", "real-python-runnable"]
+        );
+        // Tags, or one image: as they are.
+        assert_eq!(
+            column_labels(&["app:slim", "app:distroless"]),
+            vec!["app:slim", "app:distroless"]
+        );
+        assert_eq!(column_labels(&["/fx/a.tar"]), vec!["/fx/a.tar"]);
+        // Different directories or extensions stay.
+        assert_eq!(
+            column_labels(&["/a/x.tar", "/b/x.tar"]),
+            vec!["/a/x", "/b/x"]
+        );
+        assert_eq!(
+            column_labels(&["/a/x.tar", "/a/x.oci"]),
+            vec!["x.tar", "x.oci"]
+        );
     }
 }

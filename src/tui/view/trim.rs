@@ -37,7 +37,7 @@ impl Widget for TrimOverlay<'_> {
         let body = Rect::new(inner.x, inner.y + 2, inner.width, inner.height - 2);
         let w = body.width as usize;
         let lines = if t.finishing {
-            self.summary_lines(t, w)
+            self.summary_lines(t, w, body.height as usize)
         } else {
             self.step_lines(t, w)
         };
@@ -123,21 +123,35 @@ impl TrimOverlay<'_> {
     }
 
     /// The summary: the count, each decision, what blocks the trimmed image, then where the
-    /// outputs go and the keys.
-    fn summary_lines(&self, t: &TrimState, w: usize) -> Vec<Line<'static>> {
+    /// outputs go and the keys. On a short screen the decisions give up rows first, so the
+    /// prefix, the last write's message and the keys stay in view.
+    fn summary_lines(&self, t: &TrimState, w: usize, h: usize) -> Vec<Line<'static>> {
         let th = self.theme;
-        let mut lines = decision_lines(self.app, t, th, w);
+        let mut tail = Vec::new();
         let problems = &t.projection.problems;
         if !problems.is_empty() {
-            lines.push(Line::from(""));
-            lines.push(Line::from(Span::styled(
+            tail.push(Line::from(""));
+            tail.push(Line::from(Span::styled(
                 "The trimmed image cannot be written with these decisions (u undoes):",
                 th.severity(Severity::High),
             )));
-            lines.extend(problem_lines(problems, th));
+            tail.extend(problem_lines(problems, th));
         }
-        lines.push(Line::from(""));
-        lines.extend(self.output_lines(t));
+        tail.push(Line::from(""));
+        tail.extend(self.output_lines(t));
+        let mut lines = decision_lines(self.app, t, th, w);
+        let tail_rows: usize = tail.iter().map(|l| rows_of(l, w)).sum();
+        let room = h.saturating_sub(tail_rows);
+        if lines.len() > room && room >= 2 {
+            // The count, then as many decisions as fit with a line for the rest.
+            let hidden = lines.len() - (room - 1);
+            lines.truncate(room - 1);
+            lines.push(Line::from(Span::styled(
+                format!("   … {hidden} more"),
+                th.dim(),
+            )));
+        }
+        lines.extend(tail);
         lines
     }
 
@@ -300,6 +314,11 @@ fn decision_lines(app: &App, t: &TrimState, th: &Theme, w: usize) -> Vec<Line<'s
         )));
     }
     lines
+}
+
+/// Rows a line takes once wrapped to `w` columns.
+fn rows_of(line: &Line, w: usize) -> usize {
+    line.width().div_ceil(w.max(1)).max(1)
 }
 
 /// What would break, one problem a line.
