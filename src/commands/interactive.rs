@@ -7,7 +7,7 @@ use pyslim::cli::{ExploreArgs, ImageArgs, TrimArgs, TrimOutputArgs};
 use pyslim::core::examine;
 use pyslim::Result;
 
-use super::common::{load_config, open_image_observed, read_dockerfile};
+use super::inputs::{load_config, open_image_observed, read_dockerfile};
 
 struct Interactive<'a> {
     image: &'a ImageArgs,

@@ -1,7 +1,7 @@
 //! What the explorer asks for outside itself, and the code that does it. The screens do no
 //! I/O: they set an `Effect`, and the loop (run.rs) hands it to `carry_out` and reports the
-//! result back to the screen. Writing the trimmed image (`write_trimmed_image`) is the one
-//! place the TUI talks to Docker and makes temporary files.
+//! result back to the screen. The trimmed image is written by the trim job the command runs
+//! too (`write_trimmed_image`).
 
 use crate::core::trim_image::TrimPlan;
 use crate::report::trim::TrimOutputs;
@@ -37,16 +37,16 @@ pub fn carry_out(effect: Effect, app: &mut App) {
     }
 }
 
-/// Writes the trimmed image the trim screen asked for: from the image's archive or layout,
-/// the demo image, or (saved first, beside the output) the daemon. Returns the line the
-/// screen shows.
+/// Writes the trimmed image the trim screen asked for, through the trim job the command
+/// runs too: from the image's archive or layout, the demo image, or (saved first, beside the
+/// output) the daemon. Returns the line the screen shows.
 pub fn write_trimmed_image(
     app: &App,
     plan: &TrimPlan,
     path: &std::path::Path,
 ) -> std::result::Result<String, String> {
-    use crate::core::image::SourceKind;
-    use crate::source::writer::trimmed::{write_trimmed, TrimmedOptions};
+    use crate::source::writer::trimmed::TrimmedOptions;
+    use crate::trim_job::{Origin, TrimJob};
     let opts = TrimmedOptions {
         format: crate::source::writer::ArchiveFormat::DockerLegacy,
         squash: false,
@@ -56,34 +56,10 @@ pub fn write_trimmed_image(
         limits: Default::default(),
     };
     let image = app.image();
-    // The daemon's export, saved to a hidden, uniquely named file that the guard removes
-    // whatever happens (also when the save itself fails).
-    let mut saved = None;
-    let source = match image.source {
-        SourceKind::Demo => None,
-        SourceKind::Docker => {
-            let client = crate::docker::Client::connect().map_err(|e| e.to_string())?;
-            let (guard, file) =
-                crate::partial::Partial::create(path, "source").map_err(|e| e.to_string())?;
-            let at = guard.path().to_owned();
-            saved = Some(guard);
-            client
-                .save(&image.reference, file, &at)
-                .map_err(|e| e.to_string())?;
-            Some(at)
-        }
-        _ => Some(std::path::PathBuf::from(&image.reference)),
-    };
-    let result = write_trimmed(
-        source.as_deref(),
-        image,
-        app.examination(),
-        plan,
-        &opts,
-        path,
-    );
-    drop(saved);
-    let trimmed = result.map_err(|e| e.to_string())?;
+    let job = TrimJob::prepare(&Origin::of(image), path, opts, None).map_err(|e| e.to_string())?;
+    let trimmed = job
+        .write(image, app.examination(), plan)
+        .map_err(|e| e.to_string())?;
     let after: u64 = trimmed.written.layers.iter().map(|l| l.content_bytes).sum();
     Ok(format!(
         "wrote {}: {} of files in layers, from {} (docker load -i {})",

@@ -23,7 +23,7 @@ impl TerminalGuard {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
         // SIGTERM (or SIGINT from `kill`) ends the process without unwinding: give the user
         // their terminal back first.
-        crate::partial::on_signal(Some(restore));
+        crate::temp_files::on_signal(Some(restore));
         Ok(TerminalGuard { terminal })
     }
 
@@ -35,7 +35,7 @@ impl TerminalGuard {
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();
-        crate::partial::on_signal(None);
+        crate::temp_files::on_signal(None);
     }
 }
 

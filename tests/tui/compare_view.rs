@@ -93,7 +93,7 @@ fn the_table_scrolls_with_its_header_pinned() {
     assert!(s.contains(last.as_str()), "{last} not shown:\n{s}");
     let names = s.lines().nth(1).unwrap_or_default();
     assert!(
-        names.contains("shop/api:latest") && names.contains("shop/api:slim"),
+        names.contains("api:latest") && names.contains("api:slim"),
         "{s}"
     );
     super::snapshot("compare_table_scrolled_80x24", s);

@@ -7,7 +7,7 @@ use crossterm::event::KeyEvent;
 use super::{App, Effect, Mode};
 use crate::core::findings::RuleSet;
 use crate::core::image::Image;
-use crate::core::trim::{Decision, Projection, Session};
+use crate::core::trim_session::{Decision, Projection, Session};
 use crate::core::Examination;
 use crate::tui::action::{FinishAction, TrimAction};
 use crate::tui::keymap::Input;
@@ -27,7 +27,7 @@ pub struct TrimState {
     /// What accepting the current step would break, shown before the user accepts it.
     pub if_accepted: Vec<String>,
     /// With a Dockerfile: what its patch does for each accepted finding.
-    pub patch: Vec<crate::core::trim::patch::Outcome>,
+    pub patch: Vec<crate::core::trim_session::patch::Outcome>,
 }
 
 /// What the session reads of the explorer: the image, its examination, the rules, and the
@@ -81,8 +81,13 @@ impl TrimState {
             .map(|(_, text)| crate::core::dockerfile::Dockerfile::parse(text));
         self.projection = self.session.projection(ctx.image, ctx.ex, ctx.rules, None);
         if let Some(df) = &df {
-            let plan =
-                crate::core::trim::patch::plan(&self.session, ctx.image, ctx.ex, ctx.rules, df);
+            let plan = crate::core::trim_session::patch::plan(
+                &self.session,
+                ctx.image,
+                ctx.ex,
+                ctx.rules,
+                df,
+            );
             self.projection.patch_saved = Some(plan.saved());
             self.patch = plan.outcomes;
         }
@@ -135,7 +140,7 @@ impl TrimState {
             // After the session's files: the trimmed image itself, beside them.
             FinishAction::WriteImage if self.written => {
                 let path = std::path::PathBuf::from(format!("{}.tar", self.prefix));
-                match crate::source::writer::trimmed::checked_plan(
+                match crate::core::trim_image::checked_plan(
                     ctx.image,
                     ctx.ex,
                     &self.session,

@@ -287,22 +287,12 @@ impl Widget for Footer<'_> {
     }
 }
 
-/// What tells the images apart in a narrow column: their references without the directory
-/// and the extension they all share (`/fx/a.tar`, `/fx/a-slim.tar` → `a`, `a-slim`).
+/// What tells the images apart in a narrow column: the shortest path suffix that does (as
+/// the table's header), without the extension they all share (`/fx/a.tar`, `/fx/a-slim.tar`
+/// → `a`, `a-slim`).
 fn column_labels(refs: &[&str]) -> Vec<String> {
-    let dir = |r: &str| r.rfind('/').map_or(0, |i| i + 1);
-    let common_dir = match refs.first() {
-        Some(first) if refs.len() > 1 => {
-            let d = &first[..dir(first)];
-            if refs.iter().all(|r| r.starts_with(d)) {
-                d.len()
-            } else {
-                0
-            }
-        }
-        _ => 0,
-    };
-    let names: Vec<&str> = refs.iter().map(|r| &r[common_dir..]).collect();
+    let names =
+        crate::format::unique_suffixes(&refs.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>());
     fn ext(r: &str) -> &str {
         r.rfind('.').map_or("", |i| &r[i..])
     }
@@ -338,12 +328,9 @@ mod tests {
             column_labels(&["app:slim", "app:distroless"]),
             vec!["app:slim", "app:distroless"]
         );
-        assert_eq!(column_labels(&["/fx/a.tar"]), vec!["/fx/a.tar"]);
+        assert_eq!(column_labels(&["/fx/a.tar"]), vec!["a.tar"]);
         // Different directories or extensions stay.
-        assert_eq!(
-            column_labels(&["/a/x.tar", "/b/x.tar"]),
-            vec!["/a/x", "/b/x"]
-        );
+        assert_eq!(column_labels(&["/a/x.tar", "/b/x.tar"]), vec!["a/x", "b/x"]);
         assert_eq!(
             column_labels(&["/a/x.tar", "/a/x.oci"]),
             vec!["x.tar", "x.oci"]

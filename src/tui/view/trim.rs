@@ -9,7 +9,7 @@ use ratatui::widgets::{Clear, Gauge, Paragraph, Widget, Wrap};
 
 use super::{clip, pane_block, size};
 use crate::core::findings::{Finding, Severity};
-use crate::core::trim::Decision;
+use crate::core::trim_session::Decision;
 use crate::tui::action::{Actions, FinishAction, TrimAction};
 use crate::tui::app::{App, TrimState};
 use crate::tui::theme::Theme;
