@@ -281,7 +281,7 @@ fn the_trim_screen_writes_the_trimmed_image_after_the_session_files() {
         panic!("no image write asked: {:?}", app.trim().unwrap().message)
     };
     assert_eq!(path, std::path::PathBuf::from(format!("{prefix}.tar")));
-    let result = pyslim::tui::write_trimmed_image(&app, &plan, &path);
+    let result = pyslim::tui::write_trimmed_image(&mut app, &plan, &path);
     let line = result.clone().unwrap();
     app.trim_image_written(result);
     assert!(screen(&mut app, 160, 48).contains(&line[..40]), "{line}");
@@ -315,7 +315,7 @@ fn the_trim_screen_writes_the_trimmed_image_after_the_session_files() {
     let Some(Effect::WriteTrimmedImage(plan, path)) = app.take_effect() else {
         panic!("no image write asked")
     };
-    let again = pyslim::tui::write_trimmed_image(&app, &plan, &path).unwrap_err();
+    let again = pyslim::tui::write_trimmed_image(&mut app, &plan, &path).unwrap_err();
     assert!(
         again.ends_with(
             "exists; pyslim never writes over a file unless --force: choose another prefix with -o"

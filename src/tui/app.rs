@@ -171,6 +171,24 @@ impl App {
         &self.rules
     }
 
+    /// What the trim job needs from the explorer: the image (whose ELF facts it may read
+    /// again), the examination, the rules, and the session when one is open.
+    pub(crate) fn trim_job_inputs(
+        &mut self,
+    ) -> (
+        &mut Image,
+        &Examination,
+        &RuleSet,
+        Option<&crate::core::trim_session::Session>,
+    ) {
+        (
+            &mut self.image,
+            &self.ex,
+            &self.rules,
+            self.trim.as_ref().map(|t| &t.session),
+        )
+    }
+
     pub fn set_rules(&mut self, rules: RuleSet) {
         self.rules = rules;
     }

@@ -39,9 +39,11 @@ pub fn carry_out(effect: Effect, app: &mut App) {
 
 /// Writes the trimmed image the trim screen asked for, through the trim job the command
 /// runs too: from the image's archive or layout, the demo image, or (saved first, beside the
-/// output) the daemon. Returns the line the screen shows.
+/// output) the daemon. The screen checked `plan` on what the read showed; the job plans once
+/// more after reading again the ELF files a stream left unchecked, so the explorer refuses
+/// exactly what `pyslim trim --decisions` refuses. Returns the line the screen shows.
 pub fn write_trimmed_image(
-    app: &App,
+    app: &mut App,
     plan: &TrimPlan,
     path: &std::path::Path,
 ) -> std::result::Result<String, String> {
@@ -55,11 +57,14 @@ pub fn write_trimmed_image(
         force: false,
         limits: Default::default(),
     };
-    let image = app.image();
-    let job = TrimJob::prepare(&Origin::of(image), path, opts, None).map_err(|e| e.to_string())?;
-    let trimmed = job
-        .write(image, app.examination(), plan)
-        .map_err(|e| e.to_string())?;
+    let text = |e: crate::Error| e.to_string();
+    let (image, ex, rules, session) = app.trim_job_inputs();
+    let mut job = TrimJob::prepare(&Origin::of(image), path, opts, None).map_err(text)?;
+    let plan = match session {
+        Some(session) => job.plan(image, ex, session, rules).map_err(text)?,
+        None => plan.clone(),
+    };
+    let trimmed = job.write(image, ex, &plan).map_err(text)?;
     let after: u64 = trimmed.written.layers.iter().map(|l| l.content_bytes).sum();
     Ok(format!(
         "wrote {}: {} of files in layers, from {} (docker load -i {})",
