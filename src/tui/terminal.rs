@@ -1,6 +1,6 @@
 //! The terminal, set up in one place for every screen and given back however the program
 //! ends: when the guard drops (return or error), on a panic (ratatui's hook), and on SIGTERM
-//! or SIGINT from `kill` (the signal thread in `partial` calls `restore` before exiting).
+//! or SIGINT from `kill` (the signal thread in `temp_files` calls `restore` before exiting).
 
 use std::io::Stdout;
 
