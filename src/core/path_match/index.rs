@@ -173,13 +173,14 @@ impl PathIndex {
             .step_by(PIECE)
             .map(|a| (a, (a + PIECE as u32).min(lines)))
             .collect();
-        // A whole-text pass wins where the anchor is rare on most lines: an exact term, or
-        // any anchor when other sets are then tested only where it matched. A fuzzy term
-        // alone is tested line by line: its two passes (runs, then characters in order) read
-        // the text twice, which cost more than one search per path in benches/search.rs.
+        // A whole-text pass wins where the anchor is rare on most lines (benches/search.rs):
+        // an exact term of three characters or more, or such a fuzzy one when other sets
+        // are then tested only where it matched. Shorter terms hit nearly every line, and a
+        // fuzzy term alone reads the text twice (runs, then characters in order): both cost
+        // more than one search per path.
         let anchor = matcher.anchor().filter(|&a| {
             let (term, _) = matcher.anchor_term(a);
-            term.kind != Kind::Fuzzy || matcher.query().sets.len() > 1
+            term.text.len() >= 3 && (term.kind != Kind::Fuzzy || matcher.query().sets.len() > 1)
         });
         let Some(anchor) = anchor else {
             return pieces
