@@ -1,5 +1,5 @@
-//! Reference oracle for the merged layer tree, shared by `tests/oracle.rs` (hand-written and
-//! xorshift-generated stacks) and `tests/proptest_stacks.rs` (proptest strategies).
+//! Reference oracle for the merged layer tree, shared by `tests/image/oracle.rs` (hand-written
+//! and xorshift-generated stacks) and `tests/image/proptest_stacks.rs` (proptest strategies).
 //!
 //! For each image, pyslim's merged tree and its figures must equal what you get by
 //! really extracting the layer tars in order into a temporary directory, the way Docker's layer
@@ -22,5 +22,7 @@ mod compare;
 pub mod random;
 mod reference;
 
+// A test binary that never checks a case leaves these unused.
+#[allow(unused_imports)]
 pub use compare::*;
 pub use reference::*;

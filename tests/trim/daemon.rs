@@ -8,7 +8,7 @@
 //! real image, `python3 tests/fixtures/build-real-fixture.py --runnable target/fixtures`
 //! (skips without it unless PYSLIM_REQUIRE_FIXTURE=1).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 
@@ -94,8 +94,7 @@ fn docker_loads_both_formats_and_a_squash_under_the_id_pyslim_computed() {
         let variant = format!("{format}{}", if squash { "-squash" } else { "" });
         let tag = format!("pyslim-test/trim-load-{variant}:{pid}");
         let _cleanup = Cleanup(&client, vec![tag.clone()]);
-        let out = assert_cmd::Command::cargo_bin("pyslim")
-            .unwrap()
+        let out = common::pyslim()
             .current_dir(dir.path())
             .arg("trim")
             .arg(&tar)
@@ -173,8 +172,7 @@ fn a_real_python_image_trimmed_loads_imports_every_package_and_is_smaller() {
         "compilers",
     ];
     std::fs::write(dir.path().join("d.toml"), decisions(&accept)).unwrap();
-    let out = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    let out = common::pyslim()
         .current_dir(dir.path())
         .arg("trim")
         .arg(&fixture)
@@ -289,8 +287,7 @@ fn small_spec(tag: &str) -> ImageSpec {
 }
 
 fn pyslim_trim(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    common::pyslim()
         .current_dir(dir)
         .arg("trim")
         .args(args)

@@ -2,16 +2,14 @@
 //! interpreter, a shared library a kept ELF file needs (DT_NEEDED), a package a kept one
 //! requires (Requires-Dist) or a file the entrypoint names are refused with a clear message.
 
-mod common;
-#[path = "common/trim_spec.rs"]
-mod trim_spec;
+use crate::common;
 
+use crate::common::trim_spec::{decisions, dist, spec, SITE};
 use pyslim::core::examine;
 use pyslim::core::findings::RuleSet;
 use pyslim::core::trim_image::plan_removal;
 use pyslim::core::trim_image::safety::{self, Breakage};
 use pyslim::source::writer::ArchiveFormat;
-use trim_spec::{decisions, dist, spec, SITE};
 
 /// The image, examined, and a removal of the given final paths checked for safety.
 fn problems_removing(paths: &[&str]) -> Vec<safety::Problem> {
@@ -211,8 +209,7 @@ fn a_refused_trim_says_why_in_one_line_and_writes_nothing() {
         decisions(&["python-packaging-tools", "pip-cache"]),
     )
     .unwrap();
-    let out = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    let out = common::pyslim()
         .current_dir(dir.path())
         .arg("trim")
         .arg(&tar)
@@ -230,8 +227,7 @@ fn a_refused_trim_says_why_in_one_line_and_writes_nothing() {
     }
     // Skipping that finding lets the rest through.
     std::fs::write(dir.path().join("d.toml"), decisions(&["pip-cache"])).unwrap();
-    let ok = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    let ok = common::pyslim()
         .current_dir(dir.path())
         .arg("trim")
         .arg(&tar)

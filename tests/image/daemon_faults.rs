@@ -3,15 +3,15 @@
 //! in front of the real daemon that, after a byte budget, hangs up or goes silent while
 //! holding the connection open). Each ends in one clear line, never a hang.
 
-mod common;
+use crate::common;
 
 use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 
-use common::daemon_proxy::{load_big_image, proxy, AtBudget};
+use crate::common::daemon_proxy::{load_big_image, proxy, AtBudget};
 
 fn pyslim(host: &str) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("pyslim").unwrap();
+    let mut cmd = common::pyslim();
     cmd.env("DOCKER_HOST", host)
         .env("PYSLIM_DOCKER_TIMEOUT", "1")
         .timeout(Duration::from_secs(30));

@@ -8,8 +8,6 @@
 
 use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
-
 use super::{common, docker_ok, fixture, FAT};
 
 pub const SLIM: &str = "pyslim-fixture/python-slim:3.11";
@@ -61,8 +59,7 @@ fn build(
     let images_before = docker_ok(&["images", "-aq"]);
     let (_index, port) = common::wheel_index::serve(&e2e.join("index"));
     let work = tempfile::tempdir().unwrap();
-    let run = Command::cargo_bin("pyslim")
-        .unwrap()
+    let run = common::pyslim()
         .args(["propose", FAT, "-f"])
         .arg(e2e.join("ctx/Dockerfile"))
         .arg("-o")

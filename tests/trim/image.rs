@@ -3,18 +3,16 @@
 //! exactly the original tree minus the removed paths, with hidden bytes and idle whiteouts
 //! gone, a history entry added, and one layer when squashed.
 
-mod common;
-#[path = "common/trim_spec.rs"]
-mod trim_spec;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
+use crate::common::trim_spec::{decisions, spec, SITE};
 use pyslim::core::entry::EntryKind;
 use pyslim::core::trim_image::final_listing;
 use pyslim::source::writer::ArchiveFormat;
 use pyslim::source::{OpenOptions, ReadOptions, SourceChoice};
 use pyslim::{Image, Tree};
-use trim_spec::{decisions, spec, SITE};
 
 const ACCEPT: &[&str] = &[
     "pip-cache",
@@ -64,8 +62,7 @@ fn trim(accept: &[&str], extra: &[&str]) -> Run {
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
     std::fs::write(work.join("d.toml"), decisions(accept)).unwrap();
-    let out = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    let out = common::pyslim()
         .current_dir(&work)
         .arg("trim")
         .arg(&tar)
@@ -312,8 +309,7 @@ fn never_over_an_existing_archive_without_force() {
     let run = trim(ACCEPT, &[]);
     assert!(run.out.status.success());
     let again = |extra: &[&str]| {
-        assert_cmd::Command::cargo_bin("pyslim")
-            .unwrap()
+        common::pyslim()
             .current_dir(&run.work)
             .arg("trim")
             .arg(run._dir.path().join("t.tar"))
@@ -392,8 +388,7 @@ fn a_whiteout_stays_while_a_kept_entry_below_still_needs_hiding() {
     let dir = tempfile::tempdir().unwrap();
     let tar = common::write_tar(dir.path(), "t.tar", &spec, ArchiveFormat::DockerLegacy);
     std::fs::write(dir.path().join("d.toml"), "").unwrap();
-    let out = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    let out = common::pyslim()
         .current_dir(dir.path())
         .arg("trim")
         .arg(&tar)

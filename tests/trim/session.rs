@@ -1,7 +1,7 @@
 //! Trimming sessions: the session itself, the explorer's trim screen, and `pyslim trim
 //! --decisions` writing a report, a Dockerfile patch that applies, and the decisions.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -106,8 +106,7 @@ fn trim_from_a_decisions_file_writes_a_patch_that_applies() {
     std::fs::write(work.join("Dockerfile"), DOCKERFILE).unwrap();
     std::fs::write(work.join("d.toml"), "[[decision]]\nfinding = \"apt-lists\"\naccept = true\n\n[[decision]]\nfinding = \"pip-cache\"\naccept = true\n\n[[decision]]\nfinding = \"static-libraries\"\naccept = false\n").unwrap();
     let run = || {
-        assert_cmd::Command::cargo_bin("pyslim")
-            .unwrap()
+        common::pyslim()
             .current_dir(&work)
             .arg("trim")
             .arg(&tar)
@@ -226,12 +225,16 @@ fn the_explorer_runs_a_session_and_asks_the_loop_to_write() {
     let t = app.trim.as_ref().unwrap();
     assert_eq!(t.session.cursor, 2);
     assert!(t.projection.after < before.after);
-    insta::assert_snapshot!("trim_step_80x24", screen(&mut app, 80, 24));
-    insta::assert_snapshot!("trim_step_160x48", screen(&mut app, 160, 48));
+    common::snapshots()
+        .bind(|| insta::assert_snapshot!("trim__trim_step_80x24", screen(&mut app, 80, 24)));
+    common::snapshots()
+        .bind(|| insta::assert_snapshot!("trim__trim_step_160x48", screen(&mut app, 160, 48)));
     press(&mut app, 'f');
     assert!(app.trim.as_ref().unwrap().finishing);
-    insta::assert_snapshot!("trim_finish_80x24", screen(&mut app, 80, 24));
-    insta::assert_snapshot!("trim_finish_160x48", screen(&mut app, 160, 48));
+    common::snapshots()
+        .bind(|| insta::assert_snapshot!("trim__trim_finish_80x24", screen(&mut app, 80, 24)));
+    common::snapshots()
+        .bind(|| insta::assert_snapshot!("trim__trim_finish_160x48", screen(&mut app, 160, 48)));
     app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     let Some(Effect::WriteTrim(out, prefix)) = app.effect.take() else {
         panic!("no write asked")

@@ -2,7 +2,7 @@
 //! distroless-shaped (neither), alpine-shaped (musl, and a manylinux wheel that will not
 //! load there); from tarballs, and end to end through the daemon.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -166,8 +166,7 @@ fn compare_command_text_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let a = common::write_tar(dir.path(), "slim.tar", &slim(), ArchiveFormat::DockerLegacy);
     let b = common::write_dir(dir.path(), "alpine-oci", &alpine());
-    let out = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    let out = common::pyslim()
         .arg("compare")
         .arg(&a)
         .arg(&b)
@@ -198,8 +197,7 @@ fn compare_command_text_and_json() {
         text.contains("layers read, 1 shared between images and read once"),
         "{text}"
     );
-    let out = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    let out = common::pyslim()
         .args(["compare", "--json"])
         .arg(&a)
         .arg(&b)
@@ -208,12 +206,7 @@ fn compare_command_text_and_json() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema"], "pyslim.compare/v1");
     assert_eq!(v["comparison"]["variants"][1]["libc"], "musl");
-    let one = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
-        .arg("compare")
-        .arg(&a)
-        .output()
-        .unwrap();
+    let one = common::pyslim().arg("compare").arg(&a).output().unwrap();
     assert_eq!(one.status.code(), Some(2), "two images at least");
 }
 
@@ -243,8 +236,7 @@ fn compare_through_the_daemon_matches_the_tarballs() {
         );
     }
     let run = |a: &str, b: &str| {
-        let out = assert_cmd::Command::cargo_bin("pyslim")
-            .unwrap()
+        let out = common::pyslim()
             .args(["compare", "--json", a, b])
             .output()
             .unwrap();
@@ -306,8 +298,10 @@ fn draw(app: &pyslim::tui::compare::CompareApp, w: u16, h: u16) -> String {
 fn the_compare_view_shows_variants_and_searches_differing_files() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let mut app = compare_app();
-    insta::assert_snapshot!("compare_80x24", draw(&app, 80, 24));
-    insta::assert_snapshot!("compare_160x48", draw(&app, 160, 48));
+    common::snapshots()
+        .bind(|| insta::assert_snapshot!("compare__compare_80x24", draw(&app, 80, 24)));
+    common::snapshots()
+        .bind(|| insta::assert_snapshot!("compare__compare_160x48", draw(&app, 160, 48)));
     let key = |app: &mut pyslim::tui::compare::CompareApp, c: KeyCode| {
         app.handle_key(KeyEvent::new(c, KeyModifiers::NONE))
     };
@@ -325,7 +319,8 @@ fn the_compare_view_shows_variants_and_searches_differing_files() {
     key(&mut app, KeyCode::Char('l'));
     assert!(app.rows.len() > top.len(), "usr opened");
     assert_eq!(app.rows[1].1, 1, "its children are one level down");
-    insta::assert_snapshot!("compare_tree_80x24", draw(&app, 80, 24));
+    common::snapshots()
+        .bind(|| insta::assert_snapshot!("compare__compare_tree_80x24", draw(&app, 80, 24)));
     key(&mut app, KeyCode::Char('h'));
     assert_eq!(app.rows.len(), top.len());
     key(&mut app, KeyCode::Char('/'));
@@ -335,7 +330,8 @@ fn the_compare_view_shows_variants_and_searches_differing_files() {
     let first = &app.comparison.paths[app.shown[0]];
     assert_eq!(first.path, "bin/busybox");
     assert_eq!(first.bytes, vec![None, None, Some(900_000)]);
-    insta::assert_snapshot!("compare_search_80x24", draw(&app, 80, 24));
+    common::snapshots()
+        .bind(|| insta::assert_snapshot!("compare__compare_search_80x24", draw(&app, 80, 24)));
     key(&mut app, KeyCode::Esc);
     assert_eq!(
         app.shown.len(),

@@ -9,15 +9,13 @@
 //! and PYSLIM_E2E_DIR naming the script's output directory (ctx/ and index/). CI sets all of
 //! this up; elsewhere the test skips unless PYSLIM_REQUIRE_E2E=1.
 
-mod common;
+use crate::common;
 // `propose --build --smoke` for the slim and distroless targets on bases laid out as the real ones.
-#[path = "propose/offline_bases.rs"]
+#[path = "build/offline_bases.rs"]
 mod offline;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-
-use assert_cmd::cargo::CommandCargoExt;
 
 const FAT: &str = "pyslim-fixture/fat-app:latest";
 const BASE: &str = "pyslim-fixture/debian-python:base";
@@ -76,8 +74,7 @@ fn the_proposal_builds_runs_and_weighs_what_was_estimated() {
         .unwrap();
     let images_before = docker_ok(&["images", "-aq"]);
 
-    let run = Command::cargo_bin("pyslim")
-        .unwrap()
+    let run = Command::new(common::PYSLIM)
         .args(["propose", FAT, "-f"])
         .arg(e2e.join("ctx/Dockerfile"))
         .arg("-o")
@@ -197,8 +194,7 @@ fn an_existing_tag_is_refused_even_with_force() {
         .unwrap()
         .success());
     let work = tempfile::tempdir().unwrap();
-    let run = Command::cargo_bin("pyslim")
-        .unwrap()
+    let run = common::pyslim()
         .args(["propose", FAT, "-f"])
         .arg(e2e.join("ctx/Dockerfile"))
         .arg("-o")

@@ -11,9 +11,6 @@
 //!
 //! Default 256 cases (about 5 s in a debug build); `PROPTEST_CASES=2000` for a longer hunt.
 
-#[path = "common/oracle/mod.rs"]
-mod oracle;
-
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
@@ -23,7 +20,9 @@ use proptest::test_runner::{Config, TestRunner};
 use pyslim::core::image::Compression;
 use pyslim::source::writer::{Content, LayerSpec, SpecEntry, SpecKind};
 
-use oracle::{at_or_under, check_case, describe, join, split_parent, strictly_under, Fail};
+use crate::common::oracle::{
+    at_or_under, check_case, describe, join, split_parent, strictly_under, Fail,
+};
 
 const NAMES: [&str; 3] = ["a", "b", "c"];
 

@@ -2,16 +2,14 @@
 //! decisions file fed back in (the round trip), `--force` over every output, refusals that
 //! leave no file behind, and temporary files that never take a user's file's name.
 
-mod common;
-#[path = "common/trim_spec.rs"]
-mod trim_spec;
+use crate::common;
 
 use std::path::Path;
 
+use crate::common::trim_spec::{decisions, spec};
 use pyslim::core::trim_image::final_listing;
 use pyslim::source::writer::ArchiveFormat;
 use pyslim::Tree;
-use trim_spec::{decisions, spec};
 
 const ACCEPT: &[&str] = &[
     "pip-cache",
@@ -23,8 +21,7 @@ const ACCEPT: &[&str] = &[
 const DOCKERFILE: &str = "FROM debian:12\nRUN apt-get update && apt-get install -y python3.11-dev\nRUN python3 -m venv /opt/venv && pip install flask numpy\nCOPY main.py /app/main.py\nRUN rm -f /tmp/build.log && apt-get clean\n";
 
 fn pyslim(dir: &Path, args: &[&str]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    common::pyslim()
         .current_dir(dir)
         .arg("trim")
         .args(args)

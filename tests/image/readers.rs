@@ -1,9 +1,9 @@
 //! Every reader on generated images: the same image gives the same figures from every format,
 //! the model says what the spec says, and bad input is refused with a clear error.
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 use pyslim::core::image::{Compression, SourceKind};
 use pyslim::core::tree::Change;
 use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
@@ -777,11 +777,7 @@ fn real_fixture_or_skip(test: &str) -> Option<std::path::PathBuf> {
 
 /// `pyslim <args>` → its JSON output.
 fn pyslim_json(args: &[&str]) -> serde_json::Value {
-    let out = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
+    let out = common::pyslim().args(args).output().unwrap();
     assert!(
         out.status.success(),
         "pyslim {args:?}: {}",

@@ -5,7 +5,7 @@
 //! Needs PYSLIM_E2E_DIR naming the script's output (fat-app.tar in it); skips without it
 //! unless PYSLIM_REQUIRE_E2E=1.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -150,7 +150,7 @@ fn trim_with_decisions_prints_figures_that_agree_with_each_other() {
         .collect();
     std::fs::write(dir.path().join("d.toml"), text).unwrap();
     let dockerfile = fx.tar.with_file_name("ctx").join("Dockerfile");
-    let mut cmd = assert_cmd::Command::cargo_bin("pyslim").unwrap();
+    let mut cmd = common::pyslim();
     cmd.current_dir(dir.path()).arg("trim").arg(&fx.tar).args([
         "--decisions",
         "d.toml",

@@ -1,13 +1,13 @@
 //! The real binary on good and bad input: exit codes and the exact words users see.
 
-mod common;
+use crate::common;
 
+use crate::common::*;
 use assert_cmd::Command;
-use common::*;
 use pyslim::source::writer::ArchiveFormat;
 
 fn pyslim() -> Command {
-    let mut cmd = Command::cargo_bin("pyslim").expect("binary built");
+    let mut cmd = common::pyslim();
     // Never reach a real daemon by accident from these tests.
     cmd.env("DOCKER_HOST", "unix:///nonexistent/pyslim-test.sock");
     cmd
@@ -173,7 +173,7 @@ fn permission_denied_on_the_socket_is_explained() {
     let sock = dir.path().join("docker.sock");
     let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("pyslim");
+    let bin = common::PYSLIM;
     // Root ignores socket permissions: run as nobody, as a user outside the docker group is.
     let is_root = std::process::Command::new("id")
         .arg("-u")

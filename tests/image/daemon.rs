@@ -2,11 +2,11 @@
 //! through the daemon, and get exactly what the tarball gives. Skips with a printed reason
 //! when no daemon answers, unless PYSLIM_REQUIRE_DOCKER=1.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use pyslim::core::image::SourceKind;
 use pyslim::source::writer::ArchiveFormat;
 use pyslim::{Error, OpenOptions};
@@ -86,8 +86,7 @@ fn an_image_the_daemon_does_not_know_is_named_in_the_error() {
 #[test]
 fn daemon_source_via_tcp_docker_host_that_refuses() {
     // Nothing listens on this port: the error must say where pyslim looked.
-    let out = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    let out = common::pyslim()
         .env("DOCKER_HOST", "tcp://127.0.0.1:1")
         .args(["analyze", "--source", "docker", "anything:latest"])
         .output()

@@ -2,7 +2,7 @@
 //! stderr that names the input, the cap and the flag that raises it, with exit code 2, from
 //! every kind of source; and raising the cap with its flag lets the same image open.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
@@ -18,8 +18,7 @@ fn every_source(dir: &Path, spec: &ImageSpec) -> Vec<PathBuf> {
 }
 
 fn analyze(path: &Path, flags: &[&str]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    common::pyslim()
         .arg("analyze")
         .arg(path)
         .args(flags)

@@ -4,7 +4,7 @@
 //! safety check), and the shared-library check then sees what they need: here on an OCI
 //! layout with gzip layers.
 
-mod common;
+use crate::common;
 
 use pyslim::core::content::Captured;
 use pyslim::core::examine;

@@ -4,12 +4,12 @@
 //! leaves no file behind, never a hang; and Ctrl-C or SIGTERM during that export removes the
 //! partial export before the process ends.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::daemon_proxy::{load_big_image, proxy, AtBudget, Loaded};
+use crate::common::daemon_proxy::{load_big_image, proxy, AtBudget, Loaded};
 
 /// A work directory holding only the decisions file, and the proxy's socket beside it.
 fn setup(dir: &Path, tag: &str) -> (Loaded, std::path::PathBuf, String) {
@@ -36,8 +36,7 @@ fn a_trim_whose_export_stalls_times_out_and_leaves_no_file() {
     let tag = format!("pyslim-test/trim-stall:{}", std::process::id());
     let (_loaded, work, host) = setup(dir.path(), &tag);
     let started = Instant::now();
-    let out = assert_cmd::Command::cargo_bin("pyslim")
-        .unwrap()
+    let out = common::pyslim()
         .current_dir(&work)
         .env("DOCKER_HOST", &host)
         .env("PYSLIM_DOCKER_TIMEOUT", "2")
@@ -86,7 +85,7 @@ fn ctrl_c_or_sigterm_during_the_export_removes_the_partial_file() {
     let (_loaded, work, host) = setup(dir.path(), &tag);
     for (name, signal) in [("INT", 2), ("TERM", 15)] {
         let mut child = Child(
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("pyslim"))
+            std::process::Command::new(common::PYSLIM)
                 .current_dir(&work)
                 .env("DOCKER_HOST", &host)
                 // Long enough that only the signal ends the stalled export.

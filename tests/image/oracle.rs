@@ -3,14 +3,11 @@
 //! `tests/common/oracle/` for what the reference does and where its domain ends).
 //! `tests/proptest_stacks.rs` checks shrinkable proptest stacks against the same reference.
 
-#[path = "common/oracle/mod.rs"]
-mod oracle;
-
 use pyslim::core::image::Compression;
 use pyslim::source::writer::{layer_tar, Content, LayerSpec, SpecEntry, SpecKind};
 
-use oracle::random::{random_case, Stats};
-use oracle::{
+use crate::common::oracle::random::{random_case, Stats};
+use crate::common::oracle::{
     check_case, check_case_with, describe, reference, Fail, Kind, RefOptions, DEFAULT_REF,
 };
 

@@ -2,9 +2,8 @@
 //! the interpreter that owns the directory it was installed into (a venv's python does not
 //! see the system's dist-packages, and the reverse).
 
-mod common;
-#[path = "common/trim_spec.rs"]
-mod trim_spec;
+use crate::common;
+use crate::common::trim_spec;
 
 use pyslim::core::examine;
 use pyslim::core::findings::RuleSet;

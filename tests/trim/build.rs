@@ -8,12 +8,10 @@
 //! and index/, the local wheel index served again here). The builds fetch Debian packages
 //! from the mirror, as the script's did. Skips with the reason unless PYSLIM_REQUIRE_E2E=1.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-use assert_cmd::cargo::CommandCargoExt;
 
 const BASE: &str = "pyslim-fixture/debian-python:base";
 const FAT: &str = "pyslim-fixture/fat-app:latest";
@@ -137,8 +135,7 @@ fn the_patched_dockerfile_saves_what_the_session_projected() {
     ];
     // The findings this build has (a rebuild may differ from the script's image a little).
     std::fs::write(work.path().join("none.toml"), "").unwrap();
-    let probe = Command::cargo_bin("pyslim")
-        .unwrap()
+    let probe = common::pyslim()
         .current_dir(work.path())
         .args([
             "trim",
@@ -165,8 +162,7 @@ fn the_patched_dockerfile_saves_what_the_session_projected() {
         .map(|f| format!("[[decision]]\nfinding = \"{f}\"\naccept = true\n\n"))
         .collect();
     std::fs::write(work.path().join("d.toml"), decisions).unwrap();
-    let run = Command::cargo_bin("pyslim")
-        .unwrap()
+    let run = common::pyslim()
         .current_dir(work.path())
         .args([
             "trim",

@@ -1,8 +1,7 @@
 //! `pyslim check`, the CI gate, through the real binary: exit 0 pass, 1 fail, 2 error.
 
-mod common;
+use crate::common;
 
-use assert_cmd::Command;
 use pyslim::source::writer::{ArchiveFormat, Content, ImageSpec, LayerSpec, SpecEntry, SpecKind};
 
 fn careless() -> ImageSpec {
@@ -61,8 +60,7 @@ fn slim() -> ImageSpec {
 }
 
 fn check(dir: &std::path::Path, image: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    Command::cargo_bin("pyslim")
-        .unwrap()
+    common::pyslim()
         .current_dir(dir)
         .arg("check")
         .arg(image)
@@ -380,7 +378,7 @@ fn check_and_analyze_label_whose_figures_they_show() {
     ));
     let bad = common::write_tar(dir.path(), "bad.tar", &spec, ArchiveFormat::DockerLegacy);
     let analyze = |json: bool| {
-        let mut cmd = Command::cargo_bin("pyslim").unwrap();
+        let mut cmd = common::pyslim();
         cmd.current_dir(dir.path()).arg("analyze").arg(&bad);
         if json {
             cmd.arg("--json");

@@ -5,13 +5,12 @@
 //! shared scratch places (/tmp, /var/tmp, /dev/shm) are listed too, in case a path there is
 //! ever written without going through TMPDIR.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::cargo::CommandCargoExt;
 use pyslim::source::writer::ArchiveFormat;
 
 /// Path → (size, mtime in ns, mode, inode) for everything below `root`, links not followed.
@@ -71,8 +70,7 @@ fn a_full_run_writes_only_the_named_outputs() {
     let scratch_before = shared_scratch();
 
     let run = |args: &[&str]| {
-        let out = std::process::Command::cargo_bin("pyslim")
-            .unwrap()
+        let out = common::pyslim()
             .current_dir(root.join("work"))
             .env("HOME", root.join("home"))
             .env("TMPDIR", root.join("tmp"))

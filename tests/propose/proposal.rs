@@ -3,18 +3,15 @@
 //! (tests and bytecode included), a pip cache, and the app. Every expected number is worked
 //! out here from the spec, not read back from pyslim.
 
-mod common;
+use crate::common;
 // Tests of single rewritten steps, beside the helpers they share.
-#[path = "propose/rewritten_runs.rs"]
 mod rewritten_runs;
 // A proposal that runs: entrypoint, interpreter, libraries, estimates.
-#[path = "propose/runs.rs"]
 mod runs;
 
 use std::path::Path;
 use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
 use pyslim::source::writer::{ArchiveFormat, EmptyStep, ImageSpec, LayerSpec, SpecEntry, SpecKind};
 
 const SP: &str = "opt/venv/lib/python3.11/site-packages";
@@ -210,8 +207,7 @@ struct Run {
 }
 
 fn pyslim(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("pyslim")
-        .unwrap()
+    let out = common::pyslim()
         .current_dir(dir)
         // A daemon may be up: keep it out, so the base sizes come from the table.
         .env("DOCKER_HOST", "unix:///nonexistent/pyslim-test.sock")

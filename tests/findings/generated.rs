@@ -1,7 +1,7 @@
 //! Findings on generated images shaped like real ones: each rule finds what it should, with
 //! exact bytes, and stays away from what would break an app.
 
-mod common;
+use crate::common;
 
 use pyslim::core::findings::{Finding, RuleSet};
 use pyslim::core::{examine, Examination};
