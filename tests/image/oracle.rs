@@ -1,7 +1,8 @@
-//! Reference oracle for the merged layer tree: hand-written stacks and xorshift-generated
-//! random stacks, checked against a reference that really extracts the layer tars (see
+//! Reference oracle for the merged layer tree: hand-written stacks and random stacks drawn
+//! from a seed, checked against a reference that really extracts the layer tars (see
 //! `tests/common/oracle/` for what the reference does and where its domain ends).
-//! `tests/proptest_stacks.rs` checks shrinkable proptest stacks against the same reference.
+//! `proptest_stacks.rs` checks shrinkable proptest stacks from the same generator against the
+//! same reference.
 
 use pyslim::core::image::Compression;
 use pyslim::source::writer::{layer_tar, Content, LayerSpec, SpecEntry, SpecKind};

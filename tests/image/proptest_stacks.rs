@@ -3,28 +3,20 @@
 //! tree and the size figures of the reference oracle (`tests/common/oracle/`), which really
 //! extracts the layer tars.
 //!
-//! Proptest generates plain operations; `Sanitizer` turns them into a stack inside the
-//! oracle's domain by dropping the operations a real extractor would refuse or do
-//! differently from another (a path below a file, a hardlink to a missing file, markers whose
-//! effect depends on their order). Shrinking works on the operations, so a failure ends as a
-//! few entries in a layer or two.
+//! Proptest generates plain operations; `oracle::random::stack`, the one generator (which
+//! `oracle.rs` feeds from a seed instead), turns them into a stack inside the oracle's domain. Shrinking works on the operations, so a failure ends as a few
+//! entries in a layer or two.
 //!
 //! Default 256 cases (about 5 s in a debug build); `PROPTEST_CASES=2000` for a longer hunt.
-
-use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 
 use pyslim::core::image::Compression;
-use pyslim::source::writer::{Content, LayerSpec, SpecEntry, SpecKind};
 
-use crate::common::oracle::{
-    at_or_under, check_case, describe, join, split_parent, strictly_under, Fail,
-};
-
-const NAMES: [&str; 3] = ["a", "b", "c"];
+use crate::common::oracle::random::{stack, Op, Stats, NAMES};
+use crate::common::oracle::{check_case, describe, Fail};
 
 /// A path of one to three names out of three: few enough that operations collide often.
 fn path() -> impl Strategy<Value = String> {
@@ -35,35 +27,6 @@ fn path() -> impl Strategy<Value = String> {
             .collect::<Vec<_>>()
             .join("/")
     })
-}
-
-#[derive(Debug, Clone)]
-enum Op {
-    File {
-        path: String,
-        size: u16,
-        noise: bool,
-    },
-    Dir {
-        path: String,
-    },
-    /// Absolute, `../`-relative or plain relative target; never followed by anyone.
-    Symlink {
-        path: String,
-        target: String,
-    },
-    /// To the `pick`-th regular file present when the entry is reached.
-    Hardlink {
-        path: String,
-        pick: usize,
-    },
-    Whiteout {
-        path: String,
-    },
-    /// `None` is the root.
-    Opaque {
-        dir: Option<String>,
-    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -97,227 +60,6 @@ fn stack_ops() -> impl Strategy<Value = Vec<(Vec<Op>, Compression)>> {
     prop::collection::vec((prop::collection::vec(op(), 0..8), compression()), 1..=5)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum M {
-    Dir,
-    File,
-    Symlink,
-}
-
-/// How often each feature made it into a stack, to show the strategy reaches them all.
-#[derive(Debug, Default)]
-struct Stats {
-    empty_layers: u64,
-    overwrites: u64,
-    kind_changes: u64,
-    whiteouts_of_present: u64,
-    whiteouts_in_missing_dirs: u64,
-    opaques: u64,
-    root_opaques: u64,
-    markers_after_entries: u64,
-    symlinks: u64,
-    hardlinks: u64,
-    hardlinks_across_layers: u64,
-}
-
-/// What is on disk after the layers so far, as the reference would extract them.
-#[derive(Default)]
-struct Sanitizer {
-    model: BTreeMap<String, M>,
-    /// Layer that wrote each file's bytes (for the statistics).
-    written_in: BTreeMap<String, usize>,
-    stats: Stats,
-}
-
-impl Sanitizer {
-    /// Every existing component of `dir` is a directory (missing ones get created).
-    fn chain_ok(&self, dir: &str) -> bool {
-        let mut cur = String::new();
-        for part in dir.split('/').filter(|p| !p.is_empty()) {
-            cur = join(&cur, part);
-            match self.model.get(&cur) {
-                None => return true,
-                Some(M::Dir) => {}
-                Some(_) => return false,
-            }
-        }
-        true
-    }
-
-    fn mk_chain(&mut self, dir: &str) {
-        let mut cur = String::new();
-        for part in dir.split('/').filter(|p| !p.is_empty()) {
-            cur = join(&cur, part);
-            self.model.entry(cur.clone()).or_insert(M::Dir);
-        }
-    }
-
-    fn remove(&mut self, keep: impl Fn(&str) -> bool) {
-        self.model.retain(|k, _| keep(k));
-        self.written_in.retain(|k, _| keep(k));
-    }
-
-    fn layer(&mut self, index: usize, ops: &[Op], compression: Compression) -> LayerSpec {
-        // Markers act on the layers below, before any entry of this layer: decide them first.
-        let mut zones: Vec<(String, String, bool)> = Vec::new(); // (marker dir, zone, opaque)
-        let mut kept = vec![false; ops.len()];
-        for (n, op) in ops.iter().enumerate() {
-            let (dir, zone, opaque) = match op {
-                Op::Opaque { dir } => {
-                    let d = dir.clone().unwrap_or_default();
-                    if !matches!(self.model.get(&d), None | Some(M::Dir))
-                        || !self.chain_ok(split_parent(&d).0)
-                    {
-                        continue;
-                    }
-                    (d.clone(), d, true)
-                }
-                Op::Whiteout { path } => {
-                    let dir = split_parent(path).0.to_owned();
-                    if !self.chain_ok(&dir) {
-                        continue;
-                    }
-                    (dir, path.clone(), false)
-                }
-                _ => continue,
-            };
-            let inside = |p: &str, zone: &str, opaque: bool| {
-                if opaque {
-                    strictly_under(p, zone)
-                } else {
-                    at_or_under(p, zone)
-                }
-            };
-            if zones
-                .iter()
-                .any(|(d, z, o)| inside(&dir, z, *o) || inside(d, &zone, opaque))
-            {
-                continue;
-            }
-            kept[n] = true;
-            zones.push((dir, zone, opaque));
-        }
-        for (dir, zone, opaque) in &zones {
-            if !self.model.contains_key(dir) && !dir.is_empty() && !opaque {
-                self.stats.whiteouts_in_missing_dirs += 1;
-            }
-            self.mk_chain(dir);
-            if *opaque {
-                self.stats.opaques += 1;
-                self.stats.root_opaques += zone.is_empty() as u64;
-                self.remove(|k| !strictly_under(k, zone));
-            } else {
-                self.stats.whiteouts_of_present += self.model.contains_key(zone) as u64;
-                self.remove(|k| !at_or_under(k, zone));
-            }
-        }
-
-        let mut entries = Vec::new();
-        let mut seen_entry = false;
-        for (n, op) in ops.iter().enumerate() {
-            let entry = match op {
-                Op::Opaque { dir } if kept[n] => {
-                    self.stats.markers_after_entries += seen_entry as u64;
-                    entries.push(SpecEntry::opaque(dir.as_deref().unwrap_or("")));
-                    continue;
-                }
-                Op::Whiteout { path } if kept[n] => {
-                    self.stats.markers_after_entries += seen_entry as u64;
-                    entries.push(SpecEntry::whiteout(path));
-                    continue;
-                }
-                Op::Opaque { .. } | Op::Whiteout { .. } => continue,
-                Op::File { path, size, noise } => {
-                    let (size, seed) = (u64::from(*size), n as u64 + 1);
-                    let content = if *noise {
-                        Content::Noise { size, seed }
-                    } else {
-                        Content::Pattern { size, seed }
-                    };
-                    (path, SpecEntry::new(path, SpecKind::File(content)), M::File)
-                }
-                Op::Dir { path } => (path, SpecEntry::dir(path), M::Dir),
-                Op::Symlink { path, target } => {
-                    (path, SpecEntry::symlink(path, target), M::Symlink)
-                }
-                Op::Hardlink { path, pick } => {
-                    let targets: Vec<&String> = self
-                        .model
-                        .iter()
-                        .filter(|(k, m)| **m == M::File && !at_or_under(k, path))
-                        .map(|(k, _)| k)
-                        .collect();
-                    if targets.is_empty() {
-                        continue;
-                    }
-                    let target = targets[pick % targets.len()].clone();
-                    (path, SpecEntry::hardlink(path, &target), M::File)
-                }
-            };
-            let (path, spec, kind) = entry;
-            if !self.chain_ok(split_parent(path).0) {
-                continue;
-            }
-            match &spec.kind {
-                SpecKind::Symlink(_) => self.stats.symlinks += 1,
-                SpecKind::Hardlink(t) => {
-                    self.stats.hardlinks += 1;
-                    self.stats.hardlinks_across_layers +=
-                        (self.written_in.get(t) != Some(&index)) as u64;
-                }
-                _ => {}
-            }
-            let from = match &spec.kind {
-                SpecKind::Hardlink(t) => self.written_in.get(t).copied(),
-                SpecKind::File(_) => Some(index),
-                _ => None,
-            };
-            self.mk_chain(split_parent(path).0);
-            if let Some(old) = self.model.get(path).copied() {
-                self.stats.overwrites += 1;
-                self.stats.kind_changes += (old != kind) as u64;
-                if !(old == M::Dir && kind == M::Dir) {
-                    self.remove(|k| !at_or_under(k, path));
-                }
-            }
-            if let Some(from) = from {
-                self.written_in.insert(path.clone(), from);
-            }
-            self.model.insert(path.clone(), kind);
-            seen_entry = true;
-            entries.push(spec);
-        }
-        self.stats.empty_layers += entries.is_empty() as u64;
-        let mut spec = LayerSpec::new(&format!("RUN step {index}"), entries);
-        spec.compression = compression;
-        spec
-    }
-}
-
-fn sanitize(ops: &[(Vec<Op>, Compression)], stats: Option<&mut Stats>) -> Vec<LayerSpec> {
-    let mut s = Sanitizer::default();
-    let layers = ops
-        .iter()
-        .enumerate()
-        .map(|(i, (ops, c))| s.layer(i, ops, *c))
-        .collect();
-    if let Some(stats) = stats {
-        let t = &mut s.stats;
-        stats.empty_layers += t.empty_layers;
-        stats.overwrites += t.overwrites;
-        stats.kind_changes += t.kind_changes;
-        stats.whiteouts_of_present += t.whiteouts_of_present;
-        stats.whiteouts_in_missing_dirs += t.whiteouts_in_missing_dirs;
-        stats.opaques += t.opaques;
-        stats.root_opaques += t.root_opaques;
-        stats.markers_after_entries += t.markers_after_entries;
-        stats.symlinks += t.symlinks;
-        stats.hardlinks += t.hardlinks;
-        stats.hardlinks_across_layers += t.hardlinks_across_layers;
-    }
-    layers
-}
-
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
@@ -330,7 +72,7 @@ proptest! {
 
     #[test]
     fn merged_tree_and_sizes_match_reference(ops in stack_ops()) {
-        let layers = sanitize(&ops, None);
+        let layers = stack(&ops, &mut Stats::default());
         match check_case(&layers) {
             Ok(()) => {}
             Err(Fail::Domain(e)) => prop_assert!(
@@ -356,7 +98,7 @@ fn strategy_reaches_every_feature() {
             .new_tree(&mut runner)
             .expect("generate")
             .current();
-        sanitize(&ops, Some(&mut stats));
+        stack(&ops, &mut stats);
     }
     for (what, n, min) in [
         ("empty layers", stats.empty_layers, 5),

@@ -1,5 +1,6 @@
 //! Reference oracle for the merged layer tree, shared by `tests/image/oracle.rs` (hand-written
-//! and xorshift-generated stacks) and `tests/image/proptest_stacks.rs` (proptest strategies).
+//! and seeded random stacks) and `tests/image/proptest_stacks.rs` (proptest strategies); both
+//! draw random stacks from the one generator in `random.rs`.
 //!
 //! For each image, pyslim's merged tree and its figures must equal what you get by
 //! really extracting the layer tars in order into a temporary directory, the way Docker's layer
