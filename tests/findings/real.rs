@@ -10,15 +10,15 @@
 //! crate root). Without the file every test here prints why and passes, unless
 //! PYSLIM_REQUIRE_FIXTURE=1, when they fail.
 //!
-//! Every expected number is computed here, independently of pyslim: the layer tars are read
-//! with the `tar` crate and applied in order (OCI whiteouts first), the rules' globs from
+//! Every expected number is computed here, independently of pyslim: the reference oracle
+//! (tests/common/oracle/, the same one the merged-tree tests use) extracts the layer tars onto
+//! disk in order as Docker would (OCI whiteouts first), the rules' globs from
 //! assets/rules.toml are matched path by path against that final view, dpkg's .list files and
 //! the wheels' RECORD files are read from it. pyslim's output is never the expectation.
 //!
 //! Tests named `regression_*` pin bugs this fixture found in pyslim (now fixed).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -26,45 +26,23 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use pyslim::core::findings::{Finding, RuleSet};
 use pyslim::core::Examination;
 
+use crate::common::oracle::{extract_docker_archive, Hidden, Kind, Obs, View};
+
 const SITE: &str = "opt/venv/lib/python3.11/site-packages";
 const MIB: u64 = 1 << 20;
 
 // ---------------------------------------------------------------------------------------------
-// The image as extracting its layers would leave it, read independently of pyslim.
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    File,
-    Dir,
-    Symlink,
-    Hardlink,
-    Other,
-}
-
-#[derive(Debug, Clone)]
-struct Obs {
-    kind: Kind,
-    /// Bytes of a regular file (0 for hardlinks: their target carries the bytes).
-    size: u64,
-    layer: u32,
-    mode: u32,
-    link: String,
-    /// Content of the small text files these tests read.
-    text: Option<Vec<u8>>,
-}
-
-/// A file's bytes written by one layer and hidden (replaced or deleted) by a later one.
-#[derive(Debug, Clone)]
-struct Hidden {
-    written: u32,
-    hidden_by: u32,
-    path: String,
-    size: u64,
-}
+// The image as extracting its layers leaves it: the reference oracle (tests/common/oracle/)
+// extracts the archive onto disk the way Docker would, independently of pyslim.
 
 struct Fx {
     ex: Examination,
-    view: BTreeMap<String, Obs>,
+    view: View,
+    /// Permission bits of every file and directory.
+    modes: BTreeMap<String, u32>,
+    /// Contents of the small text files these tests read (`keeps_text`).
+    texts: BTreeMap<String, Vec<u8>>,
+    /// Non-empty files' bytes hidden by a later layer (or the same one writing them again).
     hidden: Vec<Hidden>,
     instructions: Vec<String>,
     rules: Vec<toml::Table>,
@@ -114,7 +92,14 @@ fn load(path: &std::path::Path) -> Fx {
         ex.warnings
     );
 
-    let (view, hidden, instructions) = read_view(path);
+    let reference = extract_docker_archive(path, keeps_text);
+    let instructions: Vec<String> = reference.config["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|h| !h["empty_layer"].as_bool().unwrap_or(false))
+        .map(|h| h["created_by"].as_str().unwrap_or("").to_owned())
+        .collect();
     let text = std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/rules.toml"),
     )
@@ -128,8 +113,14 @@ fn load(path: &std::path::Path) -> Fx {
         .collect();
     Fx {
         ex,
-        view,
-        hidden,
+        view: reference.extracted.view,
+        modes: reference.extracted.modes,
+        texts: reference.texts,
+        hidden: reference
+            .hidden
+            .into_iter()
+            .filter(|h| h.size > 0)
+            .collect(),
         instructions,
         rules,
     }
@@ -150,138 +141,6 @@ fn keeps_text(path: &str) -> bool {
         || path.ends_with("pyvenv.cfg")
 }
 
-type LayerEntries = (Vec<String>, Vec<(String, Obs)>);
-
-fn read_view(path: &std::path::Path) -> (BTreeMap<String, Obs>, Vec<Hidden>, Vec<String>) {
-    // One pass over the outer archive: every layer member parsed, plus manifest and config.
-    let mut layers: BTreeMap<String, LayerEntries> = BTreeMap::new();
-    let mut json: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let file = std::fs::File::open(path).expect("open fixture");
-    let mut outer = tar::Archive::new(std::io::BufReader::with_capacity(1 << 20, file));
-    for member in outer.entries().expect("outer tar") {
-        let mut member = member.expect("outer member");
-        let name = norm(&member.path().expect("member path").to_string_lossy());
-        if name.ends_with("/layer.tar") {
-            let mut whiteouts = Vec::new();
-            let mut entries = Vec::new();
-            let mut inner = tar::Archive::new(&mut member);
-            for e in inner.entries().expect("layer tar") {
-                let mut e = e.expect("layer entry");
-                let p = norm(&e.path().expect("entry path").to_string_lossy());
-                if p.is_empty() {
-                    continue;
-                }
-                let (parent, base) = p.rsplit_once('/').unwrap_or(("", p.as_str()));
-                if let Some(gone) = base.strip_prefix(".wh.") {
-                    assert_ne!(gone, ".wh..opq", "the fixture has no opaque dirs");
-                    whiteouts.push(if parent.is_empty() {
-                        gone.to_owned()
-                    } else {
-                        format!("{parent}/{gone}")
-                    });
-                    continue;
-                }
-                let h = e.header();
-                let kind = match h.entry_type() {
-                    tar::EntryType::Regular | tar::EntryType::Continuous => Kind::File,
-                    tar::EntryType::Directory => Kind::Dir,
-                    tar::EntryType::Symlink => Kind::Symlink,
-                    tar::EntryType::Link => Kind::Hardlink,
-                    _ => Kind::Other,
-                };
-                let mode = h.mode().expect("mode");
-                let link = e
-                    .link_name()
-                    .expect("link name")
-                    .map(|l| l.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let size = if kind == Kind::File { e.size() } else { 0 };
-                let text = if kind == Kind::File && keeps_text(&p) {
-                    let mut v = Vec::new();
-                    e.read_to_end(&mut v).expect("read text");
-                    Some(v)
-                } else {
-                    None
-                };
-                entries.push((
-                    p,
-                    Obs {
-                        kind,
-                        size,
-                        layer: 0,
-                        mode,
-                        link,
-                        text,
-                    },
-                ));
-            }
-            layers.insert(name, (whiteouts, entries));
-        } else if name.ends_with(".json") {
-            let mut v = Vec::new();
-            member.read_to_end(&mut v).expect("read json");
-            json.insert(name, v);
-        }
-    }
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&json["manifest.json"]).expect("manifest");
-    let config_name = manifest[0]["Config"].as_str().expect("Config").to_owned();
-    let config: serde_json::Value = serde_json::from_slice(&json[&config_name]).expect("config");
-    let instructions: Vec<String> = config["history"]
-        .as_array()
-        .expect("history")
-        .iter()
-        .filter(|h| !h["empty_layer"].as_bool().unwrap_or(false))
-        .map(|h| h["created_by"].as_str().unwrap_or("").to_owned())
-        .collect();
-
-    let mut view: BTreeMap<String, Obs> = BTreeMap::new();
-    let mut hidden = Vec::new();
-    let order: Vec<String> = manifest[0]["Layers"]
-        .as_array()
-        .expect("Layers")
-        .iter()
-        .map(|l| norm(l.as_str().expect("layer name")))
-        .collect();
-    for (index, name) in order.iter().enumerate() {
-        let layer = index as u32;
-        let (whiteouts, entries) = layers.remove(name).expect("layer member present");
-        let remove = |view: &mut BTreeMap<String, Obs>, p: &str, hidden: &mut Vec<Hidden>| {
-            let below = format!("{p}/");
-            let gone: Vec<String> = view
-                .range(p.to_owned()..)
-                .take_while(|(k, _)| k.starts_with(p))
-                .filter(|(k, _)| *k == p || k.starts_with(&below))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in gone {
-                let o = view.remove(&k).expect("present");
-                if o.kind == Kind::File && o.size > 0 {
-                    hidden.push(Hidden {
-                        written: o.layer,
-                        hidden_by: layer,
-                        path: k,
-                        size: o.size,
-                    });
-                }
-            }
-        };
-        for w in &whiteouts {
-            remove(&mut view, w, &mut hidden);
-        }
-        for (p, mut o) in entries {
-            o.layer = layer;
-            let replaced_dir = view.get(&p).is_some_and(|old| old.kind == Kind::Dir);
-            if replaced_dir && o.kind == Kind::Dir {
-                view.insert(p, o);
-                continue;
-            }
-            remove(&mut view, &p, &mut hidden);
-            view.insert(p, o);
-        }
-    }
-    (view, hidden, instructions)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reading the view.
 
@@ -300,7 +159,11 @@ impl Fx {
         let o = self
             .obs(p)
             .unwrap_or_else(|| panic!("{p} is not in the image"));
-        String::from_utf8_lossy(o.text.as_deref().expect("text kept")).into_owned()
+        let text = self
+            .texts
+            .get(p)
+            .unwrap_or_else(|| panic!("{p} ({o:?}): no text kept"));
+        String::from_utf8_lossy(text).into_owned()
     }
 
     /// Regular files at or under `p`.
@@ -333,10 +196,11 @@ impl Fx {
                 match self.obs(&joined) {
                     Some(o) if o.kind == Kind::Symlink => {
                         cur.pop();
-                        let target = if o.link.starts_with('/') {
-                            norm(&o.link)
+                        let link = o.target.as_deref().unwrap_or_default();
+                        let target = if link.starts_with('/') {
+                            norm(link)
                         } else {
-                            norm(&format!("{}/{}", cur.join("/"), o.link))
+                            norm(&format!("{}/{}", cur.join("/"), link))
                         };
                         cur = target.split('/').map(str::to_owned).collect();
                     }
@@ -1004,8 +868,8 @@ fn posture_and_environment() {
     // /tmp, which has the sticky bit.
     let setuid = fx
         .view
-        .values()
-        .any(|o| o.kind == Kind::File && o.mode & 0o6000 != 0);
+        .iter()
+        .any(|(p, o)| o.kind == Kind::File && fx.modes[p] & 0o6000 != 0);
     assert_eq!(
         setuid,
         fx.ex
@@ -1014,7 +878,7 @@ fn posture_and_environment() {
             .iter()
             .any(|f| f.rule == "setuid-files")
     );
-    assert_eq!(fx.obs("tmp").map(|o| o.mode & 0o7777), Some(0o1777));
+    assert_eq!(fx.modes.get("tmp").map(|m| m & 0o7777), Some(0o1777));
     assert!(!fx
         .ex
         .findings
