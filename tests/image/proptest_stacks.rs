@@ -4,8 +4,9 @@
 //! extracts the layer tars.
 //!
 //! Proptest generates plain operations; `oracle::random::stack`, the one generator (which
-//! `oracle.rs` feeds from a seed instead), turns them into a stack inside the oracle's domain. Shrinking works on the operations, so a failure ends as a few
-//! entries in a layer or two.
+//! `oracle.rs` feeds from a seed instead), turns them into a stack inside the oracle's
+//! domain. Shrinking works on the operations, so a failure ends as a few entries in a layer
+//! or two.
 //!
 //! Default 256 cases (about 5 s in a debug build); `PROPTEST_CASES=2000` for a longer hunt.
 

@@ -3,7 +3,7 @@
 //! packages and PyPI wheels (served from a local index, as the build containers cannot reach
 //! PyPI). The proposal is built through the engine, smoke-tested, measured, and cleaned up:
 //! for the slim target here, on a base laid out as python:3.11-slim, and for the distroless
-//! target in propose/offline_bases.rs.
+//! target in build/offline_bases.rs.
 //!
 //! Needs the images `pyslim-fixture/fat-app:latest` and those bench/offline-bases.sh makes,
 //! and PYSLIM_E2E_DIR naming the script's output directory (ctx/ and index/). CI sets all of

@@ -181,7 +181,7 @@ fn a_real_python_image_trimmed_loads_imports_every_package_and_is_smaller() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    // Printed for the record (`cargo test --test trim_daemon -- --nocapture`): pyslim's
+    // Printed for the record (`cargo test --test trim daemon:: -- --nocapture`): pyslim's
     // report, by layer and by category, with the daemon's measure after --load.
     println!(
         "==== pyslim trim of {} ====\n{stdout}==== end ====",

@@ -2,7 +2,7 @@
 //! bench/offline-bases.sh makes from Debian packages in the layout of the real one: Debian's
 //! python at /usr/bin/python3.11 only, no shell, `ENTRYPOINT ["/usr/bin/python3.11"]`, user
 //! 65532. (python:3.11-slim's layout, Python at /usr/local/bin and none in /usr/bin, is the
-//! base of the slim build in propose_build.rs.) The proposal is built, its app imported by the
+//! base of the slim build in ../build.rs.) The proposal is built, its app imported by the
 //! smoke test, run once more through the image's own ENTRYPOINT (as `docker run IMAGE CMD…`
 //! does), and weighed against the estimate.
 
