@@ -1,7 +1,6 @@
 //! The real binary on good and bad input: exit codes and the exact words users see.
 
 use crate::common;
-
 use crate::common::*;
 use assert_cmd::Command;
 use pyslim::source::writer::ArchiveFormat;

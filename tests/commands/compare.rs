@@ -3,7 +3,6 @@
 //! load there); from tarballs, and end to end through the daemon.
 
 use crate::common;
-
 use std::sync::Arc;
 
 use pyslim::core::compare::compare;

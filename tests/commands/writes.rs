@@ -6,7 +6,6 @@
 //! ever written without going through TMPDIR.
 
 use crate::common;
-
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,6 @@
 //! exact bytes, and stays away from what would break an app.
 
 use crate::common;
-
 use pyslim::core::findings::{Finding, RuleSet};
 use pyslim::core::{examine, Examination};
 use pyslim::source::writer::{ArchiveFormat, Content, ImageSpec, LayerSpec, SpecEntry, SpecKind};

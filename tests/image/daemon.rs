@@ -3,7 +3,6 @@
 //! when no daemon answers, unless PYSLIM_REQUIRE_DOCKER=1.
 
 use crate::common;
-
 use std::process::Command;
 
 use crate::common::*;

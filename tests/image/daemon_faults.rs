@@ -4,7 +4,6 @@
 //! holding the connection open). Each ends in one clear line, never a hang.
 
 use crate::common;
-
 use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 

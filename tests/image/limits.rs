@@ -3,7 +3,6 @@
 //! every kind of source; and raising the cap with its flag lets the same image open.
 
 use crate::common;
-
 use std::path::{Path, PathBuf};
 
 use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};

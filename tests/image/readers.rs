@@ -2,7 +2,6 @@
 //! the model says what the spec says, and bad input is refused with a clear error.
 
 use crate::common;
-
 use crate::common::*;
 use pyslim::core::image::{Compression, SourceKind};
 use pyslim::core::tree::Change;

@@ -9,7 +9,6 @@
 //! from the mirror, as the script's did. Skips with the reason unless PYSLIM_REQUIRE_E2E=1.
 
 use crate::common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

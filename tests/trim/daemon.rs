@@ -9,7 +9,6 @@
 //! (skips without it unless PYSLIM_REQUIRE_FIXTURE=1).
 
 use crate::common;
-
 use std::path::PathBuf;
 
 use pyslim::docker::{self, Client};

@@ -6,7 +6,6 @@
 //! unless PYSLIM_REQUIRE_E2E=1.
 
 use crate::common;
-
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

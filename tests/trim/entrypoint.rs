@@ -3,7 +3,6 @@
 //! wrappers that run their arguments.
 
 use crate::common;
-
 use crate::common::trim_spec::{spec, SITE};
 use pyslim::core::examine;
 use pyslim::core::findings::RuleSet;

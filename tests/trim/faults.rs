@@ -5,7 +5,6 @@
 //! partial export before the process ends.
 
 use crate::common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,6 @@
 //! gone, a history entry added, and one layer when squashed.
 
 use crate::common;
-
 use std::path::{Path, PathBuf};
 
 use crate::common::trim_spec::{decisions, spec, SITE};

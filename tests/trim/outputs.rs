@@ -3,7 +3,6 @@
 //! leave no file behind, and temporary files that never take a user's file's name.
 
 use crate::common;
-
 use std::path::Path;
 
 use crate::common::trim_spec::{decisions, spec};

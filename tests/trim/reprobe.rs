@@ -5,7 +5,6 @@
 //! layout with gzip layers.
 
 use crate::common;
-
 use pyslim::core::content::Captured;
 use pyslim::core::examine;
 use pyslim::core::findings::RuleSet;

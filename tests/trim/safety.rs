@@ -3,7 +3,6 @@
 //! requires (Requires-Dist) or a file the entrypoint names are refused with a clear message.
 
 use crate::common;
-
 use crate::common::trim_spec::{decisions, dist, spec, SITE};
 use pyslim::core::examine;
 use pyslim::core::findings::RuleSet;

@@ -2,7 +2,6 @@
 //! --decisions` writing a report, a Dockerfile patch that applies, and the decisions.
 
 use crate::common;
-
 use std::process::Command;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
