@@ -1,7 +1,8 @@
 //! `pyslim check`, the CI gate, through the real binary: exit 0 pass, 1 fail, 2 error.
 
-use crate::common;
 use pyslim::source::writer::{ArchiveFormat, Content, ImageSpec, LayerSpec, SpecEntry, SpecKind};
+
+use crate::common;
 
 fn careless() -> ImageSpec {
     ImageSpec::new(

@@ -1,9 +1,10 @@
 //! The real binary on good and bad input: exit codes and the exact words users see.
 
-use crate::common;
-use crate::common::*;
 use assert_cmd::Command;
 use pyslim::source::writer::ArchiveFormat;
+
+use crate::common;
+use crate::common::*;
 
 fn pyslim() -> Command {
     let mut cmd = common::pyslim();

@@ -2,7 +2,6 @@
 //! distroless-shaped (neither), alpine-shaped (musl, and a manylinux wheel that will not
 //! load there); from tarballs, and end to end through the daemon.
 
-use crate::common;
 use std::sync::Arc;
 
 use pyslim::core::compare::compare;
@@ -11,6 +10,8 @@ use pyslim::core::findings::RuleSet;
 use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
 use pyslim::source::LayerCache;
 use pyslim::OpenOptions;
+
+use crate::common;
 
 const SP: &str = "opt/venv/lib/python3.12/site-packages";
 

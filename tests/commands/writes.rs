@@ -5,12 +5,13 @@
 //! shared scratch places (/tmp, /var/tmp, /dev/shm) are listed too, in case a path there is
 //! ever written without going through TMPDIR.
 
-use crate::common;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use pyslim::source::writer::ArchiveFormat;
+
+use crate::common;
 
 /// Path → (size, mtime in ns, mode, inode) for everything below `root`, links not followed.
 fn snapshot(root: &Path) -> BTreeMap<PathBuf, (u64, i128, u32, u64)> {

@@ -1,11 +1,12 @@
 //! Findings on generated images shaped like real ones: each rule finds what it should, with
 //! exact bytes, and stays away from what would break an app.
 
-use crate::common;
 use pyslim::core::findings::{Finding, RuleSet};
 use pyslim::core::{examine, Examination};
 use pyslim::source::writer::{ArchiveFormat, Content, ImageSpec, LayerSpec, SpecEntry, SpecKind};
 use pyslim::Image;
+
+use crate::common;
 
 fn examine_spec(spec: &ImageSpec) -> (Image, Examination) {
     let dir = tempfile::tempdir().unwrap();

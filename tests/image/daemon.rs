@@ -2,13 +2,14 @@
 //! through the daemon, and get exactly what the tarball gives. Skips with a printed reason
 //! when no daemon answers, unless PYSLIM_REQUIRE_DOCKER=1.
 
-use crate::common;
 use std::process::Command;
 
-use crate::common::*;
 use pyslim::core::image::SourceKind;
 use pyslim::source::writer::ArchiveFormat;
 use pyslim::{Error, OpenOptions};
+
+use crate::common;
+use crate::common::*;
 
 struct Loaded(String);
 

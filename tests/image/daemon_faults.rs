@@ -3,10 +3,10 @@
 //! in front of the real daemon that, after a byte budget, hangs up or goes silent while
 //! holding the connection open). Each ends in one clear line, never a hang.
 
-use crate::common;
 use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 
+use crate::common;
 use crate::common::daemon_proxy::{load_big_image, proxy, AtBudget};
 
 fn pyslim(host: &str) -> assert_cmd::Command {

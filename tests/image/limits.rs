@@ -2,10 +2,11 @@
 //! stderr that names the input, the cap and the flag that raises it, with exit code 2, from
 //! every kind of source; and raising the cap with its flag lets the same image open.
 
-use crate::common;
 use std::path::{Path, PathBuf};
 
 use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
+
+use crate::common;
 
 /// The same image as a legacy `docker save`, an OCI tar and an OCI directory.
 fn every_source(dir: &Path, spec: &ImageSpec) -> Vec<PathBuf> {

@@ -1,12 +1,13 @@
 //! Every reader on generated images: the same image gives the same figures from every format,
 //! the model says what the spec says, and bad input is refused with a clear error.
 
-use crate::common;
-use crate::common::*;
 use pyslim::core::image::{Compression, SourceKind};
 use pyslim::core::tree::Change;
 use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
 use pyslim::{Error, OpenOptions, SourceChoice};
+
+use crate::common;
+use crate::common::*;
 
 #[test]
 fn same_figures_from_every_format_and_compression() {

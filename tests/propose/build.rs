@@ -9,13 +9,14 @@
 //! and PYSLIM_E2E_DIR naming the script's output directory (ctx/ and index/). CI sets all of
 //! this up; elsewhere the test skips unless PYSLIM_REQUIRE_E2E=1.
 
-use crate::common;
 // `propose --build --smoke` for the slim and distroless targets on bases laid out as the real ones.
 #[path = "build/offline_bases.rs"]
 mod offline;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+
+use crate::common;
 
 const FAT: &str = "pyslim-fixture/fat-app:latest";
 const BASE: &str = "pyslim-fixture/debian-python:base";

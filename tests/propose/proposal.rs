@@ -3,7 +3,6 @@
 //! (tests and bytecode included), a pip cache, and the app. Every expected number is worked
 //! out here from the spec, not read back from pyslim.
 
-use crate::common;
 // Tests of single rewritten steps, beside the helpers they share.
 mod rewritten_runs;
 // A proposal that runs: entrypoint, interpreter, libraries, estimates.
@@ -13,6 +12,8 @@ use std::path::Path;
 use std::process::Command;
 
 use pyslim::source::writer::{ArchiveFormat, EmptyStep, ImageSpec, LayerSpec, SpecEntry, SpecKind};
+
+use crate::common;
 
 const SP: &str = "opt/venv/lib/python3.11/site-packages";
 

@@ -8,9 +8,10 @@
 //! and index/, the local wheel index served again here). The builds fetch Debian packages
 //! from the mirror, as the script's did. Skips with the reason unless PYSLIM_REQUIRE_E2E=1.
 
-use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use crate::common;
 
 const BASE: &str = "pyslim-fixture/debian-python:base";
 const FAT: &str = "pyslim-fixture/fat-app:latest";

@@ -8,11 +8,12 @@
 //! real image, `python3 tests/fixtures/build-real-fixture.py --runnable target/fixtures`
 //! (skips without it unless PYSLIM_REQUIRE_FIXTURE=1).
 
-use crate::common;
 use std::path::PathBuf;
 
 use pyslim::docker::{self, Client};
 use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
+
+use crate::common;
 
 fn decisions(accept: &[&str]) -> String {
     accept

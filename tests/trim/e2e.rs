@@ -5,7 +5,6 @@
 //! Needs PYSLIM_E2E_DIR naming the script's output (fat-app.tar in it); skips without it
 //! unless PYSLIM_REQUIRE_E2E=1.
 
-use crate::common;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -14,6 +13,8 @@ use pyslim::core::trim::{DecisionsFile, Session};
 use pyslim::core::trim_image::{plan, safety};
 use pyslim::core::{examine, Examination};
 use pyslim::Image;
+
+use crate::common;
 
 struct Fx {
     tar: PathBuf,

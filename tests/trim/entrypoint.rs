@@ -2,13 +2,14 @@
 //! (`/bin/sh -c "python /app/main.py"`), a script relative to WORKDIR, `python -m pkg`, and
 //! wrappers that run their arguments.
 
-use crate::common;
-use crate::common::trim_spec::{spec, SITE};
 use pyslim::core::examine;
 use pyslim::core::findings::RuleSet;
 use pyslim::core::trim_image::plan_removal;
 use pyslim::core::trim_image::safety::{self, Breakage};
 use pyslim::source::writer::{ArchiveFormat, SpecEntry};
+
+use crate::common;
+use crate::common::trim_spec::{spec, SITE};
 
 /// The real-shaped image with this command, and the entrypoint messages of removing `paths`.
 fn removing(entrypoint: &[&str], cmd: &[&str], workdir: &str, paths: &[&str]) -> Vec<String> {

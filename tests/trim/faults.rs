@@ -4,10 +4,10 @@
 //! leaves no file behind, never a hang; and Ctrl-C or SIGTERM during that export removes the
 //! partial export before the process ends.
 
-use crate::common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::common;
 use crate::common::daemon_proxy::{load_big_image, proxy, AtBudget, Loaded};
 
 /// A work directory holding only the decisions file, and the proxy's socket beside it.

@@ -3,15 +3,16 @@
 //! exactly the original tree minus the removed paths, with hidden bytes and idle whiteouts
 //! gone, a history entry added, and one layer when squashed.
 
-use crate::common;
 use std::path::{Path, PathBuf};
 
-use crate::common::trim_spec::{decisions, spec, SITE};
 use pyslim::core::entry::EntryKind;
 use pyslim::core::trim_image::final_listing;
 use pyslim::source::writer::ArchiveFormat;
 use pyslim::source::{OpenOptions, ReadOptions, SourceChoice};
 use pyslim::{Image, Tree};
+
+use crate::common;
+use crate::common::trim_spec::{decisions, spec, SITE};
 
 const ACCEPT: &[&str] = &[
     "pip-cache",

@@ -2,13 +2,14 @@
 //! decisions file fed back in (the round trip), `--force` over every output, refusals that
 //! leave no file behind, and temporary files that never take a user's file's name.
 
-use crate::common;
 use std::path::Path;
 
-use crate::common::trim_spec::{decisions, spec};
 use pyslim::core::trim_image::final_listing;
 use pyslim::source::writer::ArchiveFormat;
 use pyslim::Tree;
+
+use crate::common;
+use crate::common::trim_spec::{decisions, spec};
 
 const ACCEPT: &[&str] = &[
     "pip-cache",

@@ -4,7 +4,6 @@
 //! safety check), and the shared-library check then sees what they need: here on an OCI
 //! layout with gzip layers.
 
-use crate::common;
 use pyslim::core::content::Captured;
 use pyslim::core::examine;
 use pyslim::core::findings::RuleSet;
@@ -14,6 +13,8 @@ use pyslim::core::trim_image::plan_removal;
 use pyslim::core::trim_image::safety::{self, Breakage};
 use pyslim::source::writer::reprobe::needed_of_kept;
 use pyslim::source::writer::{ArchiveFormat, Content, ImageSpec, LayerSpec, SpecEntry, SpecKind};
+
+use crate::common;
 
 const BIG: &str = "usr/bin/big-tool";
 

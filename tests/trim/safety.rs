@@ -2,13 +2,14 @@
 //! interpreter, a shared library a kept ELF file needs (DT_NEEDED), a package a kept one
 //! requires (Requires-Dist) or a file the entrypoint names are refused with a clear message.
 
-use crate::common;
-use crate::common::trim_spec::{decisions, dist, spec, SITE};
 use pyslim::core::examine;
 use pyslim::core::findings::RuleSet;
 use pyslim::core::trim_image::plan_removal;
 use pyslim::core::trim_image::safety::{self, Breakage};
 use pyslim::source::writer::ArchiveFormat;
+
+use crate::common;
+use crate::common::trim_spec::{decisions, dist, spec, SITE};
 
 /// The image, examined, and a removal of the given final paths checked for safety.
 fn problems_removing(paths: &[&str]) -> Vec<safety::Problem> {

@@ -1,7 +1,6 @@
 //! Trimming sessions: the session itself, the explorer's trim screen, and `pyslim trim
 //! --decisions` writing a report, a Dockerfile patch that applies, and the decisions.
 
-use crate::common;
 use std::process::Command;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -11,6 +10,8 @@ use pyslim::core::trim::{Decision, DecisionsFile, Session};
 use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
 use pyslim::tui::app::{App, Effect, Mode};
 use pyslim::tui::keymap::Keymap;
+
+use crate::common;
 
 const APT: &str = "apt-get update && apt-get install -y gcc libpq-dev";
 const PIP: &str = "pip install -r requirements.txt";

@@ -2,13 +2,13 @@
 //! the interpreter that owns the directory it was installed into (a venv's python does not
 //! see the system's dist-packages, and the reverse).
 
-use crate::common;
-use crate::common::trim_spec;
-
 use pyslim::core::examine;
 use pyslim::core::findings::RuleSet;
 use pyslim::core::trim_image::smoke;
 use pyslim::source::writer::{ArchiveFormat, LayerSpec, SpecEntry};
+
+use crate::common;
+use crate::common::trim_spec;
 
 const DIST: &str = "usr/lib/python3/dist-packages";
 
