@@ -236,6 +236,29 @@ pub struct ExploreArgs {
     pub out: TrimOutputArgs,
 }
 
+/// `--source`: where to read an image from, as the command line names it. The image crate's
+/// `SourceChoice` knows no clap; this is its spelling on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SourceArg {
+    /// A file or directory when one exists at that path, else the Docker daemon.
+    #[default]
+    Auto,
+    Docker,
+    DockerArchive,
+    Oci,
+}
+
+impl From<SourceArg> for SourceChoice {
+    fn from(arg: SourceArg) -> SourceChoice {
+        match arg {
+            SourceArg::Auto => SourceChoice::Auto,
+            SourceArg::Docker => SourceChoice::Docker,
+            SourceArg::DockerArchive => SourceChoice::DockerArchive,
+            SourceArg::Oci => SourceChoice::Oci,
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct ImageArgs {
     /// Image name (from the Docker daemon), `docker save` tarball, or OCI layout (dir or tar).
@@ -243,13 +266,20 @@ pub struct ImageArgs {
     /// With no image, the demo image built into pyslim is used.
     pub image: Option<String>,
 
-    /// Where to read the image from.
-    #[arg(long, value_enum, default_value_t = SourceChoice::Auto)]
-    pub source: SourceChoice,
-
     /// Use the demo image built into pyslim.
     #[arg(long, conflicts_with = "image")]
     pub demo: bool,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How images are read: the options every command that reads an image shares (compare too).
+#[derive(Args, Debug, Clone)]
+pub struct ReadArgs {
+    /// Where to read the image from.
+    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    pub source: SourceArg,
 
     /// Platform to pick from a multi-platform OCI index (os/arch[/variant]); default: this host's.
     #[arg(long)]
@@ -289,7 +319,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub config: Option<std::path::PathBuf>,
 
-    /// Print JSON (schema pyslim.analysis/v1, see README) instead of text.
+    /// Print JSON (schema pyslim.analysis/v1, see docs/json.md) instead of text.
     #[arg(long)]
     pub json: bool,
 
@@ -356,8 +386,13 @@ pub struct CheckArgs {
 #[derive(Args, Debug)]
 pub struct CompareArgs {
     /// Two or more images (names, `docker save` tarballs, OCI layouts; prefixes as for analyze).
-    #[arg(required = true, num_args = 2..)]
+    /// `demo` names the demo image built into pyslim.
+    #[arg(required_unless_present = "demo", num_args = 1..)]
     pub images: Vec<String>,
+
+    /// Compare with the demo image built into pyslim too (as the first variant).
+    #[arg(long)]
+    pub demo: bool,
 
     /// Print JSON instead of text.
     #[arg(long)]
@@ -376,9 +411,8 @@ pub struct CompareArgs {
     #[arg(long, env = "PYSLIM_THEME")]
     pub theme: Option<String>,
 
-    /// Platform to pick from multi-platform OCI indexes.
-    #[arg(long)]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub read: ReadArgs,
 
     /// Configuration file (rules); default: .pyslim.toml here, if present.
     #[arg(long)]
