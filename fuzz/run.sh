@@ -12,7 +12,7 @@
 # then kept to the inputs under 8 KB plus the writer's seeds (`cargo run --example
 # fuzz_seeds`): about 2 MB in all, at 92-100% of the full corpus's coverage.
 # Crashes land in fuzz/artifacts/<target>/: copy each to tests/fuzz-regressions/<target>/ so
-# `cargo test --test fuzz_regressions` replays it, then fix the bug.
+# `cargo test --test image fuzz_regressions` replays it, then fix the bug.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."

@@ -1,8 +1,12 @@
-//! Test kit: real-shaped images generated with pyslim's own writer, and helpers to damage
-//! archives in the ways bad input arrives.
+//! Test kit shared by every test binary: real-shaped images generated with pyslim's own
+//! writer, helpers to damage archives in the ways bad input arrives, the binary itself
+//! (`pyslim()`), the reference oracle for merged layer trees (`oracle`, with its random layer
+//! generator) and the real-shaped image the trim tests share (`trim_spec`).
 #![allow(dead_code)]
 
 pub mod daemon_proxy;
+pub mod oracle;
+pub mod trim_spec;
 pub mod wheel_index;
 
 use std::io::Read;
@@ -76,6 +80,25 @@ pub fn python_app_spec(tag: &str) -> ImageSpec {
     ];
     spec.cmd = vec!["python3".into()];
     spec
+}
+
+/// The path of the pyslim binary cargo built for this test run.
+pub const PYSLIM: &str = env!("CARGO_BIN_EXE_pyslim");
+
+/// The pyslim binary as a command, ready for arguments.
+pub fn pyslim() -> assert_cmd::Command {
+    assert_cmd::Command::new(PYSLIM)
+}
+
+/// insta settings that keep every snapshot in tests/snapshots/ under the name its assertion
+/// gives (`compare__compare_80x24` is tests/snapshots/compare__compare_80x24.snap), wherever
+/// the test lives: insta would otherwise derive both the directory and a name prefix from the
+/// module the assertion is in. Use as `common::snapshots().bind(|| insta::assert_snapshot!(…))`.
+pub fn snapshots() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings
 }
 
 pub fn with_compression(mut spec: ImageSpec, pattern: &[Compression]) -> ImageSpec {

@@ -1,6 +1,6 @@
-//! The real-shaped image the trimmed-image tests share (included with `#[path]`): a Debian
-//! base with a real ELF interpreter, build leftovers, a venv with wheels installed as pip
-//! installs them, the app, and a cleanup layer with a whiteout and an opaque directory.
+//! The real-shaped image the trimmed-image tests share: a Debian base with a real ELF
+//! interpreter, build leftovers, a venv with wheels installed as pip installs them, the app,
+//! and a cleanup layer with a whiteout and an opaque directory.
 #![allow(dead_code)]
 
 use pyslim::source::writer::{Content, ImageSpec, LayerSpec, SpecEntry, SpecKind};

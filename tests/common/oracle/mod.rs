@@ -1,5 +1,7 @@
-//! Reference oracle for the merged layer tree, shared by `tests/oracle.rs` (hand-written and
-//! xorshift-generated stacks) and `tests/proptest_stacks.rs` (proptest strategies).
+//! Reference oracle for the merged layer tree, shared by `tests/image/oracle.rs` (hand-written
+//! and seeded random stacks) and `tests/image/proptest_stacks.rs` (proptest strategies); both
+//! draw random stacks from the one generator in `random.rs`. `archive.rs` applies the same
+//! reference to a whole `docker save` archive, for the findings on the real fixture.
 //!
 //! For each image, pyslim's merged tree and its figures must equal what you get by
 //! really extracting the layer tars in order into a temporary directory, the way Docker's layer
@@ -18,9 +20,14 @@
 //! tar order): those are outside what an oracle can decide.
 #![allow(dead_code)]
 
+mod archive;
 mod compare;
 pub mod random;
 mod reference;
 
+// A test binary that never checks a case leaves these unused.
+#[allow(unused_imports)]
+pub use archive::*;
+#[allow(unused_imports)]
 pub use compare::*;
 pub use reference::*;

@@ -1,6 +1,10 @@
-//! The xorshift random stack generator of `tests/oracle.rs`: a model of what is on disk keeps
-//! every stack inside the oracle's domain. Cases are named by seed; they do not shrink (see
-//! `tests/proptest_stacks.rs` for stacks that do).
+//! The one random layer-stack generator. Stacks start as plain operations (`Op`: add a file,
+//! a directory, a symlink or a hardlink, white a path out, make a directory opaque), drawn
+//! either by proptest (`tests/image/proptest_stacks.rs`, which shrinks a failure to a few
+//! operations) or by a seeded xorshift (`random_case`, `tests/image/oracle.rs`, cases named
+//! by seed). `stack` turns them into layers inside the oracle's domain: it drops the
+//! operations a real extractor would refuse or do differently from another (a path below a
+//! file, a hardlink to a missing file, markers whose effect depends on their order).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +13,261 @@ use pyslim::source::writer::{Content, LayerSpec, SpecEntry, SpecKind};
 
 use super::{at_or_under, join, split_parent, strictly_under};
 
-pub struct Rng(u64);
+/// Path names: few enough that operations collide often.
+pub const NAMES: [&str; 3] = ["a", "b", "c"];
+
+/// One operation in a layer, as drawn; `stack` decides whether it stays.
+#[derive(Debug, Clone)]
+pub enum Op {
+    File {
+        path: String,
+        size: u16,
+        noise: bool,
+    },
+    Dir {
+        path: String,
+    },
+    /// Absolute, `../`-relative or plain relative target; never followed by anyone.
+    Symlink {
+        path: String,
+        target: String,
+    },
+    /// To the `pick`-th regular file present when the entry is reached.
+    Hardlink {
+        path: String,
+        pick: usize,
+    },
+    Whiteout {
+        path: String,
+    },
+    /// `None` is the root.
+    Opaque {
+        dir: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum M {
+    Dir,
+    File,
+    Symlink,
+}
+
+/// How often each feature made it into the stacks, to show a source of operations reaches
+/// them all (a source that never makes a hardlink across layers would pass without testing it).
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub cases: u64,
+    pub layers: u64,
+    pub empty_layers: u64,
+    pub files: u64,
+    pub overwrites: u64,
+    pub kind_changes: u64,
+    pub whiteouts: u64,
+    pub whiteouts_of_present: u64,
+    pub whiteouts_in_missing_dirs: u64,
+    pub opaques: u64,
+    pub root_opaques: u64,
+    pub markers_after_entries: u64,
+    pub symlinks: u64,
+    pub hardlinks: u64,
+    pub hardlinks_across_layers: u64,
+}
+
+/// What is on disk after the layers so far, as the reference would extract them.
+struct Sanitizer<'s> {
+    model: BTreeMap<String, M>,
+    /// Layer that wrote each file's bytes (for the statistics).
+    written_in: BTreeMap<String, usize>,
+    stats: &'s mut Stats,
+}
+
+impl Sanitizer<'_> {
+    /// Every existing component of `dir` is a directory (missing ones get created).
+    fn chain_ok(&self, dir: &str) -> bool {
+        let mut cur = String::new();
+        for part in dir.split('/').filter(|p| !p.is_empty()) {
+            cur = join(&cur, part);
+            match self.model.get(&cur) {
+                None => return true,
+                Some(M::Dir) => {}
+                Some(_) => return false,
+            }
+        }
+        true
+    }
+
+    fn mk_chain(&mut self, dir: &str) {
+        let mut cur = String::new();
+        for part in dir.split('/').filter(|p| !p.is_empty()) {
+            cur = join(&cur, part);
+            self.model.entry(cur.clone()).or_insert(M::Dir);
+        }
+    }
+
+    fn remove(&mut self, keep: impl Fn(&str) -> bool) {
+        self.model.retain(|k, _| keep(k));
+        self.written_in.retain(|k, _| keep(k));
+    }
+
+    fn layer(&mut self, index: usize, ops: &[Op], compression: Compression) -> LayerSpec {
+        // Markers act on the layers below, before any entry of this layer: decide them first.
+        let mut zones: Vec<(String, String, bool)> = Vec::new(); // (marker dir, zone, opaque)
+        let mut kept = vec![false; ops.len()];
+        for (n, op) in ops.iter().enumerate() {
+            let (dir, zone, opaque) = match op {
+                Op::Opaque { dir } => {
+                    let d = dir.clone().unwrap_or_default();
+                    if !matches!(self.model.get(&d), None | Some(M::Dir))
+                        || !self.chain_ok(split_parent(&d).0)
+                    {
+                        continue;
+                    }
+                    (d.clone(), d, true)
+                }
+                Op::Whiteout { path } => {
+                    let dir = split_parent(path).0.to_owned();
+                    if !self.chain_ok(&dir) {
+                        continue;
+                    }
+                    (dir, path.clone(), false)
+                }
+                _ => continue,
+            };
+            let inside = |p: &str, zone: &str, opaque: bool| {
+                if opaque {
+                    strictly_under(p, zone)
+                } else {
+                    at_or_under(p, zone)
+                }
+            };
+            if zones
+                .iter()
+                .any(|(d, z, o)| inside(&dir, z, *o) || inside(d, &zone, opaque))
+            {
+                continue;
+            }
+            kept[n] = true;
+            zones.push((dir, zone, opaque));
+        }
+        for (dir, zone, opaque) in &zones {
+            if !self.model.contains_key(dir) && !dir.is_empty() && !opaque {
+                self.stats.whiteouts_in_missing_dirs += 1;
+            }
+            self.mk_chain(dir);
+            if *opaque {
+                self.stats.opaques += 1;
+                self.stats.root_opaques += zone.is_empty() as u64;
+                self.remove(|k| !strictly_under(k, zone));
+            } else {
+                self.stats.whiteouts += 1;
+                self.stats.whiteouts_of_present += self.model.contains_key(zone) as u64;
+                self.remove(|k| !at_or_under(k, zone));
+            }
+        }
+
+        let mut entries = Vec::new();
+        let mut seen_entry = false;
+        for (n, op) in ops.iter().enumerate() {
+            let entry = match op {
+                Op::Opaque { dir } if kept[n] => {
+                    self.stats.markers_after_entries += seen_entry as u64;
+                    entries.push(SpecEntry::opaque(dir.as_deref().unwrap_or("")));
+                    continue;
+                }
+                Op::Whiteout { path } if kept[n] => {
+                    self.stats.markers_after_entries += seen_entry as u64;
+                    entries.push(SpecEntry::whiteout(path));
+                    continue;
+                }
+                Op::Opaque { .. } | Op::Whiteout { .. } => continue,
+                Op::File { path, size, noise } => {
+                    self.stats.files += 1;
+                    let (size, seed) = (u64::from(*size), n as u64 + 1);
+                    let content = if *noise {
+                        Content::Noise { size, seed }
+                    } else {
+                        Content::Pattern { size, seed }
+                    };
+                    (path, SpecEntry::new(path, SpecKind::File(content)), M::File)
+                }
+                Op::Dir { path } => (path, SpecEntry::dir(path), M::Dir),
+                Op::Symlink { path, target } => {
+                    (path, SpecEntry::symlink(path, target), M::Symlink)
+                }
+                Op::Hardlink { path, pick } => {
+                    let targets: Vec<&String> = self
+                        .model
+                        .iter()
+                        .filter(|(k, m)| **m == M::File && !at_or_under(k, path))
+                        .map(|(k, _)| k)
+                        .collect();
+                    if targets.is_empty() {
+                        continue;
+                    }
+                    let target = targets[pick % targets.len()].clone();
+                    (path, SpecEntry::hardlink(path, &target), M::File)
+                }
+            };
+            let (path, spec, kind) = entry;
+            if !self.chain_ok(split_parent(path).0) {
+                continue;
+            }
+            match &spec.kind {
+                SpecKind::Symlink(_) => self.stats.symlinks += 1,
+                SpecKind::Hardlink(t) => {
+                    self.stats.hardlinks += 1;
+                    self.stats.hardlinks_across_layers +=
+                        (self.written_in.get(t) != Some(&index)) as u64;
+                }
+                _ => {}
+            }
+            let from = match &spec.kind {
+                SpecKind::Hardlink(t) => self.written_in.get(t).copied(),
+                SpecKind::File(_) => Some(index),
+                _ => None,
+            };
+            self.mk_chain(split_parent(path).0);
+            if let Some(old) = self.model.get(path).copied() {
+                self.stats.overwrites += 1;
+                self.stats.kind_changes += (old != kind) as u64;
+                if !(old == M::Dir && kind == M::Dir) {
+                    self.remove(|k| !at_or_under(k, path));
+                }
+            }
+            if let Some(from) = from {
+                self.written_in.insert(path.clone(), from);
+            }
+            self.model.insert(path.clone(), kind);
+            seen_entry = true;
+            entries.push(spec);
+        }
+        self.stats.layers += 1;
+        self.stats.empty_layers += entries.is_empty() as u64;
+        let mut spec = LayerSpec::new(&format!("RUN step {index}"), entries);
+        spec.compression = compression;
+        spec
+    }
+}
+
+/// The layer stack `ops` describe, inside the oracle's domain; `stats` counts what it holds.
+pub fn stack(ops: &[(Vec<Op>, Compression)], stats: &mut Stats) -> Vec<LayerSpec> {
+    stats.cases += 1;
+    let mut s = Sanitizer {
+        model: BTreeMap::new(),
+        written_in: BTreeMap::new(),
+        stats,
+    };
+    ops.iter()
+        .enumerate()
+        .map(|(i, (ops, c))| s.layer(i, ops, *c))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeded operations: the same weights as the proptest strategy, no shrinking.
+
+struct Rng(u64);
 
 impl Rng {
     fn new(seed: u64) -> Rng {
@@ -33,277 +291,58 @@ impl Rng {
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
-
-/// What the generator believes is on disk, to keep stacks in the oracle's domain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum M {
-    Dir,
-    File,
-    Symlink,
-}
-
-#[derive(Default)]
-pub struct Stats {
-    pub cases: u64,
-    pub layers: u64,
-    pub empty_layers: u64,
-    pub files: u64,
-    pub overwrites: u64,
-    pub kind_changes: u64,
-    pub whiteouts: u64,
-    pub whiteouts_of_present: u64,
-    pub opaques: u64,
-    pub root_opaques: u64,
-    pub markers_after_entries: u64,
-    pub symlinks: u64,
-    pub hardlinks: u64,
-    pub hardlinks_across_layers: u64,
-}
-
-pub struct Gen {
-    rng: Rng,
-    model: BTreeMap<String, M>,
-    /// Layer that wrote each file in the model (for the hardlink statistics).
-    written_in: BTreeMap<String, usize>,
-}
-
-pub const NAMES: [&str; 3] = ["a", "b", "c"];
-
-impl Gen {
-    fn random_path(&mut self) -> String {
-        let depth = match self.rng.below(10) {
-            0..=2 => 1,
-            3..=6 => 2,
-            _ => 3,
-        };
-        (0..depth)
-            .map(|_| *self.rng.pick(&NAMES))
+    /// One to three of `NAMES`.
+    fn path(&mut self) -> String {
+        (0..1 + self.below(3))
+            .map(|_| NAMES[self.below(NAMES.len() as u64) as usize])
             .collect::<Vec<_>>()
             .join("/")
     }
-
-    fn existing_or_random(&mut self, percent_existing: u64) -> String {
-        if !self.model.is_empty() && self.rng.chance(percent_existing) {
-            let keys: Vec<&String> = self.model.keys().collect();
-            (*self.rng.pick(&keys)).clone()
-        } else {
-            self.random_path()
-        }
-    }
-
-    /// Every existing component of `dir` (and `dir`) is a directory.
-    fn chain_ok(&self, dir: &str) -> bool {
-        if dir.is_empty() {
-            return true;
-        }
-        let mut cur = String::new();
-        for part in dir.split('/') {
-            cur = join(&cur, part);
-            match self.model.get(&cur) {
-                None => return true,
-                Some(M::Dir) => {}
-                Some(_) => return false,
-            }
-        }
-        true
-    }
-
-    fn mk_chain(&mut self, dir: &str) {
-        if dir.is_empty() {
-            return;
-        }
-        let mut cur = String::new();
-        for part in dir.split('/') {
-            cur = join(&cur, part);
-            self.model.entry(cur.clone()).or_insert(M::Dir);
-        }
-    }
-
-    fn remove_tree(&mut self, p: &str) {
-        self.model.retain(|k, _| !at_or_under(k, p));
-        self.written_in.retain(|k, _| !at_or_under(k, p));
-    }
-
-    fn remove_children(&mut self, d: &str) {
-        self.model.retain(|k, _| !strictly_under(k, d));
-        self.written_in.retain(|k, _| !strictly_under(k, d));
-    }
-
-    fn layer(&mut self, index: usize, stats: &mut Stats) -> LayerSpec {
-        // Markers first: they act on the layers below.
-        let mut markers: Vec<SpecEntry> = Vec::new();
-        let mut zones: Vec<(String, String, bool)> = Vec::new(); // (marker dir, removed zone, opaque)
-        let n_markers = if self.rng.chance(if index == 0 { 10 } else { 55 }) {
-            1 + self.rng.below(3)
-        } else {
-            0
-        };
-        for _ in 0..n_markers {
-            let opaque = self.rng.chance(30);
-            let (dir, zone) = if opaque {
-                let d = if self.rng.chance(8) {
-                    String::new()
-                } else {
-                    self.existing_or_random(70)
+    /// Weighted as `op()` in tests/image/proptest_stacks.rs: 4 files, 2 dirs, 1 symlink,
+    /// 2 hardlinks, 2 whiteouts, 1 opaque dir.
+    fn op(&mut self) -> Op {
+        match self.below(12) {
+            0..=3 => Op::File {
+                path: self.path(),
+                size: self.below(3000) as u16,
+                noise: self.chance(50),
+            },
+            4..=5 => Op::Dir { path: self.path() },
+            6 => {
+                let (path, style, t) = (self.path(), self.below(3), self.path());
+                let target = match style {
+                    0 => format!("/{t}"),
+                    1 => format!("../{t}"),
+                    _ => t,
                 };
-                if !matches!(self.model.get(&d), None | Some(M::Dir))
-                    || !self.chain_ok(split_parent(&d).0)
-                {
-                    continue;
-                }
-                (d.clone(), d)
-            } else {
-                let w = self.existing_or_random(75);
-                let dir = split_parent(&w).0.to_owned();
-                // The directory must exist: pyslim diverges otherwise (see the bug test).
-                if !(dir.is_empty() || self.model.get(&dir) == Some(&M::Dir)) {
-                    continue;
-                }
-                (dir, w)
-            };
-            let conflict = zones.iter().any(|(d, z, o)| {
-                let new_in_old = if *o {
-                    strictly_under(&dir, z)
-                } else {
-                    at_or_under(&dir, z)
-                };
-                let old_in_new = if opaque {
-                    strictly_under(d, &zone)
-                } else {
-                    at_or_under(d, &zone)
-                };
-                new_in_old || old_in_new
-            });
-            if conflict {
-                continue;
+                Op::Symlink { path, target }
             }
-            zones.push((dir, zone, opaque));
+            7..=8 => Op::Hardlink {
+                path: self.path(),
+                pick: self.next() as usize,
+            },
+            9..=10 => Op::Whiteout { path: self.path() },
+            _ => Op::Opaque {
+                dir: self.chance(80).then(|| self.path()),
+            },
         }
-        for (dir, zone, opaque) in &zones {
-            self.mk_chain(dir);
-            if *opaque {
-                stats.opaques += 1;
-                stats.root_opaques += zone.is_empty() as u64;
-                self.remove_children(zone);
-                markers.push(SpecEntry::opaque(zone));
-            } else {
-                stats.whiteouts += 1;
-                stats.whiteouts_of_present += self.model.contains_key(zone) as u64;
-                self.remove_tree(zone);
-                markers.push(SpecEntry::whiteout(zone));
-            }
-        }
-
-        let mut entries: Vec<SpecEntry> = Vec::new();
-        let n = if index == 0 {
-            1 + self.rng.below(8)
-        } else {
-            self.rng.below(7)
-        };
-        for _ in 0..n {
-            let p = self.existing_or_random(50);
-            if !self.chain_ok(split_parent(&p).0) {
-                continue;
-            }
-            let old = self.model.get(&p).copied();
-            let roll = self.rng.below(100);
-            // (entry, model kind, layer that wrote the bytes the path shows)
-            let mut entry: Option<(SpecEntry, M, Option<usize>)> = match roll {
-                0..=44 => None,
-                45..=59 => Some((SpecEntry::dir(&p), M::Dir, None)),
-                60..=74 => {
-                    let target = match self.rng.below(4) {
-                        0 => format!("/{}", self.random_path()),
-                        1 => format!("../{}", self.random_path()),
-                        _ => self.existing_or_random(50),
-                    };
-                    stats.symlinks += 1;
-                    Some((SpecEntry::symlink(&p, &target), M::Symlink, None))
-                }
-                _ => {
-                    let targets: Vec<String> = self
-                        .model
-                        .iter()
-                        .filter(|(k, m)| **m == M::File && !at_or_under(k, &p))
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                    if targets.is_empty() {
-                        None
-                    } else {
-                        let t = self.rng.pick(&targets).clone();
-                        let from = self.written_in.get(&t).copied();
-                        stats.hardlinks += 1;
-                        stats.hardlinks_across_layers += (from != Some(index)) as u64;
-                        Some((SpecEntry::hardlink(&p, &t), M::File, from))
-                    }
-                }
-            };
-            if entry.is_none() {
-                let size = if self.rng.chance(10) {
-                    0
-                } else {
-                    1 + self.rng.below(4096)
-                };
-                let seed = self.rng.next();
-                let content = if self.rng.chance(50) {
-                    Content::Noise { size, seed }
-                } else {
-                    Content::Pattern { size, seed }
-                };
-                stats.files += 1;
-                entry = Some((
-                    SpecEntry::new(&p, SpecKind::File(content)),
-                    M::File,
-                    Some(index),
-                ));
-            }
-            let (entry, kind, from) = entry.expect("set above");
-            self.mk_chain(split_parent(&p).0);
-            if let Some(old) = old {
-                stats.overwrites += 1;
-                stats.kind_changes += (old != kind) as u64;
-                if !(old == M::Dir && kind == M::Dir) {
-                    self.remove_tree(&p);
-                }
-            }
-            if let Some(from) = from {
-                self.written_in.insert(p.clone(), from);
-            }
-            self.model.insert(p, kind);
-            entries.push(entry);
-        }
-
-        // Scatter the markers through the tar, keeping their relative order.
-        let mut positions: Vec<usize> = (0..markers.len())
-            .map(|_| self.rng.below(entries.len() as u64 + 1) as usize)
-            .collect();
-        positions.sort_unstable();
-        for (k, (pos, m)) in positions.into_iter().zip(markers).enumerate() {
-            stats.markers_after_entries += (pos > 0) as u64;
-            entries.insert(pos + k, m);
-        }
-        stats.layers += 1;
-        stats.empty_layers += entries.is_empty() as u64;
-        let mut spec = LayerSpec::new(&format!("RUN step {index}"), entries);
-        spec.compression =
-            *self
-                .rng
-                .pick(&[Compression::None, Compression::Gzip, Compression::Zstd]);
-        spec
     }
 }
 
+/// The operations of the case named `seed`: one to five layers of up to seven operations.
+pub fn random_ops(seed: u64) -> Vec<(Vec<Op>, Compression)> {
+    let mut rng = Rng::new(seed);
+    (0..1 + rng.below(5))
+        .map(|_| {
+            let ops = (0..rng.below(8)).map(|_| rng.op()).collect();
+            let compression =
+                [Compression::None, Compression::Gzip, Compression::Zstd][rng.below(3) as usize];
+            (ops, compression)
+        })
+        .collect()
+}
+
+/// The layer stack of the case named `seed`.
 pub fn random_case(seed: u64, stats: &mut Stats) -> Vec<LayerSpec> {
-    let mut g = Gen {
-        rng: Rng::new(seed),
-        model: BTreeMap::new(),
-        written_in: BTreeMap::new(),
-    };
-    let n = 2 + g.rng.below(5) as usize;
-    stats.cases += 1;
-    (0..n).map(|i| g.layer(i, stats)).collect()
+    stack(&random_ops(seed), stats)
 }

@@ -39,6 +39,10 @@ pub struct Extracted {
     /// hardlinked inode with paths inside and outside the directory may be charged to either.
     /// (inodes with every path below it, inodes with any path below it).
     pub dir_bytes: BTreeMap<String, (u64, u64)>,
+    /// Permission bits (with setuid, setgid and sticky) of every file and directory.
+    pub modes: BTreeMap<String, u32>,
+    /// inode -> (size, every visible path of it), for `dir_bytes`.
+    links: BTreeMap<u64, (u64, Vec<String>)>,
 }
 
 /// Why a case was not checked or did not pass.
@@ -57,6 +61,8 @@ pub struct RawEntry {
     /// Normalised, relative, `""` for the root.
     pub path: String,
     pub ty: tar::EntryType,
+    /// Permission bits (with setuid, setgid and sticky) from the header.
+    pub mode: u32,
     pub link: String,
     pub data: Vec<u8>,
 }
@@ -110,6 +116,7 @@ pub fn parse_layer(tar_bytes: &[u8]) -> Vec<RawEntry> {
         let raw = String::from_utf8(entry.path_bytes().into_owned()).expect("utf-8 path");
         let path = normalize(&raw).expect("no `..` in generated paths");
         let ty = entry.header().entry_type();
+        let mode = entry.header().mode().expect("entry mode");
         let link = entry
             .link_name_bytes()
             .map(|b| String::from_utf8(b.into_owned()).expect("utf-8 link"))
@@ -119,6 +126,7 @@ pub fn parse_layer(tar_bytes: &[u8]) -> Vec<RawEntry> {
         out.push(RawEntry {
             path,
             ty,
+            mode,
             link,
             data,
         });
@@ -183,6 +191,7 @@ pub fn apply_layer(root: &Path, entries: &[RawEntry], opts: RefOptions) -> Resul
 pub struct Written {
     pub file: fs::File,
     pub size: u64,
+    pub path: String,
 }
 
 /// Applies a layer and returns every regular file it wrote, open.
@@ -268,12 +277,15 @@ pub fn apply_layer_pinned(
                 if !exists(&full) {
                     fs::create_dir(&full).expect("mkdir");
                 }
+                set_mode(&full, e.mode);
             }
             tar::EntryType::Regular => {
                 fs::write(&full, &e.data).expect("write");
+                set_mode(&full, e.mode);
                 written.push(Written {
                     file: fs::File::open(&full).expect("open what was written"),
                     size: e.data.len() as u64,
+                    path: e.path.clone(),
                 });
             }
             tar::EntryType::Symlink => std::os::unix::fs::symlink(&e.link, &full).expect("symlink"),
@@ -297,6 +309,13 @@ pub fn apply_layer_pinned(
     Ok(written)
 }
 
+/// The header's mode, set as Docker's extractor sets it (a read-only directory in a layer
+/// needs root to extract the layers above it, as with Docker).
+fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(p, fs::Permissions::from_mode(mode & 0o7777)).expect("chmod");
+}
+
 pub fn walk(root: &Path) -> Extracted {
     let mut out = Extracted {
         view: View::new(),
@@ -305,10 +324,10 @@ pub fn walk(root: &Path) -> Extracted {
         dirs: 0,
         layer_wasted: Vec::new(),
         dir_bytes: BTreeMap::new(),
+        modes: BTreeMap::new(),
+        links: BTreeMap::new(),
     };
     let mut inodes = BTreeSet::new();
-    // inode -> (size, every visible path of it)
-    let mut links: BTreeMap<u64, (u64, Vec<String>)> = BTreeMap::new();
     let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, rel)) = stack.pop() {
         for child in fs::read_dir(&dir).expect("read_dir") {
@@ -338,7 +357,7 @@ pub fn walk(root: &Path) -> Extracted {
                 if inodes.insert(m.ino()) {
                     out.bytes += m.len();
                 }
-                links
+                out.links
                     .entry(m.ino())
                     .or_insert_with(|| (m.len(), Vec::new()))
                     .1
@@ -349,9 +368,17 @@ pub fn walk(root: &Path) -> Extracted {
                     target: None,
                 }
             };
+            if obs.kind != Kind::Symlink {
+                out.modes.insert(path.clone(), m.mode() & 0o7777);
+            }
             out.view.insert(path, obs);
         }
     }
+    out
+}
+
+/// Fills `dir_bytes` (quadratic: every directory against every inode).
+fn fill_dir_bytes(out: &mut Extracted) {
     let dirs = std::iter::once(String::new()).chain(
         out.view
             .iter()
@@ -361,7 +388,7 @@ pub fn walk(root: &Path) -> Extracted {
     let under = |p: &str, dir: &str| dir.is_empty() || strictly_under(p, dir);
     for dir in dirs.collect::<Vec<_>>() {
         let (mut all_in, mut any_in) = (0, 0);
-        for (size, paths) in links.values() {
+        for (size, paths) in out.links.values() {
             if paths.iter().all(|p| under(p, &dir)) {
                 all_in += size;
             }
@@ -371,7 +398,6 @@ pub fn walk(root: &Path) -> Extracted {
         }
         out.dir_bytes.insert(dir, (all_in, any_in));
     }
-    out
 }
 
 /// Extracts `tars` in order into a fresh directory and reads the result back.
@@ -387,6 +413,7 @@ pub fn reference(tars: &[Vec<u8>], opts: RefOptions) -> Result<Extracted, String
         );
     }
     let mut out = walk(&root);
+    fill_dir_bytes(&mut out);
     let visible = visible_inodes(&root);
     out.layer_wasted = pinned
         .iter()
@@ -404,7 +431,8 @@ pub fn reference(tars: &[Vec<u8>], opts: RefOptions) -> Result<Extracted, String
     Ok(out)
 }
 
-fn visible_inodes(root: &Path) -> BTreeSet<u64> {
+/// Inodes of the regular files under `root`.
+pub fn visible_inodes(root: &Path) -> BTreeSet<u64> {
     let mut seen = BTreeSet::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
