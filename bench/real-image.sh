@@ -10,7 +10,7 @@
 # cached under $OUT; docker's build cache covers the image build.
 # Start from scratch with:  rm -rf "$OUT"; docker rmi pyslim-fixture/fat-app:latest pyslim-fixture/debian-python:base
 # Needs: root, docker, debootstrap (apt-get install debootstrap), python3 + pip on the host.
-# tests/propose_build.rs uses what this makes (set PYSLIM_E2E_DIR=$OUT); CI runs it.
+# tests/propose/build.rs uses what this makes (set PYSLIM_E2E_DIR=$OUT); CI runs it.
 # bench/offline-bases.sh adds the slim and distroless runtime bases and their builders.
 set -euo pipefail
 

@@ -1,5 +1,5 @@
 //! Fuzz target `layer_tar`: the harness is `pyslim::fuzzing`, shared with the regression test
-//! `tests/fuzz_regressions.rs` that replays this target's corpus and crashes.
+//! `tests/image/fuzz_regressions.rs` that replays this target's corpus and crashes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

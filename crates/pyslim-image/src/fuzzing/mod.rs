@@ -1,6 +1,6 @@
 //! The fuzz harness, shared by the cargo-fuzz targets (`fuzz/fuzz_targets/*.rs`) and the
 //! regression test that replays their corpora and crashes on the stable toolchain
-//! (`tests/fuzz_regressions.rs`). Each target runs the path a user's input takes: open the
+//! (`tests/image/fuzz_regressions.rs`). Each target runs the path a user's input takes: open the
 //! bytes as the source they claim to be, build the merged tree, analyse, take the inventory,
 //! and run the rules (for one input in eight: see `examine`). Not part of the supported API.
 #![doc(hidden)]
