@@ -1,32 +1,47 @@
 //! `pyslim analyze` and `pyslim check`.
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use pyslim::cli::{AnalyzeArgs, CheckArgs};
+use pyslim::cli::{AnalyzeArgs, CheckArgs, OutputFormat};
 use pyslim::config::validate_fail_on;
+use pyslim::report::output;
 use pyslim::{report, Result};
 
 use super::inputs::{load_config, open_examined};
 
+/// What `analyze` writes.
+const ANALYZE_FORMATS: [OutputFormat; 3] = [
+    OutputFormat::Text,
+    OutputFormat::Json,
+    OutputFormat::Markdown,
+];
+
+/// What `check` writes.
+const CHECK_FORMATS: [OutputFormat; 3] = [
+    OutputFormat::Text,
+    OutputFormat::Json,
+    OutputFormat::Markdown,
+];
+
 pub(crate) fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
+    // Checked before the image is read: a wrong flag costs nothing.
+    let format = output::choose("analyze", args.format, args.json, &ANALYZE_FORMATS)?;
     let cfg = load_config(args.config.as_deref())?;
     let rules = (!args.no_findings).then_some(&cfg.rules);
     let (image, ex) = open_examined(&args.image, rules, args.top)?;
-    let out = if args.json {
-        report::json::render(&image, &ex)
-    } else {
-        report::text::render(&image, &ex)
+    let out = match format {
+        OutputFormat::Json => report::json::render(&image, &ex),
+        OutputFormat::Markdown => report::markdown::analysis(&image, &ex),
+        _ => report::text::render(&image, &ex),
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth a message.
-    let _ = writeln!(stdout, "{out}");
+    output::write(args.output.as_deref(), &out)?;
     // The process ends here: freeing a million small allocations one by one only costs time.
     std::mem::forget((image, ex));
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn run_check(args: CheckArgs) -> Result<ExitCode> {
+    let format = output::choose("check", args.format, args.json, &CHECK_FORMATS)?;
     let cfg = load_config(args.config.as_deref())?;
     let mut check = cfg.check;
     let flags: [(&str, &Option<String>); 7] = [
@@ -68,13 +83,12 @@ pub(crate) fn run_check(args: CheckArgs) -> Result<ExitCode> {
         pyslim::core::analysis::DEFAULT_TOP,
     )?;
     let verdict = report::check::evaluate(&check, &ex.analysis, &ex.findings);
-    let out = if args.json {
-        serde_json::to_string_pretty(&verdict).unwrap_or_default()
-    } else {
-        report::check::render(&verdict, &image.reference)
+    let out = match format {
+        OutputFormat::Json => report::json::render_check(&verdict, &image.reference),
+        OutputFormat::Markdown => report::markdown::check(&verdict, &image, &ex),
+        _ => report::check::render(&verdict, &image.reference),
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{out}");
+    output::write(args.output.as_deref(), &out)?;
     std::mem::forget((image, ex));
     Ok(if verdict.passed {
         ExitCode::SUCCESS

@@ -12,7 +12,7 @@ use crate::core::findings::Findings;
 
 use super::text::size;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Verdict {
     pub key: &'static str,
     pub limit: String,
@@ -25,20 +25,20 @@ pub struct Verdict {
 }
 
 /// The figures the thresholds read, both kinds side by side.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Figures {
     pub dive: DiveFigures,
     pub pyslim: PyslimFigures,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct DiveFigures {
     pub efficiency: f64,
     pub wasted_bytes: u64,
     pub user_wasted_percent: f64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct PyslimFigures {
     pub efficiency: f64,
     pub wasted_bytes: u64,
@@ -46,7 +46,7 @@ pub struct PyslimFigures {
     pub bloat_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct CheckReport {
     pub passed: bool,
     pub origin: String,

@@ -32,24 +32,28 @@ pub const APP_UID: u32 = 10001;
 pub const PACKAGING_TOOLS: &[&str] = &["pip", "setuptools", "wheel"];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Why {
     pub text: String,
     pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Prune {
     pub shell: String,
     pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EnvVar {
     pub assignment: String,
     pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct User {
     pub name: String,
     pub uid: u32,
@@ -59,6 +63,7 @@ pub struct User {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CopyPath {
     /// Absolute path, copied from the builder to the same place.
     pub path: String,
@@ -69,6 +74,7 @@ pub struct CopyPath {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RenderedStep {
     pub text: String,
     pub comments: Vec<String>,
@@ -76,6 +82,7 @@ pub struct RenderedStep {
 
 /// The proposal, decided; render.rs turns it into text, estimate.rs into bytes.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Plan {
     pub target: Target,
     pub family: String,

@@ -1,0 +1,380 @@
+//! Output formats, run through the real binary: `--format`, `-o`, `--json` as an alias, the
+//! JSON documents against the JSON Schemas in docs/schemas/ (generated from the Rust types),
+//! Markdown for pull requests, SARIF for code scanning. Written as one module with no
+//! `mod common`, so it can become a module of a bigger test binary as it is.
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn pyslim() -> Command {
+    let mut cmd = Command::cargo_bin("pyslim").expect("the pyslim binary is built");
+    // No user configuration leaks in from the working directory.
+    cmd.current_dir(std::env::temp_dir());
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    pyslim().args(args).output().expect("pyslim runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The image made of real wheels and Debian packages, when it was built (CI builds it).
+fn real_fixture() -> Option<PathBuf> {
+    let path = std::env::var_os("PYSLIM_REAL_FIXTURE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/fixtures/real-python.tar"));
+    if path.exists() {
+        return Some(path);
+    }
+    let why = format!(
+        "{} is missing: build it with `python3 tests/fixtures/build-real-fixture.py target/fixtures`",
+        path.display()
+    );
+    assert!(
+        std::env::var("PYSLIM_REQUIRE_FIXTURE").as_deref() != Ok("1"),
+        "PYSLIM_REQUIRE_FIXTURE=1 but {why}"
+    );
+    eprintln!("skipping the real-image part: {why}");
+    None
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:.400}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// One way to choose an output
+
+#[test]
+fn a_format_a_command_cannot_write_is_one_line_and_exit_2() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["analyze", "--demo", "--format", "sarif"],
+            "pyslim: analyze cannot write --format sarif; it writes text, json, markdown\n",
+        ),
+        (
+            &["compare", "--demo", "demo", "--format", "sarif"],
+            "pyslim: compare cannot write --format sarif; it writes text, json, markdown\n",
+        ),
+        (
+            &["propose", "--demo", "--format", "html", "-o", "-"],
+            "pyslim: propose cannot write --format html; it writes text, json, markdown\n",
+        ),
+        (
+            &["analyze", "--demo", "--json", "--format", "markdown"],
+            "pyslim: --json and --format markdown disagree; give one of them\n",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&o), want, "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?} printed {}", stdout(&o));
+    }
+}
+
+#[test]
+fn help_says_which_formats_each_command_writes() {
+    for (command, formats) in [
+        ("analyze", "text (default), json (schema pyslim.analysis/v1"),
+        ("check", "markdown or sarif"),
+        (
+            "compare",
+            "text (default), json (schema pyslim.compare/v1) or markdown",
+        ),
+        ("propose", "json (schema pyslim.propose/v1"),
+    ] {
+        let help = stdout(&run(&[command, "--help"]));
+        let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(formats), "{command} --help:\n{help}");
+    }
+}
+
+#[test]
+fn json_is_an_alias_of_format_json() {
+    for args in [
+        &["analyze", "--demo"][..],
+        &["check", "--demo"],
+        &["compare", "--demo", "demo"],
+    ] {
+        let alias = run(&[args, &["--json"]].concat());
+        let format = run(&[args, &["--format", "json"]].concat());
+        assert_eq!(alias.status.code(), format.status.code(), "{args:?}");
+        assert_eq!(json(&stdout(&alias)), json(&stdout(&format)), "{args:?}");
+    }
+}
+
+#[test]
+fn output_path_gets_the_report_and_dash_means_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("analysis.json");
+    let to_file = run(&["analyze", "--demo", "--json", "-o", file.to_str().unwrap()]);
+    assert_eq!(to_file.status.code(), Some(0), "{}", stderr(&to_file));
+    assert!(to_file.stdout.is_empty(), "{}", stdout(&to_file));
+    let written = std::fs::read_to_string(&file).unwrap();
+    let dash = run(&["analyze", "--demo", "--json", "-o", "-"]);
+    assert_eq!(json(&written), json(&stdout(&dash)));
+    assert_eq!(json(&written)["schema"], "pyslim.analysis/v1");
+
+    // check writes its report and still answers with the verdict's exit code.
+    let md = dir.path().join("check.md");
+    let check = run(&[
+        "check",
+        "--demo",
+        "--format",
+        "markdown",
+        "-o",
+        md.to_str().unwrap(),
+    ]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    assert!(std::fs::read_to_string(&md).unwrap().contains("❌ FAIL"));
+
+    let missing = dir.path().join("no/such/dir/out.json");
+    let o = run(&[
+        "analyze",
+        "--demo",
+        "--json",
+        "-o",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "pyslim: {}: no such directory\n",
+            dir.path().join("no/such/dir").display()
+        )
+    );
+}
+
+#[test]
+fn propose_dash_o_writes_the_dockerfile_to_stdout_and_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = pyslim()
+        .current_dir(dir.path())
+        .args(["propose", "--demo", "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        !dir.path().join("-").exists(),
+        "propose -o - wrote a file named '-'"
+    );
+    assert!(!dir.path().join("Dockerfile.pyslim").exists());
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("# syntax=") || out.contains("\nFROM "),
+        "{out}"
+    );
+    assert!(out.contains(" AS builder"), "{out}");
+    // The report went to stderr, so stdout is the Dockerfile alone.
+    assert!(!out.contains("Estimated size"), "{out}");
+    assert!(stderr(&o).contains("Estimated size"), "{}", stderr(&o));
+
+    // In JSON the document says where the Dockerfile went.
+    let o = pyslim()
+        .current_dir(dir.path())
+        .args(["propose", "--demo", "-o", "-", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&stderr(&o))["output"], "-");
+    assert!(!dir.path().join("-").exists());
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON documents and their schemas
+
+fn schema_dir() -> PathBuf {
+    repo().join("docs/schemas")
+}
+
+/// The schemas in docs/schemas/ are what the Rust types generate; PYSLIM_UPDATE_SCHEMAS=1
+/// writes them anew after a deliberate change.
+#[test]
+fn schema_files_match_the_types() {
+    let update = std::env::var("PYSLIM_UPDATE_SCHEMAS").as_deref() == Ok("1");
+    for (id, schema) in pyslim::report::schema::all() {
+        let path = schema_dir().join(pyslim::report::schema::file_name(id));
+        let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+        if update {
+            std::fs::write(&path, &text).unwrap();
+            continue;
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("{}: {e}; run with PYSLIM_UPDATE_SCHEMAS=1", path.display())
+        });
+        assert!(
+            json(&on_disk) == schema,
+            "{} drifted from the Rust types: run the test with PYSLIM_UPDATE_SCHEMAS=1 and review the diff",
+            path.display()
+        );
+    }
+}
+
+fn validator(id: &str) -> jsonschema::Validator {
+    let path = schema_dir().join(pyslim::report::schema::file_name(id));
+    let schema = json(&std::fs::read_to_string(&path).unwrap());
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn assert_valid(id: &str, doc: &serde_json::Value, what: &str) {
+    assert_eq!(doc["schema"], id, "{what}");
+    let errors: Vec<String> = validator(id)
+        .iter_errors(doc)
+        .take(10)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} breaks {id}:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Every JSON document pyslim writes, from `image`.
+fn documents(image: &str) -> Vec<(&'static str, String, serde_json::Value)> {
+    // compare's word for the demo image; any other image is compared with the demo.
+    let other = if image == "--demo" { "demo" } else { image };
+    let dir = tempfile::tempdir().unwrap();
+    let dockerfile = dir.path().join("Dockerfile.out");
+    let runs: [(&str, Vec<&str>); 4] = [
+        ("pyslim.analysis/v1", vec!["analyze", image, "--json"]),
+        ("pyslim.check/v1", vec!["check", image, "--format", "json"]),
+        (
+            "pyslim.compare/v1",
+            vec!["compare", other, "demo", "--json"],
+        ),
+        (
+            "pyslim.propose/v1",
+            vec![
+                "propose",
+                image,
+                "--format",
+                "json",
+                "-o",
+                dockerfile.to_str().unwrap(),
+            ],
+        ),
+    ];
+    runs.into_iter()
+        .map(|(id, args)| {
+            let o = run(&args);
+            assert!(
+                matches!(o.status.code(), Some(0 | 1)),
+                "{args:?}: {}",
+                stderr(&o)
+            );
+            (id, args.join(" "), json(&stdout(&o)))
+        })
+        .collect()
+}
+
+#[test]
+fn every_json_document_names_its_schema_and_validates_on_the_demo() {
+    for (id, what, doc) in documents("--demo") {
+        assert_valid(id, &doc, &what);
+    }
+}
+
+#[test]
+fn every_json_document_validates_on_the_real_image() {
+    let Some(fx) = real_fixture() else { return };
+    for (id, what, doc) in documents(fx.to_str().unwrap()) {
+        assert_valid(id, &doc, &what);
+    }
+}
+
+/// A schema that cannot fail proves nothing: a document missing a field, or with a field of
+/// the wrong type, or of another kind, is refused.
+#[test]
+fn the_schemas_refuse_a_drifted_document() {
+    let doc = json(&stdout(&run(&["check", "--demo", "--json"])));
+    let v = validator("pyslim.check/v1");
+    assert!(v.is_valid(&doc));
+    let mut missing = doc.clone();
+    missing.as_object_mut().unwrap().remove("verdicts");
+    assert!(!v.is_valid(&missing), "a document without verdicts passed");
+    let mut wrong = doc.clone();
+    wrong["passed"] = serde_json::json!("yes");
+    assert!(!v.is_valid(&wrong), "passed: \"yes\" passed");
+    let mut other = doc;
+    other["schema"] = serde_json::json!("pyslim.analysis/v1");
+    assert!(!v.is_valid(&other), "another kind's id passed");
+}
+
+// ---------------------------------------------------------------------------------------
+// Markdown for a pull request
+
+#[test]
+fn markdown_has_the_headline_layers_findings_and_verdict() {
+    let analyze = stdout(&run(&["analyze", "--demo", "--format", "markdown"]));
+    for want in [
+        "## pyslim: `pyslim-demo/flask-app:latest`",
+        "| size | **556.82 MiB** in the image",
+        "### Layers",
+        "| 2 | 196.07 MiB | 27.02 MiB | 1023 | `RUN apt-get update && apt-get install -y build-essential libpq-dev` |",
+        "#### 🟥 critical Secrets in the image",
+        "**Fix:** Move compilation to a builder stage",
+    ] {
+        assert!(analyze.contains(want), "no {want:?} in:\n{analyze}");
+    }
+    let check = run(&["check", "--demo", "--format", "markdown"]);
+    assert_eq!(check.status.code(), Some(1));
+    let check = stdout(&check);
+    assert!(
+        check.starts_with("## pyslim check: ❌ FAIL — `pyslim-demo/flask-app:latest`"),
+        "{check}"
+    );
+    assert!(
+        check.contains(
+            "| fail-on | findings | compilers, secrets | compilers (1), secrets (1) | ❌ fail |"
+        ),
+        "{check}"
+    );
+    let compare = stdout(&run(&["compare", "--demo", "demo", "--format", "markdown"]));
+    assert!(
+        compare.contains("| size | 556.82 MiB | 556.82 MiB |"),
+        "{compare}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let propose = pyslim()
+        .current_dir(dir.path())
+        .args(["propose", "--demo", "--format", "markdown"])
+        .output()
+        .unwrap();
+    let propose = stdout(&propose);
+    assert!(propose.contains("| proposed (estimate) | **"), "{propose}");
+    assert!(propose.contains("```diff\n"), "{propose}");
+}
+
+#[test]
+fn markdown_of_the_real_image_fits_a_pull_request_comment() {
+    let Some(fx) = real_fixture() else { return };
+    let fx = fx.to_str().unwrap();
+    for args in [
+        vec!["analyze", fx, "--format", "markdown"],
+        vec!["check", fx, "--format", "markdown"],
+        vec!["compare", fx, "demo", "--format", "markdown"],
+    ] {
+        let o = run(&args);
+        let md = stdout(&o);
+        let chars = md.chars().count();
+        eprintln!("{}: {chars} characters", args.join(" "));
+        assert!(chars < 65_536, "{args:?}: {chars} characters");
+        assert!(md.starts_with("## pyslim"), "{args:?}: {md:.300}");
+        assert!(!md.contains("(cut here"), "{args:?} was cut");
+    }
+}
