@@ -421,6 +421,15 @@ pub struct CheckArgs {
     #[arg(long, value_delimiter = ',')]
     pub fail_on: Option<Vec<String>>,
 
+    /// Compare with this image (the one the branch started from; `demo` names the demo
+    /// image): size change, new and fixed findings. Read with the same options as IMAGE.
+    #[arg(long, value_name = "IMAGE")]
+    pub baseline: Option<String>,
+
+    /// With --baseline: the most the image may grow (20MB, 20MiB, 5%, or "disabled").
+    #[arg(long, value_name = "SIZE", requires = "baseline")]
+    pub highest_size_increase: Option<String>,
+
     /// Report format: text (default), json (schema pyslim.check/v1), markdown or sarif
     /// (SARIF 2.1.0, for code scanning).
     #[arg(long, value_enum, value_name = "FORMAT")]

@@ -378,3 +378,87 @@ fn markdown_of_the_real_image_fits_a_pull_request_comment() {
         assert!(!md.contains("(cut here"), "{args:?} was cut");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// check --baseline
+
+#[test]
+fn check_against_a_baseline_shows_growth_new_and_fixed_findings_in_every_format() {
+    let Some(fx) = real_fixture() else { return };
+    let fx = fx.to_str().unwrap();
+    // The demo image is 135.87 MiB bigger than the real fixture: grown past 10MB, it fails.
+    let base = ["check", "--demo", "--fail-on", "none", "--baseline", fx];
+    let text = run(&[&base[..], &["--highest-size-increase", "10MB"]].concat());
+    assert_eq!(text.status.code(), Some(1), "{}", stderr(&text));
+    let out = stdout(&text);
+    assert!(
+        out.contains("highest-size-increase           baseline  9.54 MiB             +135.87 MiB (+32.3%)         FAIL"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  new    [medium] Version-control folders (.git) (vcs-folders) 12.06 MiB"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  fixed  [info] Virtual environments"),
+        "{out}"
+    );
+
+    let doc = json(&stdout(&run(&[
+        &base[..],
+        &["--highest-size-increase", "33%", "--json"],
+    ]
+    .concat())));
+    assert_valid("pyslim.check/v1", &doc, "check --baseline --json");
+    assert_eq!(doc["passed"], true);
+    assert_eq!(doc["baseline"]["image"], fx);
+    assert!(doc["baseline"]["size_change"].as_i64().unwrap() > 135 << 20);
+    let rules = |key: &str| -> Vec<String> {
+        doc["baseline"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(rules("new_findings").contains(&"vcs-folders".to_owned()));
+    assert!(rules("fixed_findings").contains(&"python-venvs".to_owned()));
+
+    let md = stdout(&run(&[&base[..], &["--format", "markdown"]].concat()));
+    assert!(md.contains("**+135.87 MiB** (+32.3%, from"), "{md}");
+    assert!(
+        md.contains("- New: 🟨 medium Version-control folders (.git) (`vcs-folders`) 12.06 MiB"),
+        "{md}"
+    );
+
+    // The same image as its own baseline: nothing changed.
+    let same = stdout(&run(&[
+        "check",
+        "--demo",
+        "--baseline",
+        "demo",
+        "--fail-on",
+        "none",
+        "--highest-size-increase",
+        "0",
+    ]));
+    assert!(same.contains("+0 B (+0.0%)"), "{same}");
+    assert!(same.ends_with("PASS\n"), "{same}");
+}
+
+#[test]
+fn a_bad_growth_threshold_is_one_line_and_exit_2() {
+    let o = run(&[
+        "check",
+        "--demo",
+        "--baseline",
+        "demo",
+        "--highest-size-increase",
+        "5x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "pyslim: --highest-size-increase: highest-size-increase = \"5x\": expected a size like 20MB, 20MiB or 1048576, or \"disabled\"\n"
+    );
+}

@@ -74,6 +74,11 @@ pub(crate) fn run_check(args: CheckArgs) -> Result<ExitCode> {
         check.fail_on = validate_fail_on("--fail-on", v, &cfg.rules)?;
         flagged = true;
     }
+    let growth = args
+        .highest_size_increase
+        .as_deref()
+        .map(report::baseline::Growth::parse)
+        .transpose()?;
     if flagged {
         check.origin = format!("{} and flags", check.origin);
     }
@@ -82,7 +87,22 @@ pub(crate) fn run_check(args: CheckArgs) -> Result<ExitCode> {
         Some(&cfg.rules),
         pyslim::core::analysis::DEFAULT_TOP,
     )?;
-    let verdict = report::check::evaluate(&check, &ex.analysis, &ex.findings);
+    let mut verdict = report::check::evaluate(&check, &ex.analysis, &ex.findings);
+    if let Some(reference) = &args.baseline {
+        let base_args = pyslim::cli::ImageArgs {
+            demo: reference == "demo",
+            image: Some(reference.clone()),
+            read: args.image.read.clone(),
+        };
+        let (base_image, base_ex) = open_examined(
+            &base_args,
+            Some(&cfg.rules),
+            pyslim::core::analysis::DEFAULT_TOP,
+        )?;
+        let baseline = report::baseline::compare(reference, &base_ex, &ex);
+        verdict = verdict.with_baseline(baseline, growth);
+        std::mem::forget((base_image, base_ex));
+    }
     let out = match format {
         OutputFormat::Json => report::json::render_check(&verdict, &image.reference),
         OutputFormat::Markdown => report::markdown::check(&verdict, &image, &ex),

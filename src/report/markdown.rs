@@ -86,6 +86,37 @@ pub fn verdicts(out: &mut String, r: &CheckReport) {
         );
     }
     let _ = writeln!(out);
+    if let Some(b) = &r.baseline {
+        baseline(out, b);
+    }
+}
+
+fn baseline(out: &mut String, b: &super::baseline::Baseline) {
+    let _ = writeln!(
+        out,
+        "Against {}: **{}** ({:+.1}%, from {}).",
+        code(&b.image),
+        super::baseline::signed_size(b.size_change),
+        b.size_change_ratio * 100.0,
+        size(b.image_bytes)
+    );
+    let _ = writeln!(out);
+    for (word, list) in [("New", &b.new_findings), ("Fixed", &b.fixed_findings)] {
+        if list.is_empty() {
+            let _ = writeln!(out, "- {word} findings: none");
+        }
+        for f in list.iter().take(30) {
+            let _ = writeln!(
+                out,
+                "- {word}: {} {} ({}) {}",
+                severity_badge(&f.severity),
+                cell(&f.title, 160),
+                code(&f.rule),
+                size(f.bytes)
+            );
+        }
+    }
+    let _ = writeln!(out);
 }
 
 fn headline(out: &mut String, image: &Image, ex: &Examination) {

@@ -1,6 +1,7 @@
 //! Non-interactive outputs: text for people, JSON for scripts, Markdown for pull requests,
 //! SARIF for code scanning; `output` chooses the format and where it goes.
 
+pub mod baseline;
 pub mod check;
 pub mod compare;
 pub mod json;
