@@ -421,6 +421,11 @@ pub struct CheckArgs {
     #[arg(long, value_delimiter = ',')]
     pub fail_on: Option<Vec<String>>,
 
+    /// The Dockerfile that built the image, for --format sarif: each result is placed on the
+    /// line that made its layer (default: ./Dockerfile, if present; else on the image).
+    #[arg(short = 'f', long = "file", value_name = "DOCKERFILE")]
+    pub dockerfile: Option<std::path::PathBuf>,
+
     /// Compare with this image (the one the branch started from; `demo` names the demo
     /// image): size change, new and fixed findings. Read with the same options as IMAGE.
     #[arg(long, value_name = "IMAGE")]

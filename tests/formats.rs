@@ -462,3 +462,199 @@ fn a_bad_growth_threshold_is_one_line_and_exit_2() {
         "pyslim: --highest-size-increase: highest-size-increase = \"5x\": expected a size like 20MB, 20MiB or 1048576, or \"disabled\"\n"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// SARIF 2.1.0
+
+/// A Dockerfile whose final stage made the demo image's layers above its base.
+const DEMO_DOCKERFILE: &str = "FROM python:3.12
+RUN apt-get update && apt-get install -y build-essential libpq-dev
+RUN pip install -r requirements.txt
+COPY . /app
+RUN rm -rf /root/.ssh /var/cache/apt/archives/*.deb && chmod -R 777 /app
+CMD [\"python\", \"app.py\"]
+";
+
+fn sarif_validator() -> jsonschema::Validator {
+    let path = repo().join("assets/sarif/sarif-schema-2.1.0.json");
+    let schema = json(&std::fs::read_to_string(&path).unwrap());
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn assert_valid_sarif(doc: &serde_json::Value, what: &str) {
+    let errors: Vec<String> = sarif_validator()
+        .iter_errors(doc)
+        .take(10)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} is not SARIF 2.1.0:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Runs `check --format sarif` in `dir` and returns its exit code and document.
+fn sarif_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let o = pyslim()
+        .current_dir(dir)
+        .args([&["check", "--format", "sarif"][..], args].concat())
+        .output()
+        .unwrap();
+    (o.status.code(), json(&stdout(&o)))
+}
+
+fn result_of<'a>(doc: &'a serde_json::Value, rule: &str) -> &'a serde_json::Value {
+    doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} result"))
+}
+
+#[test]
+fn sarif_places_results_on_the_dockerfile_line_that_made_the_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), DEMO_DOCKERFILE).unwrap();
+    let (code, doc) = sarif_in(dir.path(), &["--demo", "-f", "Dockerfile"]);
+    assert_eq!(code, Some(1), "the verdict is still the exit code");
+    assert_valid_sarif(&doc, "check --demo --format sarif -f Dockerfile");
+    assert_eq!(doc["version"], "2.1.0");
+    // The vendored schema can refuse: a level SARIF does not have is caught.
+    let mut bad = doc.clone();
+    bad["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
+    assert!(
+        !sarif_validator().is_valid(&bad),
+        "the SARIF schema let level \"fatal\" pass"
+    );
+    let line = |rule: &str| {
+        let loc = &result_of(&doc, rule)["locations"][0]["physicalLocation"];
+        (
+            loc["artifactLocation"]["uri"].as_str().unwrap().to_owned(),
+            loc["region"]["startLine"].as_u64(),
+        )
+    };
+    assert_eq!(line("compilers"), ("Dockerfile".into(), Some(2)));
+    assert_eq!(line("pip-cache"), ("Dockerfile".into(), Some(3)));
+    assert_eq!(line("vcs-folders"), ("Dockerfile".into(), Some(4)));
+    // The base image's layers are in no line of this Dockerfile: on the image.
+    assert_eq!(
+        line("python-stdlib-tests"),
+        ("pyslim-demo/flask-app%3Alatest".into(), None)
+    );
+    // ./Dockerfile is the default, as for propose and trim.
+    let (_, default) = sarif_in(dir.path(), &["--demo"]);
+    assert_eq!(default["runs"][0]["results"], doc["runs"][0]["results"]);
+    // Without one, every result is on the image.
+    let bare = tempfile::tempdir().unwrap();
+    let (_, on_image) = sarif_in(bare.path(), &["--demo"]);
+    for r in on_image["runs"][0]["results"].as_array().unwrap() {
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert_eq!(
+            loc["artifactLocation"]["uri"], "pyslim-demo/flask-app%3Alatest",
+            "{r}"
+        );
+        assert!(loc.get("region").is_none(), "{r}");
+    }
+}
+
+#[test]
+fn sarif_has_one_rule_per_finding_kind_with_help_from_the_rules_and_levels_from_severities() {
+    let bare = tempfile::tempdir().unwrap();
+    let (_, doc) = sarif_in(bare.path(), &["--demo"]);
+    let rules = pyslim::core::findings::RuleSet::builtin().unwrap();
+    let descriptors = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let enabled: Vec<_> = rules.enabled().collect();
+    assert_eq!(descriptors.len(), enabled.len());
+    for (d, r) in descriptors.iter().zip(&enabled) {
+        assert_eq!(d["id"], r.id.as_str());
+        assert_eq!(d["shortDescription"]["text"], r.title.as_str());
+        assert_eq!(
+            d["help"]["text"],
+            format!("{}\n\nFix: {}", r.why, r.fix),
+            "{}",
+            r.id
+        );
+    }
+    for r in doc["runs"][0]["results"].as_array().unwrap() {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(descriptors[index]["id"], r["ruleId"], "{r}");
+    }
+    assert_eq!(result_of(&doc, "secrets")["level"], "error"); // critical
+    assert_eq!(result_of(&doc, "compilers")["level"], "error"); // high
+    assert_eq!(result_of(&doc, "vcs-folders")["level"], "warning"); // medium
+    assert_eq!(result_of(&doc, "python-bytecode")["level"], "note"); // low
+    assert_eq!(
+        doc["runs"][0]["properties"]["failedThresholds"],
+        serde_json::json!(["fail-on"])
+    );
+}
+
+#[test]
+fn sarif_of_the_real_image_is_valid_and_marks_new_findings_against_a_baseline() {
+    let Some(fx) = real_fixture() else { return };
+    let bare = tempfile::tempdir().unwrap();
+    let (_, doc) = sarif_in(bare.path(), &[fx.to_str().unwrap(), "--baseline", "demo"]);
+    assert_valid_sarif(&doc, "check real-python.tar --format sarif --baseline demo");
+    assert_eq!(
+        result_of(&doc, "unstripped-binaries")["baselineState"],
+        "new"
+    );
+    assert_eq!(result_of(&doc, "compilers")["baselineState"], "unchanged");
+}
+
+/// A real consumer reads it back: `sarif summary` from sarif-tools (PyPI).
+#[test]
+fn sarif_tools_reads_the_sarif_back() {
+    let found = std::process::Command::new("sarif")
+        .arg("--version")
+        .output();
+    if !found.is_ok_and(|o| o.status.success()) {
+        let why = "`sarif` (pip install sarif-tools) is not on PATH";
+        assert!(
+            std::env::var("PYSLIM_REQUIRE_SARIF").as_deref() != Ok("1"),
+            "PYSLIM_REQUIRE_SARIF=1 but {why}"
+        );
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), DEMO_DOCKERFILE).unwrap();
+    let file = dir.path().join("pyslim.sarif");
+    let o = pyslim()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--demo",
+            "--format",
+            "sarif",
+            "-o",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let summary = std::process::Command::new("sarif")
+        .arg("summary")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&summary.stdout);
+    assert!(
+        summary.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&summary.stderr)
+    );
+    // The demo's 24 findings by level, as check's severities make them.
+    for want in [
+        "error: 2",
+        "warning: 12",
+        "note: 10",
+        " - compilers Compilers and build tools",
+    ] {
+        assert!(text.contains(want), "no {want:?} in sarif summary:\n{text}");
+    }
+}

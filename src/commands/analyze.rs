@@ -7,7 +7,7 @@ use pyslim::config::validate_fail_on;
 use pyslim::report::output;
 use pyslim::{report, Result};
 
-use super::inputs::{load_config, open_examined};
+use super::inputs::{load_config, open_examined, read_dockerfile_at};
 
 /// What `analyze` writes.
 const ANALYZE_FORMATS: [OutputFormat; 3] = [
@@ -17,10 +17,11 @@ const ANALYZE_FORMATS: [OutputFormat; 3] = [
 ];
 
 /// What `check` writes.
-const CHECK_FORMATS: [OutputFormat; 3] = [
+const CHECK_FORMATS: [OutputFormat; 4] = [
     OutputFormat::Text,
     OutputFormat::Json,
     OutputFormat::Markdown,
+    OutputFormat::Sarif,
 ];
 
 pub(crate) fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
@@ -106,6 +107,19 @@ pub(crate) fn run_check(args: CheckArgs) -> Result<ExitCode> {
     let out = match format {
         OutputFormat::Json => report::json::render_check(&verdict, &image.reference),
         OutputFormat::Markdown => report::markdown::check(&verdict, &image, &ex),
+        OutputFormat::Sarif => {
+            let dockerfile = read_dockerfile_at(args.dockerfile.as_deref())?;
+            // The path as given (code scanning resolves it from the repository root).
+            let uri = args
+                .dockerfile
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "Dockerfile".into());
+            let placed = dockerfile
+                .as_ref()
+                .map(|(_, text)| report::sarif::DockerfileRef { uri: &uri, text });
+            report::sarif::render(&verdict, &image, &ex, &cfg.rules, placed)
+        }
         _ => report::check::render(&verdict, &image.reference),
     };
     output::write(args.output.as_deref(), &out)?;

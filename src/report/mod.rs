@@ -8,6 +8,7 @@ pub mod json;
 pub mod markdown;
 pub mod output;
 pub mod propose;
+pub mod sarif;
 pub mod schema;
 pub mod text;
 pub mod trim;
