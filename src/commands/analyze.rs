@@ -27,6 +27,7 @@ const CHECK_FORMATS: [OutputFormat; 4] = [
 pub(crate) fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     // Checked before the image is read: a wrong flag costs nothing.
     let format = output::choose("analyze", args.format, args.json, &ANALYZE_FORMATS)?;
+    output::check_target(args.output.as_deref())?;
     let cfg = load_config(args.config.as_deref())?;
     let rules = (!args.no_findings).then_some(&cfg.rules);
     let (image, ex) = open_examined(&args.image, rules, args.top)?;
@@ -43,6 +44,7 @@ pub(crate) fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
 
 pub(crate) fn run_check(args: CheckArgs) -> Result<ExitCode> {
     let format = output::choose("check", args.format, args.json, &CHECK_FORMATS)?;
+    output::check_target(args.output.as_deref())?;
     let cfg = load_config(args.config.as_deref())?;
     let mut check = cfg.check;
     let flags: [(&str, &Option<String>); 7] = [

@@ -20,6 +20,7 @@ const FORMATS: [OutputFormat; 3] = [
 
 pub(crate) fn run_compare(args: CompareArgs) -> Result<ExitCode> {
     let format = output::choose("compare", args.format, args.json, &FORMATS)?;
+    output::check_target(args.output.as_deref())?;
     let cfg = load_config(args.config.as_deref())?;
     // One cache for all: a layer two variants share (same diff_id) is read once.
     let cache = std::sync::Arc::new(pyslim::source::LayerCache::default());

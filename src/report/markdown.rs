@@ -384,3 +384,25 @@ fn cap(mut out: String) -> String {
     out.push_str(note);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_a_table_or_a_code_span() {
+        assert_eq!(cell("a|b\nc `d`", 80), "a\\|b c 'd'");
+        assert_eq!(code("x`y"), "`x'y`");
+    }
+
+    #[test]
+    fn a_report_past_the_limit_is_cut_at_a_line_and_says_so() {
+        let long: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
+        let cut = cap(long.clone());
+        assert!(cut.len() <= LIMIT, "{}", cut.len());
+        assert!(cut.ends_with("has all of it)_\n"));
+        let kept = cut.split("\n\n_(cut here").next().unwrap();
+        assert!(long.starts_with(kept) && kept.ends_with(|c: char| c.is_ascii_digit()));
+        assert_eq!(cap("short\n".into()), "short\n");
+    }
+}

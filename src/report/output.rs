@@ -43,6 +43,17 @@ pub fn is_stdout(path: Option<&Path>) -> bool {
     path.is_none_or(|p| p.as_os_str() == "-")
 }
 
+/// Refuses, before any work, a report path whose directory does not exist.
+pub fn check_target(path: Option<&Path>) -> Result<()> {
+    match path.filter(|_| !is_stdout(path)).and_then(Path::parent) {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(Error::Usage(format!(
+            "{}: no such directory",
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Writes `text` (with a final newline) to stdout or to the file `path` names, replacing it:
 /// a report is derived output, like a shell redirection.
 pub fn write(path: Option<&Path>, text: &str) -> Result<()> {
@@ -65,5 +76,31 @@ pub fn write(path: Option<&Path>, text: &str) -> Result<()> {
             }
             std::fs::write(p, format!("{text}{newline}")).map_err(|e| Error::io(p, e))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_alias_and_supported_formats() {
+        let all = [OutputFormat::Text, OutputFormat::Json];
+        assert_eq!(choose("x", None, false, &all).unwrap(), OutputFormat::Text);
+        assert_eq!(choose("x", None, true, &all).unwrap(), OutputFormat::Json);
+        assert_eq!(
+            choose("x", Some(OutputFormat::Json), true, &all).unwrap(),
+            OutputFormat::Json
+        );
+        assert!(choose("x", Some(OutputFormat::Html), false, &all).is_err());
+    }
+
+    #[test]
+    fn dash_and_nothing_are_stdout() {
+        assert!(is_stdout(None));
+        assert!(is_stdout(Some(Path::new("-"))));
+        assert!(!is_stdout(Some(Path::new("./-"))));
+        assert!(check_target(Some(Path::new("-"))).is_ok());
+        assert!(check_target(Some(Path::new("no/such/dir/x.json"))).is_err());
     }
 }
