@@ -353,8 +353,8 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub config: Option<std::path::PathBuf>,
 
-    /// Report format: text (default), json (schema pyslim.analysis/v1, see docs/json.md) or
-    /// markdown.
+    /// Report format: text (default), json (schema pyslim.analysis/v1, see docs/json.md),
+    /// markdown or html (one self-contained page: treemap, layers, findings, inventory).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<OutputFormat>,
 

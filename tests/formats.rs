@@ -63,7 +63,7 @@ fn a_format_a_command_cannot_write_is_one_line_and_exit_2() {
     let cases: [(&[&str], &str); 4] = [
         (
             &["analyze", "--demo", "--format", "sarif"],
-            "pyslim: analyze cannot write --format sarif; it writes text, json, markdown\n",
+            "pyslim: analyze cannot write --format sarif; it writes text, json, markdown, html\n",
         ),
         (
             &["compare", "--demo", "demo", "--format", "sarif"],
@@ -656,5 +656,127 @@ fn sarif_tools_reads_the_sarif_back() {
         " - compilers Compilers and build tools",
     ] {
         assert!(text.contains(want), "no {want:?} in sarif summary:\n{text}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// HTML: one self-contained page
+
+fn chromium() -> Option<&'static str> {
+    for name in ["chromium", "chromium-browser"] {
+        if std::process::Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return Some(name);
+        }
+    }
+    let why = "no chromium on PATH (Debian package `chromium`)";
+    assert!(
+        std::env::var("PYSLIM_REQUIRE_CHROMIUM").as_deref() != Ok("1"),
+        "PYSLIM_REQUIRE_CHROMIUM=1 but {why}"
+    );
+    eprintln!("skipping the browser part: {why}");
+    None
+}
+
+/// Writes `analyze IMAGE --format html` into `dir` and returns the page's path and text.
+fn html_report(dir: &std::path::Path, image: &str) -> (PathBuf, String) {
+    let page = dir.join("report.html");
+    let o = run(&[
+        "analyze",
+        image,
+        "--format",
+        "html",
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&page).unwrap();
+    (page, text)
+}
+
+#[test]
+fn html_is_one_file_that_asks_for_nothing_outside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, page) = html_report(dir.path(), "--demo");
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page:.200}");
+    for outside in ["src=", "href=", "@import", "url(", "<link"] {
+        assert!(!page.contains(outside), "the page has {outside:?}");
+    }
+    assert!(
+        page.contains("default-src 'none'"),
+        "no CSP that forbids requests"
+    );
+    assert!(page.len() < 200_000, "{} bytes", page.len());
+}
+
+#[test]
+fn html_draws_in_a_real_browser_with_the_largest_path_and_every_finding() {
+    let Some(browser) = chromium() else { return };
+    let image = real_fixture().unwrap_or_else(|| PathBuf::from("--demo"));
+    let image = image.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (page, text) = html_report(dir.path(), image);
+    eprintln!("analyze {image} --format html: {} bytes", text.len());
+    assert!(text.len() < 3 << 20, "{} bytes", text.len());
+    let url = format!("file://{}", page.display());
+    let o = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .args(["--virtual-time-budget=5000", "--dump-dom", &url])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{log}");
+    for line in log.lines() {
+        assert!(
+            !line.contains("Uncaught") && !line.contains("Refused to"),
+            "console: {line}"
+        );
+    }
+    // The script ran: the treemap has boxes, the tables have rows.
+    assert!(
+        dom.matches("class=\"tm-box\"").count() >= 3,
+        "no treemap in the DOM"
+    );
+    let analysis = json(&stdout(&run(&["analyze", image, "--json"])));
+    let largest = analysis["largest_files"][0]["path"].as_str().unwrap();
+    assert!(
+        dom.contains(&format!("/{largest}")),
+        "the largest path {largest} is not in the DOM"
+    );
+    for f in analysis["findings"].as_array().unwrap() {
+        let title = f["title"]
+            .as_str()
+            .unwrap()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(dom.contains(&title), "finding {title:?} is not in the DOM");
+    }
+    // The README's screenshot, refreshed on demand.
+    if std::env::var("PYSLIM_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+        let shot = repo().join("screenshots/report-html.png");
+        let o = std::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .args(["--window-size=1400,1100", "--virtual-time-budget=5000"])
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(&url)
+            .output()
+            .unwrap();
+        assert!(o.status.success() && shot.exists());
     }
 }

@@ -10,10 +10,11 @@ use pyslim::{report, Result};
 use super::inputs::{load_config, open_examined, read_dockerfile_at};
 
 /// What `analyze` writes.
-const ANALYZE_FORMATS: [OutputFormat; 3] = [
+const ANALYZE_FORMATS: [OutputFormat; 4] = [
     OutputFormat::Text,
     OutputFormat::Json,
     OutputFormat::Markdown,
+    OutputFormat::Html,
 ];
 
 /// What `check` writes.
@@ -34,6 +35,7 @@ pub(crate) fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let out = match format {
         OutputFormat::Json => report::json::render(&image, &ex),
         OutputFormat::Markdown => report::markdown::analysis(&image, &ex),
+        OutputFormat::Html => report::html::analysis(&image, &ex),
         _ => report::text::render(&image, &ex),
     };
     output::write(args.output.as_deref(), &out)?;

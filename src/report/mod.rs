@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod check;
 pub mod compare;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod output;
