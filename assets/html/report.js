@@ -55,24 +55,30 @@
       if (w >= h) { x += thick; w -= thick; } else { y += thick; h -= thick; }
     }
   }
-  function drawTreemap() {
-    var box = $("treemap"), W = box.clientWidth, H = box.clientHeight;
-    box.textContent = "";
-    var kids = (root.c || []).filter(function (c) { return c.b > 0; });
+  // Boxes nest: a directory big enough shows its own children inside it, under its name.
+  function drawBoxes(box, node, x, y, w, h, depth) {
+    var kids = (node.c || []).filter(function (c) { return c.b > 0; });
     var rects = [];
-    squarify(kids, 0, 0, W, H, rects);
+    squarify(kids, x, y, w, h, rects);
     rects.forEach(function (r) {
       var n = r[0], d = el("div", { "class": "tm-box", title: "/" + n.p + "  " + size(n.b) });
       d.style.left = r[1] + "px"; d.style.top = r[2] + "px";
       d.style.width = Math.max(r[3] - 1, 0) + "px"; d.style.height = Math.max(r[4] - 1, 0) + "px";
       var cat = categoryOf(n.p);
-      if (colourBy === "layer") d.style.background = "hsl(" + hue(n.l, data.layers.length) + ",55%,60%)";
-      else d.style.background = cat ? "hsl(" + hue(categories.indexOf(cat), categories.length) + ",70%,55%)" : "#ccc";
-      if (query && n.p.indexOf(query) < 0) d.style.opacity = "0.25";
-      if (r[3] > 60 && r[4] > 14) d.textContent = n.n + " " + size(n.b);
-      if (n.c && n.c.length) d.addEventListener("click", function () { trail.push(root); root = n; drawAll(); });
+      var light = 62 + 8 * depth;
+      if (colourBy === "layer") d.style.background = "hsl(" + hue(n.l, data.layers.length) + ",55%," + light + "%)";
+      else d.style.background = cat ? "hsl(" + hue(categories.indexOf(cat), categories.length) + ",70%," + (light - 8) + "%)" : "hsl(0,0%," + (light + 10) + "%)";
+      if (query && n.p.indexOf(query) < 0) d.style.opacity = "0.35";
+      if (r[3] > 60 && r[4] > 14) d.appendChild(el("span", { "class": "tm-label" }, n.n + " " + size(n.b)));
+      if (n.c && n.c.length) d.addEventListener("click", function (e) { e.stopPropagation(); trail.push(root); root = n; drawAll(); });
       box.appendChild(d);
+      if (depth < 2 && n.c && n.c.length && r[3] > 40 && r[4] > 40) drawBoxes(d, n, 1, 15, r[3] - 4, r[4] - 18, depth + 1);
     });
+  }
+  function drawTreemap() {
+    var box = $("treemap");
+    box.textContent = "";
+    drawBoxes(box, root, 0, 0, box.clientWidth, box.clientHeight, 0);
     $("crumbs").textContent = "/" + (root.p || "") + "  (" + size(root.b) + ")" + (trail.length ? "  — click Up to zoom out" : "  — click a box to zoom in");
     $("up").disabled = !trail.length;
   }

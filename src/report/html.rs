@@ -165,7 +165,8 @@ fn escape(s: &str) -> String {
 
 const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}code{font-size:12px}
 #treemap{position:relative;height:480px;border:1px solid #999;overflow:hidden}
-.tm-box{position:absolute;box-sizing:border-box;border:1px solid #fff;font-size:11px;overflow:hidden;white-space:nowrap;cursor:pointer;padding:1px 3px}
+.tm-box{position:absolute;box-sizing:border-box;border:1px solid rgba(255,255,255,.8);font-size:11px;overflow:hidden;white-space:nowrap;cursor:pointer}
+.tm-label{position:absolute;left:3px;top:1px;pointer-events:none}
 .layer{display:flex;gap:.6em;align-items:center;margin:2px 0}.layer .num{width:2em;text-align:right}
 .track{position:relative;width:30%;height:14px;background:#eee}.bar,.waste{position:absolute;left:0;top:0;height:100%}
 .waste{background:repeating-linear-gradient(45deg,#c00,#c00 3px,transparent 3px,transparent 6px)}
