@@ -127,7 +127,7 @@ pub struct ProposeArgs {
     pub config: Option<std::path::PathBuf>,
 
     /// Report format: text (default), json (schema pyslim.propose/v1: the proposal, its
-    /// estimate and, with --build, the measurement) or markdown.
+    /// estimate and, with --build, the measurement), markdown or html.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<OutputFormat>,
 
@@ -460,7 +460,7 @@ pub struct CompareArgs {
     #[arg(long)]
     pub demo: bool,
 
-    /// Report format: text (default), json (schema pyslim.compare/v1) or markdown.
+    /// Report format: text (default), json (schema pyslim.compare/v1), markdown or html.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<OutputFormat>,
 

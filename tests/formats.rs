@@ -67,11 +67,11 @@ fn a_format_a_command_cannot_write_is_one_line_and_exit_2() {
         ),
         (
             &["compare", "--demo", "demo", "--format", "sarif"],
-            "pyslim: compare cannot write --format sarif; it writes text, json, markdown\n",
+            "pyslim: compare cannot write --format sarif; it writes text, json, markdown, html\n",
         ),
         (
-            &["propose", "--demo", "--format", "html", "-o", "-"],
-            "pyslim: propose cannot write --format html; it writes text, json, markdown\n",
+            &["propose", "--demo", "--format", "sarif", "-o", "-"],
+            "pyslim: propose cannot write --format sarif; it writes text, json, markdown, html\n",
         ),
         (
             &["analyze", "--demo", "--json", "--format", "markdown"],
@@ -93,9 +93,12 @@ fn help_says_which_formats_each_command_writes() {
         ("check", "markdown or sarif"),
         (
             "compare",
-            "text (default), json (schema pyslim.compare/v1) or markdown",
+            "text (default), json (schema pyslim.compare/v1), markdown or html",
         ),
-        ("propose", "json (schema pyslim.propose/v1"),
+        (
+            "propose",
+            "with --build, the measurement), markdown or html",
+        ),
     ] {
         let help = stdout(&run(&[command, "--help"]));
         let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -779,4 +782,33 @@ fn html_draws_in_a_real_browser_with_the_largest_path_and_every_finding() {
             .unwrap();
         assert!(o.status.success() && shot.exists());
     }
+}
+
+#[test]
+fn compare_and_propose_write_static_self_contained_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let compare = stdout(&run(&["compare", "--demo", "demo", "--format", "html"]));
+    let propose = pyslim()
+        .current_dir(dir.path())
+        .args(["propose", "--demo", "--format", "html"])
+        .output()
+        .unwrap();
+    let propose = stdout(&propose);
+    for (what, page) in [("compare", &compare), ("propose", &propose)] {
+        assert!(page.starts_with("<!DOCTYPE html>"), "{what}: {page:.200}");
+        for outside in ["src=", "href=", "@import", "url(", "<link", "<script"] {
+            assert!(!page.contains(outside), "{what}: the page has {outside:?}");
+        }
+    }
+    assert!(
+        compare.contains(
+            "<tr><th>size</th><td class=r>556.82 MiB</td><td class=r>556.82 MiB</td></tr>"
+        ),
+        "{compare}"
+    );
+    assert!(
+        propose.contains("<h2>Diff</h2>") && propose.contains("<span class=add>+FROM "),
+        "{propose}"
+    );
+    assert!(propose.contains(" AS builder"), "{propose}");
 }

@@ -12,10 +12,11 @@ use pyslim::{demo, report, Result};
 use super::inputs::{load_config, open_options};
 
 /// What `compare` writes (besides its terminal view, `--explore`).
-const FORMATS: [OutputFormat; 3] = [
+const FORMATS: [OutputFormat; 4] = [
     OutputFormat::Text,
     OutputFormat::Json,
     OutputFormat::Markdown,
+    OutputFormat::Html,
 ];
 
 pub(crate) fn run_compare(args: CompareArgs) -> Result<ExitCode> {
@@ -65,6 +66,7 @@ pub(crate) fn run_compare(args: CompareArgs) -> Result<ExitCode> {
             report::json::render_compare(&comparison, cache.reads(), cache.hits())
         }
         OutputFormat::Markdown => report::markdown::compare(&comparison),
+        OutputFormat::Html => report::html::compare(&comparison),
         _ => {
             let mut text = report::compare::render(&comparison, args.top);
             text.push_str(&format!(

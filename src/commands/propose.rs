@@ -13,10 +13,11 @@ use pyslim::{report, Error, Result};
 use super::inputs::{load_config, open_examined, read_dockerfile_at};
 
 /// What `propose` writes as its report.
-const FORMATS: [OutputFormat; 3] = [
+const FORMATS: [OutputFormat; 4] = [
     OutputFormat::Text,
     OutputFormat::Json,
     OutputFormat::Markdown,
+    OutputFormat::Html,
 ];
 
 pub(crate) fn run_propose(args: ProposeArgs) -> Result<ExitCode> {
@@ -75,6 +76,7 @@ pub(crate) fn run_propose(args: ProposeArgs) -> Result<ExitCode> {
     let out = match format {
         OutputFormat::Json => report::json::render_propose(&proposal, &written, measured.as_ref()),
         OutputFormat::Markdown => report::markdown::propose(&proposal, &written),
+        OutputFormat::Html => report::html::propose(&proposal, &written),
         _ => {
             let mut text =
                 report::propose::render(&proposal, (!to_stdout).then_some(args.output.as_path()));

@@ -174,3 +174,82 @@ const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222
 table{border-collapse:collapse}td,th{padding:1px 8px;text-align:left}.r{text-align:right}
 .finding summary{cursor:pointer;font-weight:600}.sev-critical summary,.sev-high summary{color:#b00}
 .sev-medium summary{color:#a60}#search{width:30em;padding:4px;margin:.5em 0}";
+
+/// A static page (no script): the shell every HTML report but analyze's uses.
+fn page(title: &str, body: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>pyslim: {t}</title>
+<style>{STYLE}
+.add{{background:#e6ffec}}.del{{background:#ffebe9}}pre{{font-size:12px;border:1px solid #ccc;padding:.5em;overflow-x:auto}}</style></head><body>
+<h1>pyslim: {t}</h1>
+{body}
+</body></html>
+"#,
+        t = escape(title)
+    )
+}
+
+/// `compare --format html`: the variants side by side.
+pub fn compare(c: &crate::core::compare::Comparison) -> String {
+    let mut body = String::from("<table>");
+    for (n, (label, vals)) in super::compare::variant_rows(c).iter().enumerate() {
+        let cell = if n == 0 { "th" } else { "td" };
+        let _ = write!(body, "<tr><th>{}</th>", escape(label.trim()));
+        for v in vals {
+            let _ = write!(body, "<{cell} class=r>{}</{cell}>", escape(v));
+        }
+        body.push_str("</tr>");
+    }
+    body.push_str("</table>");
+    page("compare", &body)
+}
+
+/// `propose --format html`: the estimate, what changes, the proposed Dockerfile and its diff.
+pub fn propose(p: &crate::core::propose::Proposal, written: &str) -> String {
+    let e = &p.estimate;
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<p>Proposal for <code>{}</code>, target {}, Python {}; written to <code>{}</code>.</p>\
+         <table><tr><th>now</th><td class=r>{}</td></tr><tr><th>proposed (estimate)</th><td class=r><b>{}</b></td></tr>\
+         <tr><th>saved</th><td class=r><b>{}</b></td></tr></table>",
+        escape(&p.image),
+        escape(p.plan.target.name()),
+        escape(&p.plan.python_version),
+        escape(written),
+        size(e.current_bytes),
+        size(e.total_bytes),
+        super::baseline::signed_size(e.saved_bytes).trim_start_matches('+'),
+    );
+    if !e.by_finding.is_empty() {
+        body.push_str("<h2>What changes, by finding</h2><table><tr><th>finding</th><th>bytes</th><th>what the proposal does</th></tr>");
+        for f in &e.by_finding {
+            let _ = write!(
+                body,
+                "<tr><td><code>{}</code></td><td class=r>{}</td><td>{}</td></tr>",
+                escape(&f.rule),
+                size(f.bytes),
+                escape(&f.action)
+            );
+        }
+        body.push_str("</table>");
+    }
+    body.push_str("<h2>Diff</h2><pre>");
+    for line in p.diff.lines() {
+        let class = match line.chars().next() {
+            Some('+') if !line.starts_with("+++") => " class=add",
+            Some('-') if !line.starts_with("---") => " class=del",
+            _ => "",
+        };
+        let _ = writeln!(body, "<span{class}>{}</span>", escape(line));
+    }
+    let _ = write!(
+        body,
+        "</pre><h2>Proposed Dockerfile</h2><pre>{}</pre>",
+        escape(&p.dockerfile)
+    );
+    page(&format!("proposal for {}", p.image), &body)
+}
