@@ -94,11 +94,7 @@ fn explore_comparison(
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::load(theme.unwrap_or("dark"), no_color)?;
-    let (tx, rx) = event::channel_pair();
-    let mut terminal = ratatui::try_init()
-        .map_err(|e| pyslim::Error::Usage(format!("cannot open the terminal: {e}")))?;
-    event::spawn_terminal_reader(tx);
-    let result = tui::run_compare(&mut terminal, rx, CompareApp::new(comparison), &theme);
-    let _ = ratatui::try_restore();
-    result.map(|_| ExitCode::SUCCESS)
+    let app = CompareApp::with_keymap(comparison, tui::user_keymap(None)?);
+    tui::run_in_terminal(event::channel_pair(), tui::Screen::compare(app), &theme)
+        .map(|_| ExitCode::SUCCESS)
 }

@@ -217,8 +217,8 @@ pub fn propose(p: &crate::core::propose::Proposal, written: &str) -> String {
          <table><tr><th>now</th><td class=r>{}</td></tr><tr><th>proposed (estimate)</th><td class=r><b>{}</b></td></tr>\
          <tr><th>saved</th><td class=r><b>{}</b></td></tr></table>",
         escape(&p.image),
-        escape(p.plan.target.name()),
-        escape(&p.plan.python_version),
+        escape(p.plan.context.target.name()),
+        escape(&p.plan.context.python_version),
         escape(written),
         size(e.current_bytes),
         size(e.total_bytes),

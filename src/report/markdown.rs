@@ -323,8 +323,8 @@ pub fn propose(p: &Proposal, written: &str) -> String {
     let _ = writeln!(
         out,
         "Target {}, Python {}; written to {}.",
-        p.plan.target.name(),
-        p.plan.python_version,
+        p.plan.context.target.name(),
+        p.plan.context.python_version,
         code(written)
     );
     let _ = writeln!(out);
