@@ -9,9 +9,12 @@ use std::process::Output;
 use assert_cmd::Command;
 
 fn pyslim() -> Command {
+    // No configuration, .dive-ci or Dockerfile leaks in from the working directory: each
+    // run starts in an empty directory of its own (tests that need files pass theirs).
+    static EMPTY: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let empty = EMPTY.get_or_init(|| tempfile::tempdir().expect("a temporary directory"));
     let mut cmd = Command::cargo_bin("pyslim").expect("the pyslim binary is built");
-    // No user configuration leaks in from the working directory.
-    cmd.current_dir(std::env::temp_dir());
+    cmd.current_dir(empty.path());
     cmd
 }
 
