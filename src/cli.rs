@@ -54,6 +54,34 @@ impl From<TargetArg> for crate::core::propose::Target {
     }
 }
 
+/// `--format`: what a report is written as. Every command accepts the word; a command that
+/// cannot write one says so in one line (its `--help` lists the ones it writes).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// For people, in a terminal.
+    Text,
+    /// For scripts; every document names its `schema` (docs/json.md, docs/schemas/).
+    Json,
+    /// For a pull-request comment or $GITHUB_STEP_SUMMARY.
+    Markdown,
+    /// One self-contained page.
+    Html,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+impl OutputFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Json => "json",
+            Self::Markdown => "markdown",
+            Self::Html => "html",
+            Self::Sarif => "sarif",
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ProposeArgs {
     #[command(flatten)]
@@ -68,7 +96,8 @@ pub struct ProposeArgs {
     #[arg(long, value_enum, default_value_t = TargetArg::Slim)]
     pub target: TargetArg,
 
-    /// Where to write the proposal (never over an existing file without --force).
+    /// Where to write the proposed Dockerfile (never over an existing file without --force).
+    /// `-o -` writes it to stdout, and the report goes to stderr.
     #[arg(short = 'o', long = "output", default_value = "Dockerfile.pyslim")]
     pub output: std::path::PathBuf,
 
@@ -97,7 +126,12 @@ pub struct ProposeArgs {
     #[arg(long)]
     pub config: Option<std::path::PathBuf>,
 
-    /// Print JSON (the proposal, its estimate and, with --build, the measurement).
+    /// Report format: text (default), json (schema pyslim.propose/v1: the proposal, its
+    /// estimate and, with --build, the measurement), markdown or html.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+
+    /// The same as --format json.
     #[arg(long)]
     pub json: bool,
 
@@ -319,9 +353,18 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub config: Option<std::path::PathBuf>,
 
-    /// Print JSON (schema pyslim.analysis/v1, see docs/json.md) instead of text.
+    /// Report format: text (default), json (schema pyslim.analysis/v1, see docs/json.md),
+    /// markdown or html (one self-contained page: treemap, layers, findings, inventory).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+
+    /// The same as --format json.
     #[arg(long)]
     pub json: bool,
+
+    /// Where the report goes (default stdout; `-` is stdout too). A file is replaced.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<std::path::PathBuf>,
 
     /// Sizes and wasted bytes only: read no file contents, run no rules.
     #[arg(long)]
@@ -378,9 +421,32 @@ pub struct CheckArgs {
     #[arg(long, value_delimiter = ',')]
     pub fail_on: Option<Vec<String>>,
 
-    /// Print the result as JSON.
+    /// The Dockerfile that built the image, for --format sarif: each result is placed on the
+    /// line that made its layer (default: ./Dockerfile, if present; else on the image).
+    #[arg(short = 'f', long = "file", value_name = "DOCKERFILE")]
+    pub dockerfile: Option<std::path::PathBuf>,
+
+    /// Compare with this image (the one the branch started from; `demo` names the demo
+    /// image): size change, new and fixed findings. Read with the same options as IMAGE.
+    #[arg(long, value_name = "IMAGE")]
+    pub baseline: Option<String>,
+
+    /// With --baseline: the most the image may grow (20MB, 20MiB, 5%, or "disabled").
+    #[arg(long, value_name = "SIZE", requires = "baseline")]
+    pub highest_size_increase: Option<String>,
+
+    /// Report format: text (default), json (schema pyslim.check/v1), markdown or sarif
+    /// (SARIF 2.1.0, for code scanning).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+
+    /// The same as --format json.
     #[arg(long)]
     pub json: bool,
+
+    /// Where the report goes (default stdout; `-` is stdout too). A file is replaced; the exit code is the verdict's either way.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -394,9 +460,17 @@ pub struct CompareArgs {
     #[arg(long)]
     pub demo: bool,
 
-    /// Print JSON instead of text.
+    /// Report format: text (default), json (schema pyslim.compare/v1), markdown or html.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+
+    /// The same as --format json.
     #[arg(long)]
     pub json: bool,
+
+    /// Where the report goes (default stdout; `-` is stdout too). A file is replaced.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<std::path::PathBuf>,
 
     /// Rows in each list (packages, files).
     #[arg(long, default_value_t = 20)]
@@ -404,7 +478,7 @@ pub struct CompareArgs {
 
     /// Open the comparison in the terminal UI (variants side by side, differing files
     /// searchable).
-    #[arg(long, conflicts_with = "json")]
+    #[arg(long, conflicts_with_all = ["json", "format", "output"])]
     pub explore: bool,
 
     /// Theme for --explore.

@@ -1,16 +1,27 @@
 //! `pyslim compare`: variants side by side, as text, JSON or the terminal view.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use pyslim::cli::CompareArgs;
+use pyslim::cli::{CompareArgs, OutputFormat};
 use pyslim::core::examine;
+use pyslim::report::output;
 use pyslim::source::OpenOptions;
 use pyslim::{demo, report, Result};
 
 use super::inputs::{load_config, open_options};
 
+/// What `compare` writes (besides its terminal view, `--explore`).
+const FORMATS: [OutputFormat; 4] = [
+    OutputFormat::Text,
+    OutputFormat::Json,
+    OutputFormat::Markdown,
+    OutputFormat::Html,
+];
+
 pub(crate) fn run_compare(args: CompareArgs) -> Result<ExitCode> {
+    let format = output::choose("compare", args.format, args.json, &FORMATS)?;
+    output::check_target(args.output.as_deref())?;
     let cfg = load_config(args.config.as_deref())?;
     // One cache for all: a layer two variants share (same diff_id) is read once.
     let cache = std::sync::Arc::new(pyslim::source::LayerCache::default());
@@ -50,25 +61,23 @@ pub(crate) fn run_compare(args: CompareArgs) -> Result<ExitCode> {
         return explore_comparison(comparison, args.theme.as_deref().or(cfg.theme.as_deref()));
     }
     let comparison = pyslim::core::compare::compare(&pairs, args.top.max(500));
-    let out = if args.json {
-        serde_json::to_string_pretty(&serde_json::json!({
-            "schema": "pyslim.compare/v1",
-            "layers_read": cache.reads(),
-            "layers_shared": cache.hits(),
-            "comparison": comparison,
-        }))
-        .unwrap_or_default()
-    } else {
-        let mut text = report::compare::render(&comparison, args.top);
-        text.push_str(&format!(
-            "\n{} layers read, {} shared between images and read once\n",
-            cache.reads(),
-            cache.hits()
-        ));
-        text
+    let out = match format {
+        OutputFormat::Json => {
+            report::json::render_compare(&comparison, cache.reads(), cache.hits())
+        }
+        OutputFormat::Markdown => report::markdown::compare(&comparison),
+        OutputFormat::Html => report::html::compare(&comparison),
+        _ => {
+            let mut text = report::compare::render(&comparison, args.top);
+            text.push_str(&format!(
+                "\n{} layers read, {} shared between images and read once\n",
+                cache.reads(),
+                cache.hits()
+            ));
+            text
+        }
     };
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{out}");
+    output::write(args.output.as_deref(), &out)?;
     std::mem::forget(images);
     Ok(ExitCode::SUCCESS)
 }

@@ -5,15 +5,27 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use pyslim::cli::ProposeArgs;
+use pyslim::cli::{OutputFormat, ProposeArgs};
 use pyslim::core::propose::{self, BaseFacts, Bases, Request};
+use pyslim::report::output;
 use pyslim::{report, Error, Result};
 
 use super::inputs::{load_config, open_examined, read_dockerfile_at};
 
+/// What `propose` writes as its report.
+const FORMATS: [OutputFormat; 4] = [
+    OutputFormat::Text,
+    OutputFormat::Json,
+    OutputFormat::Markdown,
+    OutputFormat::Html,
+];
+
 pub(crate) fn run_propose(args: ProposeArgs) -> Result<ExitCode> {
+    let format = output::choose("propose", args.format, args.json, &FORMATS)?;
+    // `-o -`: the Dockerfile goes to stdout (for `docker build -f -`), the report to stderr.
+    let to_stdout = output::is_stdout(Some(&args.output));
     // Refuse before any work: pyslim never writes over a file unless told to.
-    if args.output.exists() && !args.force {
+    if !to_stdout && args.output.exists() && !args.force {
         return Err(Error::Usage(format!(
             "{} exists; pyslim never writes over a file: pass --force, or choose another path with -o",
             args.output.display()
@@ -43,7 +55,11 @@ pub(crate) fn run_propose(args: ProposeArgs) -> Result<ExitCode> {
     let base_name = propose::runtime_base(&req)?;
     let base = measure_base(&base_name);
     let proposal = propose::propose(&req, &base)?;
-    write_output(&args.output, &proposal.dockerfile, args.force)?;
+    if to_stdout {
+        output::write(None, &proposal.dockerfile)?;
+    } else {
+        write_output(&args.output, &proposal.dockerfile, args.force)?;
+    }
 
     let measured = if args.build {
         Some(super::propose_build::build_and_measure(
@@ -52,34 +68,37 @@ pub(crate) fn run_propose(args: ProposeArgs) -> Result<ExitCode> {
     } else {
         None
     };
-    let mut stdout = std::io::stdout().lock();
-    if args.json {
-        let doc = serde_json::json!({
-            "output": args.output.display().to_string(),
-            "proposal": &proposal,
-            "measured": &measured,
-        });
-        let _ = writeln!(
-            stdout,
-            "{}",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
-        );
+    let written = if to_stdout {
+        "-".to_owned()
     } else {
-        let _ = write!(
-            stdout,
-            "{}",
-            report::propose::render(&proposal, Some(&args.output))
-        );
-        if let Some(m) = &measured {
-            let _ = writeln!(stdout);
-            let _ = write!(
-                stdout,
-                "{}",
-                report::propose::render_measured(m, proposal.estimate.total_bytes)
-            );
+        args.output.display().to_string()
+    };
+    let out = match format {
+        OutputFormat::Json => report::json::render_propose(&proposal, &written, measured.as_ref()),
+        OutputFormat::Markdown => report::markdown::propose(&proposal, &written),
+        OutputFormat::Html => report::html::propose(&proposal, &written),
+        _ => {
+            let mut text =
+                report::propose::render(&proposal, (!to_stdout).then_some(args.output.as_path()));
+            if let Some(m) = &measured {
+                text.push('\n');
+                text.push_str(&report::propose::render_measured(
+                    m,
+                    proposal.estimate.total_bytes,
+                ));
+            }
+            text.push('\n');
+            text.push_str(&proposal.diff);
+            text
         }
-        let _ = writeln!(stdout);
-        let _ = write!(stdout, "{}", proposal.diff);
+    };
+    let out = if out.ends_with('\n') { out } else { out + "\n" };
+    if to_stdout {
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, "{out}");
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, "{out}");
     }
     let smoke_failed = measured
         .as_ref()

@@ -12,7 +12,7 @@ use crate::core::findings::Findings;
 
 use super::text::size;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Verdict {
     pub key: &'static str,
     pub limit: String,
@@ -25,20 +25,20 @@ pub struct Verdict {
 }
 
 /// The figures the thresholds read, both kinds side by side.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Figures {
     pub dive: DiveFigures,
     pub pyslim: PyslimFigures,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct DiveFigures {
     pub efficiency: f64,
     pub wasted_bytes: u64,
     pub user_wasted_percent: f64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct PyslimFigures {
     pub efficiency: f64,
     pub wasted_bytes: u64,
@@ -46,13 +46,31 @@ pub struct PyslimFigures {
     pub bloat_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct CheckReport {
     pub passed: bool,
     pub origin: String,
     /// The first five rows keep the order they always had; rows added later come after.
     pub verdicts: Vec<Verdict>,
     pub figures: Figures,
+    /// With --baseline: this image against the baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<super::baseline::Baseline>,
+}
+
+impl CheckReport {
+    /// Adds the comparison with a baseline and its growth threshold's row.
+    pub fn with_baseline(
+        mut self,
+        baseline: super::baseline::Baseline,
+        limit: Option<super::baseline::Growth>,
+    ) -> Self {
+        let row = super::baseline::verdict(limit, &baseline);
+        self.passed &= row.result != "fail";
+        self.verdicts.push(row);
+        self.baseline = Some(baseline);
+        self
+    }
 }
 
 fn pct(x: f64) -> String {
@@ -147,6 +165,7 @@ pub fn evaluate(cfg: &CheckConfig, a: &Analysis, f: &Findings) -> CheckReport {
                 bloat_bytes: f.reclaimable_bytes,
             },
         },
+        baseline: None,
     }
 }
 
@@ -208,10 +227,50 @@ pub fn render(r: &CheckReport, image: &str) -> String {
             );
         }
     }
+    for v in r.verdicts.iter().filter(|v| v.measure == "baseline") {
+        let _ = writeln!(
+            out,
+            "  {:<31} {:<9} {:<20} {:<28} {}",
+            v.key,
+            v.measure,
+            v.limit,
+            v.value,
+            v.result.to_uppercase()
+        );
+    }
     let _ = writeln!(
         out,
         "  measure: dive = dive's formulas, as `dive --ci` computes them; pyslim = as `pyslim analyze` shows them"
     );
+    if let Some(b) = &r.baseline {
+        render_baseline(&mut out, b);
+    }
     let _ = writeln!(out, "{}", if r.passed { "PASS" } else { "FAIL" });
     out
+}
+
+fn render_baseline(out: &mut String, b: &super::baseline::Baseline) {
+    let _ = writeln!(
+        out,
+        "Against {}: {} ({:+.1}%, from {})",
+        b.image,
+        super::baseline::signed_size(b.size_change),
+        b.size_change_ratio * 100.0,
+        size(b.image_bytes)
+    );
+    for (word, list) in [("new", &b.new_findings), ("fixed", &b.fixed_findings)] {
+        if list.is_empty() {
+            let _ = writeln!(out, "  {word} findings: none");
+        }
+        for f in list {
+            let _ = writeln!(
+                out,
+                "  {word:<5}  [{}] {} ({}) {}",
+                f.severity,
+                f.title,
+                f.rule,
+                size(f.bytes)
+            );
+        }
+    }
 }

@@ -10,7 +10,7 @@ use super::text::size;
 use crate::core::propose::Proposal;
 
 /// One runtime layer of the built proposal: estimated beside measured.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct MeasuredLayer {
     pub instruction: String,
     pub estimated: Option<u64>,
@@ -18,7 +18,7 @@ pub struct MeasuredLayer {
 }
 
 /// What `--build` found.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Measured {
     pub tag: String,
     pub image_id: String,
@@ -31,7 +31,7 @@ pub struct Measured {
     pub smoke: Option<SmokeResult>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct SmokeResult {
     pub command: Vec<String>,
     pub passed: bool,

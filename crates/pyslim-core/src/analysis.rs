@@ -8,6 +8,7 @@ use super::image::{Compression, Image};
 use super::tree::{Change, Tree};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Analysis {
     pub totals: Totals,
     pub layers: Vec<LayerStats>,
@@ -19,6 +20,7 @@ pub struct Analysis {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Totals {
     pub layers: usize,
     /// Files, symlinks and other non-directories in the final image.
@@ -44,6 +46,7 @@ pub struct Totals {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LayerStats {
     pub index: usize,
     pub instruction: String,
@@ -66,6 +69,7 @@ pub struct LayerStats {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PathBytes {
     pub path: String,
     pub bytes: u64,
@@ -75,6 +79,7 @@ pub struct PathBytes {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WastedPath {
     pub path: String,
     pub bytes: u64,
@@ -89,6 +94,7 @@ pub struct WastedPath {
 /// dive's own figures, computed by its formulas (dive/filetree/efficiency.go and
 /// dive/image/analysis.go) so users can compare: they are not pyslim's measure of waste.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DiveFigures {
     /// Σ(smallest size of each path across layers) / Σ(all sizes of each path across layers).
     pub efficiency: f64,

@@ -11,6 +11,7 @@ use super::image::Image;
 use super::Examination;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Variant {
     pub reference: String,
     pub source: String,
@@ -43,6 +44,7 @@ pub struct Variant {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PackageRow {
     pub name: String,
     /// Version per variant (None: absent).
@@ -50,6 +52,7 @@ pub struct PackageRow {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PathRow {
     pub path: String,
     /// Bytes per variant (None: absent).
@@ -65,6 +68,7 @@ impl PathRow {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Comparison {
     pub variants: Vec<Variant>,
     /// OS packages that only some variants have (name and version per variant).

@@ -8,6 +8,7 @@ use super::entry::LayerChanges;
 
 /// Where an image was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
     Docker,
@@ -28,6 +29,7 @@ impl SourceKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     None,
@@ -37,6 +39,7 @@ pub enum Compression {
 
 /// The runtime configuration an image carries (OCI config `config` object).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageConfig {
     pub user: String,
     pub env: Vec<String>,
@@ -52,6 +55,7 @@ pub struct ImageConfig {
 
 /// One entry of the config's `history`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HistoryEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,

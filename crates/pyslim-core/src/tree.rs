@@ -21,6 +21,7 @@ pub type InodeId = u32;
 pub const ROOT: NodeId = 0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     Added,

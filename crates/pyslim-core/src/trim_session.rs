@@ -16,6 +16,7 @@ use super::Examination;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     Accept,
@@ -37,6 +38,7 @@ pub struct Session {
 /// The one set of figures a session shows and writes: the trimmed image's, from the same
 /// plan `pyslim trim --decisions` writes, and (with a Dockerfile) the patch's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Projection {
     /// Bytes the layers ship now.
     pub before: u64,
@@ -223,6 +225,7 @@ impl Session {
 
 /// The decisions file: what was accepted and skipped, by finding name.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DecisionsFile {
     #[serde(default)]
@@ -232,6 +235,7 @@ pub struct DecisionsFile {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DecisionEntry {
     pub finding: String,

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 /// What an ELF file says about itself.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ElfInfo {
     /// `exec`, `dyn` (shared object or PIE), `rel` (object file), or `other`.
     pub kind: &'static str,

@@ -21,6 +21,7 @@ pub use rules::{Rule, RuleSet, Severity};
 pub const ITEMS_PER_FINDING: usize = 12;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Finding {
     pub rule: String,
     pub category: String,
@@ -47,6 +48,7 @@ pub struct Finding {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Item {
     /// A path (no leading `/`), a package name, or a config key.
     pub name: String,
@@ -59,6 +61,7 @@ pub struct Item {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LayerShare {
     pub layer: u32,
     pub instruction: String,
@@ -66,6 +69,7 @@ pub struct LayerShare {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CategoryTotal {
     pub category: String,
     /// Reclaimable bytes in the category, each byte counted once.
@@ -74,6 +78,7 @@ pub struct CategoryTotal {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Findings {
     pub findings: Vec<Finding>,
     pub categories: Vec<CategoryTotal>,

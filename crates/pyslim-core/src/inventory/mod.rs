@@ -19,6 +19,7 @@ use self::parse::{machine, parse_metadata, parse_os_release, python_version_of};
 pub use self::parse::{normalize_dist_name, parse_apk_installed, parse_dpkg_status};
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Inventory {
     pub os: Option<OsRelease>,
     /// `glibc`, `musl`, or `unknown`.
@@ -39,6 +40,7 @@ pub struct Inventory {
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OsRelease {
     pub id: String,
     pub version_id: String,
@@ -46,6 +48,7 @@ pub struct OsRelease {
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OsPackage {
     pub name: String,
     pub version: String,
@@ -65,6 +68,7 @@ pub struct OsPackage {
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PythonPackage {
     pub name: String,
     pub version: String,
@@ -85,6 +89,7 @@ pub struct PythonPackage {
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Interpreter {
     /// The executable, e.g. `usr/local/bin/python3.12`.
     pub path: String,
@@ -95,6 +100,7 @@ pub struct Interpreter {
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Venv {
     pub path: String,
     /// `home` from pyvenv.cfg: the directory of the interpreter it was made from.

@@ -11,6 +11,7 @@ pub const BUILTIN_BASES: &str = include_str!("../../../../assets/bases.toml");
 
 /// Which runtime a proposal targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     Slim,

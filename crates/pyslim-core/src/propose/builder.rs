@@ -10,6 +10,7 @@ use super::{pip, reorder, shell};
 
 /// The builder stage: the setup pyslim adds, the user's steps, and what is pruned after them.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BuilderStage {
     #[serde(rename = "builder_setup")]
     pub setup: Vec<Why>,

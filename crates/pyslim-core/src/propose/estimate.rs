@@ -18,6 +18,7 @@ use crate::Examination;
 pub const VENV_SKELETON_BYTES: u64 = 12 * 1024;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BaseSize {
     pub image: String,
     pub bytes: u64,
@@ -27,6 +28,7 @@ pub struct BaseSize {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LayerEstimate {
     /// The runtime instruction that makes the layer.
     pub instruction: String,
@@ -34,6 +36,7 @@ pub struct LayerEstimate {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FindingChange {
     pub rule: String,
     pub title: String,
@@ -44,6 +47,7 @@ pub struct FindingChange {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Estimate {
     /// What the image ships now: every layer's bytes, hidden ones included.
     pub current_bytes: u64,

@@ -11,6 +11,7 @@ use super::bases::{fill, TargetBases};
 
 /// The interpreter the venv is made with, and why that one.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VenvInterpreter {
     /// Absolute path, the same in the builder and in the runtime.
     pub path: String,

@@ -15,6 +15,7 @@ use crate::tree::{NodeId, Tree};
 
 /// One COPY of the runtime stage: library files into one directory.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LibraryCopy {
     /// Absolute directory, the same in the builder and the runtime.
     pub dir: String,

@@ -48,6 +48,7 @@ pub struct Request<'a> {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Proposal {
     pub image: String,
     pub dockerfile: String,

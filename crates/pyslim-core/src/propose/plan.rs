@@ -29,24 +29,28 @@ pub const APP_UID: u32 = 10001;
 pub const PACKAGING_TOOLS: &[&str] = &["pip", "setuptools", "wheel"];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Why {
     pub text: String,
     pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Prune {
     pub shell: String,
     pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EnvVar {
     pub assignment: String,
     pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct User {
     pub name: String,
     pub uid: u32,
@@ -56,6 +60,7 @@ pub struct User {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CopyPath {
     /// Absolute path, copied from the builder to the same place.
     pub path: String,
@@ -66,6 +71,7 @@ pub struct CopyPath {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RenderedStep {
     pub text: String,
     pub comments: Vec<String>,
@@ -75,6 +81,7 @@ pub struct RenderedStep {
 /// serialise flat, in this order: the JSON of `propose --json` and the templates' variables
 /// (render.rs) name every field at the top level.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Plan {
     #[serde(flatten)]
     pub context: Context,
@@ -96,6 +103,7 @@ pub struct Plan {
 
 /// What the proposal is for: the target and the image's Python.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Context {
     pub target: Target,
     pub family: String,
@@ -108,6 +116,7 @@ pub struct Context {
 
 /// The two stages' names and bases, the venv they share and the interpreter that makes it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Stages {
     pub builder_name: String,
     pub builder_base: String,
@@ -119,6 +128,7 @@ pub struct Stages {
 
 /// What the proposal keeps of the user's Dockerfile as they wrote it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserDockerfile {
     /// Parser directives of the user's Dockerfile: render.rs writes them first.
     pub directives: Vec<String>,
@@ -134,6 +144,7 @@ pub struct UserDockerfile {
 /// The runtime stage: its environment, OS packages, user, what it copies from the builder
 /// and the rest of its configuration.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RuntimeStage {
     #[serde(rename = "runtime_env")]
     pub env: Vec<EnvVar>,
@@ -147,6 +158,7 @@ pub struct RuntimeStage {
 
 /// The Python distributions of the runtime venv.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VenvContents {
     /// Python distributions the runtime venv gets (normalized names).
     pub venv_dists: Vec<String>,

@@ -14,6 +14,7 @@ use super::plan::PlanInput;
 
 /// The runtime stage's OS packages.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RuntimeOs {
     #[serde(rename = "runtime_packages")]
     pub packages: Vec<String>,

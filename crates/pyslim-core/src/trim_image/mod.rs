@@ -108,6 +108,7 @@ pub struct LayerFilter {
 /// loses, whichever finding removes them. A report row shows before, after and their
 /// difference, so it agrees with itself.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CategoryRemoval {
     pub category: String,
     pub bytes: u64,

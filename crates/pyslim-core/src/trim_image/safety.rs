@@ -13,6 +13,7 @@ use crate::tree::{NodeId, Tree};
 use crate::Examination;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Breakage {
     Interpreter,
@@ -34,6 +35,7 @@ impl Breakage {
 
 /// One thing the trimmed image would lose that something kept depends on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Problem {
     pub kind: Breakage,
     /// The path (or package) that would go.
