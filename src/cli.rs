@@ -238,8 +238,9 @@ pub struct ExploreArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ImageArgs {
-    /// Image name (from the Docker daemon), `docker save` tarball, or OCI layout (dir or tar).
-    /// Prefixes force a source: docker://NAME, docker-archive:PATH, oci:PATH.
+    /// Image name (from the Docker daemon, else its registry), `docker save` tarball, or OCI
+    /// layout (dir or tar). Prefixes force a source: docker://NAME, docker-archive:PATH,
+    /// oci:PATH, registry://HOST/REPO:TAG (or @sha256:DIGEST).
     /// With no image, the demo image built into pyslim is used.
     pub image: Option<String>,
 
@@ -251,7 +252,8 @@ pub struct ImageArgs {
     #[arg(long, conflicts_with = "image")]
     pub demo: bool,
 
-    /// Platform to pick from a multi-platform OCI index (os/arch[/variant]); default: this host's.
+    /// Platform to pick from a multi-platform OCI index or registry manifest list
+    /// (os/arch[/variant]); default: this host's.
     #[arg(long)]
     pub platform: Option<String>,
 
@@ -278,6 +280,33 @@ pub struct ImageArgs {
     /// Largest JSON document (manifest, index, config) pyslim will read.
     #[arg(long, default_value_t = Limits::default().max_json_bytes)]
     pub max_json_bytes: u64,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// How to reach a registry (for `registry://` images, `--source registry`, and names the
+/// Docker daemon does not have).
+#[derive(Args, Debug, Clone, Default)]
+pub struct RegistryArgs {
+    /// Registry user; the password (or token) is read from standard input with
+    /// --password-stdin. Default: PYSLIM_REGISTRY_USERNAME and PYSLIM_REGISTRY_PASSWORD, else
+    /// the docker CLI's login ($DOCKER_CONFIG/config.json and its credential helpers).
+    #[arg(long, requires = "password_stdin")]
+    pub username: Option<String>,
+
+    /// Read the registry password (or token) for --username from standard input.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+
+    /// A CA certificate (PEM) to trust for registries, besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
+
+    /// A registry to reach without verifying its TLS certificate, or in plain http, as
+    /// dockerd's option of that name (loopback hosts may always speak plain http). Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -379,6 +408,9 @@ pub struct CompareArgs {
     /// Platform to pick from multi-platform OCI indexes.
     #[arg(long)]
     pub platform: Option<String>,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 
     /// Configuration file (rules); default: .pyslim.toml here, if present.
     #[arg(long)]

@@ -20,6 +20,7 @@ pub(crate) fn run_compare(args: CompareArgs) -> Result<ExitCode> {
             cache: Some(cache.clone()),
             platform: args.platform.clone(),
             progress: std::io::stderr().is_terminal(),
+            registry: super::common::registry_options(&args.registry),
             ..Default::default()
         };
         let image = if reference == "demo" {

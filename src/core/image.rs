@@ -13,6 +13,7 @@ pub enum SourceKind {
     Docker,
     DockerArchive,
     Oci,
+    Registry,
     Demo,
 }
 
@@ -22,6 +23,7 @@ impl SourceKind {
             SourceKind::Docker => "docker",
             SourceKind::DockerArchive => "docker-archive",
             SourceKind::Oci => "oci",
+            SourceKind::Registry => "registry",
             SourceKind::Demo => "demo",
         }
     }
