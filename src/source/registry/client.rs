@@ -131,10 +131,17 @@ impl Client {
             },
             Err(e) => {
                 let described = self.describe(&e);
-                let tls_not_cert = matches!(e, ureq::Error::Rustls(_) | ureq::Error::Tls(_))
-                    && !e.to_string().to_lowercase().contains("certificate")
-                    || matches!(e, ureq::Error::Protocol(_));
-                Err(if tls_not_cert {
+                // What a plain-http server makes of a TLS hello ("corrupt message of type
+                // InvalidContentType"), unlike a refused connection, a missing host, a
+                // timeout or a certificate that is not trusted.
+                let unreachable = matches!(
+                    &e,
+                    ureq::Error::HostNotFound
+                        | ureq::Error::ConnectionFailed
+                        | ureq::Error::Timeout(_)
+                ) || matches!(&e, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused);
+                let not_tls = !unreachable && !e.to_string().to_lowercase().contains("certificate");
+                Err(if not_tls {
                     PingError::NotTls(described)
                 } else {
                     PingError::Other(described)
