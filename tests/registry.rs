@@ -1,0 +1,328 @@
+//! Images read straight from a real registry (Debian's `docker-registry`, started on
+//! 127.0.0.1 by each test), pushed there with `skopeo` from the OCI layouts the test kit
+//! writes. The key check: `analyze --json` of the image from the registry is the JSON of the
+//! same image read from its OCI layout. Faults each end in one line naming the registry.
+//! Kept free of crate-level attributes so it can become a module of a bigger test binary.
+
+mod common;
+#[path = "registry/kit.rs"]
+mod kit;
+
+use std::path::{Path, PathBuf};
+
+use common::{python_app_spec, with_compression, write_dir};
+use kit::{analyze_json, assert_same_json, error_line, pyslim, Registry, Setup, PASSWORD, USER};
+use pyslim::core::image::Compression;
+use pyslim::source::writer::{ImageSpec, LayerSpec, SpecEntry};
+
+/// The app image with gzip and zstd layers.
+fn app_layout(dir: &Path) -> PathBuf {
+    let spec = with_compression(
+        python_app_spec("fixture/app:1"),
+        &[Compression::Gzip, Compression::Zstd],
+    );
+    write_dir(dir, "app", &spec)
+}
+
+fn oci_json(layout: &Path) -> serde_json::Value {
+    analyze_json(&[&format!("oci:{}", layout.display())], &[]).0
+}
+
+/// The digest of the image manifest an OCI layout's index names.
+fn manifest_digest(layout: &Path) -> String {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    index["manifests"][0]["digest"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_plain_http_registry_gives_the_json_of_the_oci_layout() {
+    if !kit::tools_or_skip("a_plain_http_registry_gives_the_json_of_the_oci_layout") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout = app_layout(dir.path());
+    let registry = Registry::start(Setup::default());
+    registry.push(&layout, "team/app:1", false);
+    let host = registry.host();
+    let want = oci_json(&layout);
+    assert!(
+        want["layers"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|l| l["compression"] == "zstd")),
+        "the image has a zstd layer"
+    );
+
+    let (got, quiet) = analyze_json(&[&format!("registry://{host}/team/app:1")], &[]);
+    assert_same_json(&got, &want, "registry://");
+    assert_eq!(quiet, "", "a forced registry read says nothing");
+
+    // No daemon answers: a name goes to its registry, with one line saying so.
+    let (auto, told) = analyze_json(&[&format!("{host}/team/app:1")], &[]);
+    assert_same_json(&auto, &want, "auto");
+    assert_eq!(told.trim_end().lines().count(), 1, "{told}");
+    assert!(
+        told.contains(&format!("reading it from its registry, {host}")),
+        "{told}"
+    );
+
+    let digest = manifest_digest(&layout);
+    let (by_digest, _) = analyze_json(
+        &["--source", "registry", &format!("{host}/team/app@{digest}")],
+        &[],
+    );
+    assert_same_json(&by_digest, &want, "@sha256");
+}
+
+#[test]
+fn basic_auth_takes_credentials_from_the_environment_stdin_or_docker_config() {
+    if !kit::tools_or_skip(
+        "basic_auth_takes_credentials_from_the_environment_stdin_or_docker_config",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout = app_layout(dir.path());
+    let registry = Registry::start(Setup {
+        basic_auth: true,
+        ..Default::default()
+    });
+    registry.push(&layout, "private/app:1", false);
+    let image = format!("registry://{}/private/app:1", registry.host());
+    let want = oci_json(&layout);
+
+    let env = [
+        ("PYSLIM_REGISTRY_USERNAME", USER),
+        ("PYSLIM_REGISTRY_PASSWORD", PASSWORD),
+    ];
+    assert_same_json(&analyze_json(&[&image], &env).0, &want, "environment");
+
+    let out = pyslim(
+        &[
+            "analyze",
+            "--json",
+            "--username",
+            USER,
+            "--password-stdin",
+            &image,
+        ],
+        &[],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // `docker login` leaves base64(user:password) in config.json.
+    let config = tempfile::tempdir().unwrap();
+    let auth = base64_of(&format!("{USER}:{PASSWORD}"));
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#,
+            registry.host()
+        ),
+    )
+    .unwrap();
+    let docker_config = config.path().to_str().unwrap();
+    assert_same_json(
+        &analyze_json(&[&image], &[("DOCKER_CONFIG", docker_config)]).0,
+        &want,
+        "docker config",
+    );
+
+    let missing = error_line(&pyslim(&["analyze", &image], &[], None));
+    assert!(
+        missing.starts_with(&format!(
+            "pyslim: {}: private/app needs credentials",
+            registry.host()
+        )) && missing.contains("docker login"),
+        "{missing}"
+    );
+    let wrong = error_line(&pyslim(
+        &["analyze", &image],
+        &[
+            ("PYSLIM_REGISTRY_USERNAME", USER),
+            ("PYSLIM_REGISTRY_PASSWORD", "not-the-password"),
+        ],
+        None,
+    ));
+    assert!(
+        wrong.contains(&format!("the credentials of {USER}")) && wrong.contains("were refused"),
+        "{wrong}"
+    );
+    assert!(!wrong.contains("not-the-password"), "{wrong}");
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[test]
+fn unknown_names_a_registry_that_is_down_and_a_manifest_over_the_cap_are_one_line_each() {
+    if !kit::tools_or_skip(
+        "unknown_names_a_registry_that_is_down_and_a_manifest_over_the_cap_are_one_line_each",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout = app_layout(dir.path());
+    let registry = Registry::start(Setup::default());
+    registry.push(&layout, "team/app:1", false);
+    let host = registry.host();
+
+    let tag = error_line(&pyslim(
+        &["analyze", &format!("registry://{host}/team/app:2")],
+        &[],
+        None,
+    ));
+    assert!(
+        tag.starts_with(&format!("pyslim: {host}/team/app: no 2 there")),
+        "{tag}"
+    );
+    let repo = error_line(&pyslim(
+        &["analyze", &format!("registry://{host}/team/nothing:1")],
+        &[],
+        None,
+    ));
+    assert!(repo.contains("team/nothing"), "{repo}");
+
+    let capped = error_line(&pyslim(
+        &[
+            "analyze",
+            "--max-json-bytes",
+            "100",
+            &format!("registry://{host}/team/app:1"),
+        ],
+        &[],
+        None,
+    ));
+    assert!(capped.contains("--max-json-bytes"), "{capped}");
+
+    let down = format!("127.0.0.1:{}", kit::free_port());
+    let refused = error_line(&pyslim(
+        &["analyze", &format!("registry://{down}/team/app:1")],
+        &[],
+        None,
+    ));
+    assert!(
+        refused.starts_with(&format!("pyslim: {down}: cannot connect"))
+            && refused.contains("is the registry running"),
+        "{refused}"
+    );
+    // Auto: neither the daemon nor the registry has it; the line gives both reasons.
+    let both = pyslim(&["analyze", &format!("{down}/team/app:1")], &[], None);
+    let text = String::from_utf8_lossy(&both.stderr);
+    assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+    assert!(
+        text.contains("cannot connect to the Docker daemon")
+            && text.contains("from its registry: 127.0.0.1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_multi_platform_index_gives_the_host_platform_or_the_one_asked_for() {
+    if !kit::tools_or_skip("a_multi_platform_index_gives_the_host_platform_or_the_one_asked_for") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let amd = with_compression(python_app_spec("fixture/mp:1"), &[Compression::Zstd]);
+    let mut arm = ImageSpec::new(
+        "fixture/mp:1",
+        vec![LayerSpec::new(
+            "arm base",
+            vec![SpecEntry::file("arm-only", 10)],
+        )],
+    );
+    arm.architecture = "arm64".into();
+    // skopeo gzips uncompressed layers on the way to a registry: store them as it would.
+    let arm = with_compression(arm, &[Compression::Gzip]);
+    let amd_dir = write_dir(dir.path(), "amd", &amd);
+    let arm_dir = write_dir(dir.path(), "arm", &arm);
+    let multi = merge_layouts(dir.path(), &[(&amd_dir, "amd64"), (&arm_dir, "arm64")]);
+    let registry = Registry::start(Setup::default());
+    registry.push(&multi, "multi/app:1", true);
+    let image = format!("registry://{}/multi/app:1", registry.host());
+
+    let arm_json = analyze_json(&["--platform", "linux/arm64", &image], &[]).0;
+    assert_eq!(arm_json["image"]["config"]["architecture"], "arm64");
+    assert_same_json(&arm_json, &oci_json(&arm_dir), "linux/arm64");
+    if std::env::consts::ARCH == "x86_64" {
+        let host = analyze_json(&[&image], &[]).0;
+        assert_same_json(&host, &oci_json(&amd_dir), "the host's platform");
+    }
+    let none = error_line(&pyslim(
+        &["analyze", "--platform", "linux/s390x", &image],
+        &[],
+        None,
+    ));
+    assert!(
+        none.contains("no manifest for platform linux/s390x")
+            && none.contains("linux/amd64")
+            && none.contains("--platform"),
+        "{none}"
+    );
+}
+
+/// One layout whose index names each layout's manifest with its platform.
+fn merge_layouts(dir: &Path, parts: &[(&PathBuf, &str)]) -> PathBuf {
+    let root = dir.join("multi");
+    std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
+    let mut manifests = Vec::new();
+    for (src, arch) in parts {
+        for blob in std::fs::read_dir(src.join("blobs/sha256")).unwrap() {
+            let blob = blob.unwrap();
+            std::fs::copy(
+                blob.path(),
+                root.join("blobs/sha256").join(blob.file_name()),
+            )
+            .unwrap();
+        }
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(src.join("index.json")).unwrap()).unwrap();
+        let mut m = index["manifests"][0].clone();
+        m["platform"] = serde_json::json!({"os": "linux", "architecture": arch});
+        if let Some(a) = m.as_object_mut() {
+            a.remove("annotations");
+        }
+        manifests.push(m);
+    }
+    // skopeo copies every platform (`--all`) of a layout whose index.json names one index.
+    let multi = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests
+    }))
+    .unwrap();
+    let hex = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&multi))
+    };
+    std::fs::write(root.join("blobs/sha256").join(&hex), &multi).unwrap();
+    std::fs::write(
+        root.join("index.json"),
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "digest": format!("sha256:{hex}"),
+                "size": multi.len(),
+            }]
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    root
+}
+
+#[path = "registry/faults.rs"]
+mod faults;
