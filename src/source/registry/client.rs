@@ -424,6 +424,10 @@ impl Client {
                 "{registry}: cannot resolve {}: check the name (and the network)",
                 strip_port(base.split("://").nth(1).unwrap_or(base))
             ),
+            ureq::Error::Io(e) if e.to_string().contains("lookup address") => format!(
+                "{registry}: cannot resolve {}: check the name (and the network)",
+                strip_port(base.split("://").nth(1).unwrap_or(base))
+            ),
             ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => format!(
                 "{registry}: cannot connect to {base}: connection refused (is the registry running, and is the address right?)"
             ),
