@@ -205,6 +205,8 @@ fn daemon_else_registry(
     };
     let absent = match &daemon_err {
         Error::ImageNotFound(_) => "is not in the Docker daemon",
+        // A daemon is there but this user may not use it: that is what to fix.
+        Error::Daemon(m) if m.starts_with("permission denied") => return Err(daemon_err),
         Error::Daemon(_) if !daemon::available() => {
             "cannot be read from a Docker daemon (none answers)"
         }
