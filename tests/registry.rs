@@ -326,3 +326,47 @@ fn merge_layouts(dir: &Path, parts: &[(&PathBuf, &str)]) -> PathBuf {
 
 #[path = "registry/faults.rs"]
 mod faults;
+
+#[test]
+fn tls_with_a_private_ca_needs_ca_cert_or_insecure_registry() {
+    if !kit::tools_or_skip("tls_with_a_private_ca_needs_ca_cert_or_insecure_registry") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout = app_layout(dir.path());
+    let (ca, cert, key) = kit::tls_files(dir.path());
+    let registry = Registry::start(Setup {
+        tls: Some((cert, key)),
+        ..Default::default()
+    });
+    registry.push(&layout, "secure/app:1", false);
+    let host = registry.host();
+    let image = format!("registry://{host}/secure/app:1");
+
+    let untrusted = error_line(&pyslim(&["analyze", &image], &[], None));
+    assert!(
+        untrusted.starts_with(&format!(
+            "pyslim: {host}: TLS failure talking to https://{host}"
+        )) && untrusted.contains("--ca-cert FILE")
+            && untrusted.contains(&format!("--insecure-registry {host}")),
+        "{untrusted}"
+    );
+    let want = oci_json(&layout);
+    let ca = ca.to_str().unwrap();
+    assert_same_json(
+        &analyze_json(&["--ca-cert", ca, &image], &[]).0,
+        &want,
+        "--ca-cert",
+    );
+    assert_same_json(
+        &analyze_json(&["--insecure-registry", &host, &image], &[]).0,
+        &want,
+        "--insecure-registry",
+    );
+    let not_pem = error_line(&pyslim(
+        &["analyze", "--ca-cert", "Cargo.toml", &image],
+        &[],
+        None,
+    ));
+    assert!(not_pem.contains("no PEM certificate"), "{not_pem}");
+}

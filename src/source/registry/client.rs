@@ -442,6 +442,11 @@ impl Client {
                 "{registry}: TLS failure talking to {base}: {}; if its certificate comes from your own CA, pass the CA with --ca-cert FILE; if it speaks plain http, name it with --insecure-registry {registry}",
                 crate::text::one_line(&err.to_string())
             ),
+            // rustls reports through the socket's io::Error.
+            ureq::Error::Io(e) if is_tls_failure(e) => format!(
+                "{registry}: TLS failure talking to {base}: {}; if its certificate comes from your own CA, pass the CA with --ca-cert FILE; if it speaks plain http, name it with --insecure-registry {registry}",
+                crate::text::one_line(&err.to_string())
+            ),
             other => format!(
                 "{registry}: request to {base} failed: {}",
                 crate::text::one_line(&other.to_string())
@@ -449,6 +454,20 @@ impl Client {
         };
         Error::Registry(text)
     }
+}
+
+/// Whether an I/O error is rustls refusing the peer (its words; ureq passes them as io).
+fn is_tls_failure(err: &std::io::Error) -> bool {
+    let text = err.to_string().to_lowercase();
+    [
+        "certificate",
+        "handshake",
+        "alert",
+        "corrupt message",
+        "tls",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
 }
 
 enum PingError {
