@@ -370,3 +370,29 @@ fn tls_with_a_private_ca_needs_ca_cert_or_insecure_registry() {
     ));
     assert!(not_pem.contains("no PEM certificate"), "{not_pem}");
 }
+
+#[test]
+fn trimming_a_registry_image_says_to_pull_it_first_before_reading_it() {
+    // Nothing listens there: the refusal comes before any read.
+    let dir = tempfile::tempdir().unwrap();
+    let decisions = dir.path().join("d.toml");
+    std::fs::write(&decisions, "").unwrap();
+    let out_prefix = dir.path().join("trimmed");
+    let name = format!("127.0.0.1:{}/team/app:1", kit::free_port());
+    let line = error_line(&pyslim(
+        &[
+            "trim",
+            "--decisions",
+            decisions.to_str().unwrap(),
+            "-o",
+            out_prefix.to_str().unwrap(),
+            &format!("registry://{name}"),
+        ],
+        &[],
+        None,
+    ));
+    assert_eq!(
+        line,
+        format!("pyslim: {name}: a trimmed image is written from the image's own layers, which pyslim does not keep from a registry: pull it into the Docker daemon first (docker pull {name}) and trim that, or pass --no-image")
+    );
+}

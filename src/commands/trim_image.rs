@@ -41,7 +41,7 @@ fn daemon_name(args: &TrimArgs) -> Option<String> {
             return Some(rest.to_owned());
         }
     }
-    let other_transport = ["docker-archive:", "oci-archive:", "oci:"]
+    let other_transport = ["docker-archive:", "oci-archive:", "oci:", "registry://"]
         .iter()
         .any(|p| reference.starts_with(p));
     match image.source {
@@ -60,6 +60,23 @@ fn exists_error(path: &Path) -> Error {
     ))
 }
 
+/// A trimmed image is written from the source's layer blobs, which a registry read streams
+/// and does not keep: for a registry image, say where to get a copy that can be trimmed.
+fn refuse_registry_source(args: &TrimArgs) -> Result<()> {
+    let image = &args.image;
+    let Some(reference) = image.image.as_deref().filter(|_| !image.demo) else {
+        return Ok(());
+    };
+    let name = match reference.strip_prefix("registry://") {
+        Some(name) => name,
+        None if image.source == SourceChoice::Registry => reference,
+        None => return Ok(()),
+    };
+    Err(Error::Usage(format!(
+        "{name}: a trimmed image is written from the image's own layers, which pyslim does not keep from a registry: pull it into the Docker daemon first (docker pull {name}) and trim that, or pass --no-image"
+    )))
+}
+
 pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCode> {
     let input = decisions.display().to_string();
     let text = std::fs::read_to_string(decisions).map_err(|e| Error::io(decisions, e))?;
@@ -71,6 +88,9 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
     let archive = PathBuf::from(format!("{prefix}.tar"));
     let want_image = !opts.no_image;
     // The cheap refusals first, before the image is read.
+    if want_image {
+        refuse_registry_source(args)?;
+    }
     if want_image && archive.exists() && !opts.force {
         return Err(exists_error(&archive));
     }

@@ -134,6 +134,12 @@ pub fn write_trimmed_image(
     let mut saved = None;
     let source = match image.source {
         SourceKind::Demo => None,
+        SourceKind::Registry => {
+            return Err(format!(
+                "a trimmed image is written from the image's own layers, which pyslim does not keep from a registry: pull {} into the Docker daemon first and trim that",
+                image.reference
+            ))
+        }
         SourceKind::Docker => {
             let client = crate::docker::Client::connect().map_err(|e| e.to_string())?;
             let (guard, file) =
