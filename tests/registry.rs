@@ -7,6 +7,8 @@
 mod common;
 #[path = "registry/kit.rs"]
 mod kit;
+#[path = "registry/token.rs"]
+mod token;
 
 use std::path::{Path, PathBuf};
 
@@ -395,4 +397,46 @@ fn trimming_a_registry_image_says_to_pull_it_first_before_reading_it() {
         line,
         format!("pyslim: {name}: a trimmed image is written from the image's own layers, which pyslim does not keep from a registry: pull it into the Docker daemon first (docker pull {name}) and trim that, or pass --no-image")
     );
+}
+
+#[test]
+fn a_bearer_token_service_grants_access_for_the_credentials() {
+    if !kit::tools_or_skip("a_bearer_token_service_grants_access_for_the_credentials") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout = app_layout(dir.path());
+    let tokens = token::TokenService::start(dir.path());
+    let registry = Registry::start(Setup {
+        token: Some((
+            tokens.realm(),
+            token::SERVICE.into(),
+            token::ISSUER.into(),
+            tokens.cert.clone(),
+        )),
+        ..Default::default()
+    });
+    registry.push(&layout, "tok/app:1", false);
+    let image = format!("registry://{}/tok/app:1", registry.host());
+
+    let env = [
+        ("PYSLIM_REGISTRY_USERNAME", USER),
+        ("PYSLIM_REGISTRY_PASSWORD", PASSWORD),
+    ];
+    assert_same_json(
+        &analyze_json(&[&image], &env).0,
+        &oci_json(&layout),
+        "bearer",
+    );
+    let missing = error_line(&pyslim(&["analyze", &image], &[], None));
+    assert!(missing.contains("tok/app needs credentials"), "{missing}");
+    let wrong = error_line(&pyslim(
+        &["analyze", &image],
+        &[
+            ("PYSLIM_REGISTRY_USERNAME", USER),
+            ("PYSLIM_REGISTRY_PASSWORD", "nope"),
+        ],
+        None,
+    ));
+    assert!(wrong.contains("were refused"), "{wrong}");
 }

@@ -111,7 +111,7 @@ impl Registry {
             child,
             port,
             dir,
-            creds: setup.basic_auth,
+            creds: setup.basic_auth || setup.token.is_some(),
         };
         registry.wait_ready();
         registry
@@ -265,8 +265,22 @@ pub struct FakeRegistry {
 
 pub type Routes = std::collections::HashMap<String, (u16, String, Vec<u8>)>;
 
+/// A request as the fake sees it: its path (with the query) and its Authorization header.
+pub type Handler = dyn Fn(&str, Option<&str>) -> (u16, String, Vec<u8>) + Send + Sync;
+
 impl FakeRegistry {
+    /// Fixed answers by path; 404 with MANIFEST_UNKNOWN for anything else.
     pub fn serve(routes: Routes) -> FakeRegistry {
+        FakeRegistry::serve_with(Box::new(move |path, _| {
+            routes.get(path).cloned().unwrap_or((
+                404,
+                "application/json".into(),
+                br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}"#.to_vec(),
+            ))
+        }))
+    }
+
+    pub fn serve_with(handler: Box<Handler>) -> FakeRegistry {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         listener.set_nonblocking(true).expect("nonblocking");
@@ -279,7 +293,7 @@ impl FakeRegistry {
                 && started.elapsed() < Duration::from_secs(60)
             {
                 match listener.accept() {
-                    Ok((stream, _)) => answer(stream, &routes),
+                    Ok((stream, _)) => answer(stream, &*handler),
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
             }
@@ -305,7 +319,7 @@ impl Drop for FakeRegistry {
     }
 }
 
-fn answer(mut stream: TcpStream, routes: &Routes) {
+fn answer(mut stream: TcpStream, handler: &Handler) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut head = Vec::new();
@@ -318,11 +332,12 @@ fn answer(mut stream: TcpStream, routes: &Routes) {
     }
     let head = String::from_utf8_lossy(&head);
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let (status, content_type, body) = routes.get(&path).cloned().unwrap_or((
-        404,
-        "application/json".into(),
-        br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}"#.to_vec(),
-    ));
+    let authorization = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("authorization")
+            .then(|| v.trim().to_owned())
+    });
+    let (status, content_type, body) = handler(&path, authorization.as_deref());
     let reply = format!(
         "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
