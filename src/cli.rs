@@ -236,6 +236,33 @@ pub struct ExploreArgs {
     pub out: TrimOutputArgs,
 }
 
+/// `--source`: where to read an image from, as the command line names it. The image crate's
+/// `SourceChoice` knows no clap; this is its spelling on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SourceArg {
+    /// A file or directory when one exists at that path, else the Docker daemon, else (when
+    /// the daemon has no such image, or none answers) the image's registry.
+    #[default]
+    Auto,
+    Docker,
+    DockerArchive,
+    Oci,
+    /// A registry, read over HTTP without pulling (as `registry://HOST/REPO:TAG`).
+    Registry,
+}
+
+impl From<SourceArg> for SourceChoice {
+    fn from(arg: SourceArg) -> SourceChoice {
+        match arg {
+            SourceArg::Auto => SourceChoice::Auto,
+            SourceArg::Docker => SourceChoice::Docker,
+            SourceArg::DockerArchive => SourceChoice::DockerArchive,
+            SourceArg::Oci => SourceChoice::Oci,
+            SourceArg::Registry => SourceChoice::Registry,
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct ImageArgs {
     /// Image name (from the Docker daemon, else its registry), `docker save` tarball, or OCI
@@ -244,13 +271,20 @@ pub struct ImageArgs {
     /// With no image, the demo image built into pyslim is used.
     pub image: Option<String>,
 
-    /// Where to read the image from.
-    #[arg(long, value_enum, default_value_t = SourceChoice::Auto)]
-    pub source: SourceChoice,
-
     /// Use the demo image built into pyslim.
     #[arg(long, conflicts_with = "image")]
     pub demo: bool,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How images are read: the options every command that reads an image shares (compare too).
+#[derive(Args, Debug, Clone)]
+pub struct ReadArgs {
+    /// Where to read the image from.
+    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    pub source: SourceArg,
 
     /// Platform to pick from a multi-platform OCI index or registry manifest list
     /// (os/arch[/variant]); default: this host's.
@@ -405,12 +439,8 @@ pub struct CompareArgs {
     #[arg(long, env = "PYSLIM_THEME")]
     pub theme: Option<String>,
 
-    /// Platform to pick from multi-platform OCI indexes.
-    #[arg(long)]
-    pub platform: Option<String>,
-
     #[command(flatten)]
-    pub registry: RegistryArgs,
+    pub read: ReadArgs,
 
     /// Configuration file (rules); default: .pyslim.toml here, if present.
     #[arg(long)]

@@ -11,7 +11,7 @@ use pyslim::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = pyslim::partial::remove_on_signals() {
+    if let Err(e) = pyslim::temp_files::remove_on_signals() {
         // Not fatal: only temporary files left by an interrupt are at stake.
         eprintln!("pyslim: warning: {e}");
     }

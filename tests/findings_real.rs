@@ -1145,7 +1145,7 @@ fn inventory_python_packages_match_their_record() {
 // ---------------------------------------------------------------------------------------------
 // Regressions: bugs this fixture found, fixed; each test asserts what is true of the image.
 
-/// Was a bug (src/core/inventory.rs, owner map): Debian 12 has merged /usr: `bin`, `lib`,
+/// Was a bug (crates/pyslim-core/src/inventory, owner map): Debian 12 has merged /usr: `bin`, `lib`,
 /// `lib64`, `sbin` are symlinks into /usr, but dpkg's .list files still name the aliased
 /// paths (`/bin/dash`, `/lib/x86_64-linux-gnu/libc.so.6`, `/lib64/ld-linux-x86-64.so.2`).
 /// pyslim looks those paths up literally, finds nothing under the symlink, and so leaves
@@ -1172,7 +1172,7 @@ fn regression_dpkg_files_behind_merged_usr_symlinks_have_owners() {
     );
 }
 
-/// Was a bug (src/core/inventory.rs, python_packages): setuptools 75 vendors 17
+/// Was a bug (crates/pyslim-core/src/inventory, python_packages): setuptools 75 vendors 17
 /// distributions with their own .dist-info under setuptools/_vendor (wheel, jaraco.*,
 /// importlib_metadata, typeguard …). pyslim lists each as an installed package, and
 /// python-packaging-tools then reports "wheel 0.43.0", which is not installed: `pip
@@ -1198,7 +1198,7 @@ fn regression_vendored_dist_info_is_not_an_installed_package() {
     );
 }
 
-/// Was a bug (src/core/inventory.rs, parse_metadata): Requires-Dist environment markers
+/// Was a bug (crates/pyslim-core/src/inventory, parse_metadata): Requires-Dist environment markers
 /// are ignored except `extra ==`, so requirements that do not apply to this image (Linux,
 /// Python 3.11) are listed: Flask's `importlib-metadata; python_version < "3.10"`, click's
 /// `colorama; platform_system == "Windows"`. Neither is installed.
@@ -1223,7 +1223,7 @@ fn regression_requirements_for_other_platforms_are_not_listed() {
     );
 }
 
-/// Was a bug (src/core/inventory, owners): a directory was "owned" by the first package (by
+/// Was a bug (crates/pyslim-core/src/inventory, owners): a directory was "owned" by the first package (by
 /// name) whose .list named it: `usr/share/doc (binutils-x86-64-linux-gnu)`,
 /// `usr/include (libc6-dev)`, though dozens of packages fill them. A directory has one
 /// owner only when one package owns everything under it.

@@ -8,7 +8,7 @@ use std::process::Command;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pyslim::core::examine;
 use pyslim::core::findings::RuleSet;
-use pyslim::core::trim::{Decision, DecisionsFile, Session};
+use pyslim::core::trim_session::{Decision, DecisionsFile, Session};
 use pyslim::source::writer::{ArchiveFormat, ImageSpec, LayerSpec, SpecEntry};
 use pyslim::tui::app::{App, Effect, Mode};
 use pyslim::tui::keymap::Keymap;

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use pyslim::core::findings::RuleSet;
-use pyslim::core::trim::{DecisionsFile, Session};
 use pyslim::core::trim_image::{plan, safety};
+use pyslim::core::trim_session::{DecisionsFile, Session};
 use pyslim::core::{examine, Examination};
 use pyslim::Image;
 

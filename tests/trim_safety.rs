@@ -172,7 +172,7 @@ fn the_session_says_what_accepting_would_break_before_the_user_accepts() {
     );
     // Nor does the patch uninstall what the app needs.
     let dockerfile = "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y python3.11-dev\nRUN python3 -m venv /opt/venv && pip install flask numpy\nCOPY main.py /app/main.py\nRUN rm -f /tmp/build.log && apt-get clean\n";
-    let plan = pyslim::core::trim::patch::plan(
+    let plan = pyslim::core::trim_session::patch::plan(
         &t.session,
         &app.image,
         &app.ex,

@@ -1,6 +1,6 @@
 {#- The shape every pyslim proposal shares; slim, alpine and distroless extend it and fill
     the blocks that differ. Rendered with minijinja (trim_blocks, lstrip_blocks); every
-    variable is described in src/core/propose/render.rs. -#}
+    variable is described in crates/pyslim-core/src/propose/render.rs. -#}
 # Proposed by pyslim for {{ image }}.
 {% for note in notes %}
 # {{ note }}

@@ -5,16 +5,14 @@ use std::process::ExitCode;
 
 use pyslim::cli::{AnalyzeArgs, CheckArgs};
 use pyslim::config::validate_fail_on;
-use pyslim::core::examine;
 use pyslim::{report, Result};
 
-use super::common::{load_config, open_image};
+use super::inputs::{load_config, open_examined};
 
 pub(crate) fn run_analyze(args: AnalyzeArgs) -> Result<ExitCode> {
     let cfg = load_config(args.config.as_deref())?;
-    let image = open_image(&args.image, args.no_findings, true)?;
     let rules = (!args.no_findings).then_some(&cfg.rules);
-    let ex = examine(&image, rules, args.top);
+    let (image, ex) = open_examined(&args.image, rules, args.top)?;
     let out = if args.json {
         report::json::render(&image, &ex)
     } else {
@@ -64,12 +62,11 @@ pub(crate) fn run_check(args: CheckArgs) -> Result<ExitCode> {
     if flagged {
         check.origin = format!("{} and flags", check.origin);
     }
-    let image = open_image(&args.image, false, true)?;
-    let ex = examine(
-        &image,
+    let (image, ex) = open_examined(
+        &args.image,
         Some(&cfg.rules),
         pyslim::core::analysis::DEFAULT_TOP,
-    );
+    )?;
     let verdict = report::check::evaluate(&check, &ex.analysis, &ex.findings);
     let out = if args.json {
         serde_json::to_string_pretty(&verdict).unwrap_or_default()

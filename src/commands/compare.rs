@@ -8,7 +8,7 @@ use pyslim::core::examine;
 use pyslim::source::OpenOptions;
 use pyslim::{demo, report, Result};
 
-use super::common::load_config;
+use super::inputs::{load_config, open_options};
 
 pub(crate) fn run_compare(args: CompareArgs) -> Result<ExitCode> {
     let cfg = load_config(args.config.as_deref())?;
@@ -18,10 +18,7 @@ pub(crate) fn run_compare(args: CompareArgs) -> Result<ExitCode> {
     for reference in &args.images {
         let opts = OpenOptions {
             cache: Some(cache.clone()),
-            platform: args.platform.clone(),
-            progress: std::io::stderr().is_terminal(),
-            registry: super::common::registry_options(&args.registry),
-            ..Default::default()
+            ..open_options(&args.read, false, true)
         };
         let image = if reference == "demo" {
             demo::image()?

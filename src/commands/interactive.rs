@@ -7,7 +7,7 @@ use pyslim::cli::{ExploreArgs, ImageArgs, TrimArgs, TrimOutputArgs};
 use pyslim::core::examine;
 use pyslim::Result;
 
-use super::common::{load_config, open_image_observed, read_dockerfile};
+use super::inputs::{load_config, open_image_observed, read_dockerfile};
 
 struct Interactive<'a> {
     image: &'a ImageArgs,
@@ -69,7 +69,7 @@ fn run_interactive(opts: Interactive) -> Result<ExitCode> {
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     // SIGTERM (or SIGINT from `kill`) ends the process without unwinding: give the user
     // their terminal back first.
-    pyslim::partial::on_signal(Some(restore_terminal));
+    pyslim::temp_files::on_signal(Some(restore_terminal));
     event::spawn_terminal_reader(tx);
     let prefix = opts.out.output.clone();
     let start_trim = opts.start_trim;
@@ -83,7 +83,7 @@ fn run_interactive(opts: Interactive) -> Result<ExitCode> {
         }
     });
     restore_terminal();
-    pyslim::partial::on_signal(None);
+    pyslim::temp_files::on_signal(None);
     result.map(|_| ExitCode::SUCCESS)
 }
 

@@ -1,8 +1,8 @@
 //! One module per command; main.rs only dispatches.
 
 mod analyze;
-mod common;
 mod compare;
+mod inputs;
 mod interactive;
 mod propose;
 mod propose_build;

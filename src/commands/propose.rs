@@ -6,11 +6,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use pyslim::cli::ProposeArgs;
-use pyslim::core::examine;
 use pyslim::core::propose::{self, BaseFacts, Bases, Request};
 use pyslim::{report, Error, Result};
 
-use super::common::{load_config, open_image, read_dockerfile_at};
+use super::inputs::{load_config, open_examined, read_dockerfile_at};
 
 pub(crate) fn run_propose(args: ProposeArgs) -> Result<ExitCode> {
     // Refuse before any work: pyslim never writes over a file unless told to.
@@ -25,12 +24,11 @@ pub(crate) fn run_propose(args: ProposeArgs) -> Result<ExitCode> {
     let bases_text = read_optional(args.bases.as_deref())?;
     let bases = Bases::load(bases_text.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))?;
     let template = read_optional(args.template.as_deref())?;
-    let image = open_image(&args.image, false, true)?;
-    let ex = examine(
-        &image,
+    let (image, ex) = open_examined(
+        &args.image,
         Some(&cfg.rules),
         pyslim::core::analysis::DEFAULT_TOP,
-    );
+    )?;
     let req = Request {
         image: &image,
         ex: &ex,

@@ -1,6 +1,7 @@
-//! After `pyslim trim --decisions` wrote PREFIX.tar: load it (`--load TAG`), measure it as
-//! the daemon counts it (inspect for the total, image history per layer), and smoke-test it
-//! (`--smoke [CMD]`). What the daemon said goes to stdout and is added to PREFIX.md.
+//! After `pyslim trim --decisions` wrote PREFIX.tar: the trim job loads it (`--load TAG`),
+//! measures it as the daemon counts it (inspect for the total, image history per layer) and
+//! smoke-tests it (`--smoke [CMD]`); here, what the daemon said goes to stdout and is added
+//! to PREFIX.md.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,9 +9,10 @@ use std::process::ExitCode;
 
 use pyslim::core::image::{HistoryEntry, Image};
 use pyslim::core::trim_image::TrimPlan;
-use pyslim::docker::{self, Client};
+use pyslim::docker::Client;
 use pyslim::report::trim_image::{daemon_layers, measured, Measured};
 use pyslim::source::writer::rewrite::Rewritten;
+use pyslim::trim_job;
 use pyslim::{report, Error, Result};
 
 /// The smoke test to run: its argv and how the result line names it.
@@ -70,32 +72,19 @@ fn tell(report: Option<&Path>, text: &str) -> Result<()> {
 pub(super) fn load_and_smoke(w: &AfterWrite) -> Result<ExitCode> {
     let client = w.client;
     if let Some(tag) = w.tag {
-        let original = match w.original {
-            Some(name) => client.image(name)?.map(|f| {
-                let layers = docker::load::history_sizes(client, name)
-                    .ok()
-                    .and_then(|h| daemon_layers(&h, &w.image.history, w.image.layers.len()));
-                (f.size, layers)
-            }),
-            None => None,
-        };
-        docker::load::load(client, w.archive)?;
-        let facts = client.image(tag)?.ok_or_else(|| {
-            Error::Daemon(format!(
-                "the Docker daemon loaded {} but has no {tag}",
-                w.archive.display()
-            ))
-        })?;
-        let layers = docker::load::history_sizes(client, tag).ok().and_then(|h| {
-            daemon_layers(
-                &h,
-                &trimmed_steps(w.image, w.squash),
-                w.written.layers.len(),
-            )
+        let facts = trim_job::load(client, w.archive, tag, w.original)?;
+        let original = facts.original.map(|o| {
+            let layers = o
+                .history
+                .and_then(|h| daemon_layers(&h, &w.image.history, w.image.layers.len()));
+            (o.total, layers)
+        });
+        let layers = facts.trimmed.history.as_ref().and_then(|h| {
+            daemon_layers(h, &trimmed_steps(w.image, w.squash), w.written.layers.len())
         });
         let mut text = format!(
             "loaded {tag} into the Docker daemon: {} as the daemon counts it{}\n",
-            report::text::size(facts.size),
+            report::text::size(facts.trimmed.total),
             original
                 .as_ref()
                 .map(|(b, _)| format!(" (the original: {})", report::text::size(*b)))
@@ -107,7 +96,7 @@ pub(super) fn load_and_smoke(w: &AfterWrite) -> Result<ExitCode> {
             w.squash,
             &Measured {
                 tag,
-                total: facts.size,
+                total: facts.trimmed.total,
                 original_total: original.as_ref().map(|(b, _)| *b),
                 layers,
                 original_layers: original.and_then(|(_, l)| l),
@@ -118,20 +107,7 @@ pub(super) fn load_and_smoke(w: &AfterWrite) -> Result<ExitCode> {
     let Some(smoke) = w.smoke else {
         return Ok(ExitCode::SUCCESS);
     };
-    // Without --load, the image is loaded untagged for the test and removed afterwards.
-    let target = match w.tag {
-        Some(tag) => tag.to_owned(),
-        None => w.written.image_id.clone(),
-    };
-    let temporary = w.tag.is_none() && client.image(&target)?.is_none();
-    if w.tag.is_none() {
-        docker::load::load(client, w.archive)?;
-    }
-    let outcome = docker::smoke::run(client, &target, &smoke.argv);
-    if temporary {
-        let _ = client.remove_image(&target);
-    }
-    let outcome = outcome?;
+    let outcome = trim_job::smoke(client, w.archive, w.tag, &w.written.image_id, &smoke.argv)?;
     let mut text = format!(
         "smoke test ({}): {} (exit {})\n",
         smoke.shown,

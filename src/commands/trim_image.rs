@@ -7,24 +7,21 @@
 //! checked before the first output is written, so a refused run leaves no file behind.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use pyslim::cli::{TrimArgs, TrimFormat};
+use pyslim::cli::{SourceArg, TrimArgs, TrimFormat};
 use pyslim::core::examine;
 use pyslim::core::trim_image::smoke;
 use pyslim::docker::{self, Client};
-use pyslim::partial::Partial;
 use pyslim::report::trim::{Action, IMAGE_SECTION};
-use pyslim::source::writer::rewrite::check_source;
-use pyslim::source::writer::trimmed::{
-    checked_plan, refuse_source_as_output, write_trimmed, TrimmedOptions,
-};
+use pyslim::source::writer::trimmed::TrimmedOptions;
 use pyslim::source::writer::ArchiveFormat;
-use pyslim::source::SourceChoice;
+use pyslim::source::{locate, Location};
+use pyslim::trim_job::{refuse_existing, refuse_tag_in_use, Origin, TrimJob};
 use pyslim::{report, Error, Result};
 
-use super::common::{load_config, open_image, read_dockerfile};
+use super::inputs::{load_config, open_image, open_options, read_dockerfile};
 use super::trim_daemon::{load_and_smoke, AfterWrite, Smoke};
 
 /// `-o out` and `-o out.tar` both mean the prefix `out`.
@@ -32,67 +29,37 @@ fn prefix_of(output: &str) -> String {
     output.strip_suffix(".tar").unwrap_or(output).to_owned()
 }
 
-/// The daemon name the image argument means, when it means one (as `source::open` decides).
-fn daemon_name(args: &TrimArgs) -> Option<String> {
-    let image = &args.image;
-    let reference = image.image.as_deref().filter(|_| !image.demo)?;
-    for prefix in ["docker://", "docker-daemon:"] {
-        if let Some(rest) = reference.strip_prefix(prefix) {
-            return Some(rest.to_owned());
-        }
-    }
-    let other_transport = ["docker-archive:", "oci-archive:", "oci:", "registry://"]
-        .iter()
-        .any(|p| reference.starts_with(p));
-    match image.source {
-        SourceChoice::Docker => Some(reference.to_owned()),
-        SourceChoice::Auto if !other_transport && !Path::new(reference).exists() => {
-            Some(reference.to_owned())
-        }
-        _ => None,
-    }
-}
-
-fn exists_error(path: &Path) -> Error {
-    Error::Usage(format!(
-        "{} exists; pyslim never writes over a file unless --force: choose another prefix with -o",
-        path.display()
-    ))
-}
-
-/// A trimmed image is written from the source's layer blobs, which a registry read streams
-/// and does not keep: for a registry image, say where to get a copy that can be trimmed.
-fn refuse_registry_source(args: &TrimArgs) -> Result<()> {
+/// Where the image argument's image can be read from again, as `source::open` decides it.
+fn origin_of(args: &TrimArgs) -> Result<Origin> {
     let image = &args.image;
     let Some(reference) = image.image.as_deref().filter(|_| !image.demo) else {
-        return Ok(());
+        return Ok(Origin::Demo);
     };
-    let name = match reference.strip_prefix("registry://") {
-        Some(name) => name,
-        None if image.source == SourceChoice::Registry => reference,
-        None => return Ok(()),
-    };
-    Err(Error::Usage(format!(
-        "{name}: a trimmed image is written from the image's own layers, which pyslim does not keep from a registry: pull it into the Docker daemon first (docker pull {name}) and trim that, or pass --no-image"
-    )))
+    Ok(match locate(reference, image.read.source.into())? {
+        Location::Daemon(name) | Location::Named(name) => Origin::Daemon(name),
+        Location::Registry(name) => Origin::Registry(name),
+        Location::Path(path, _) => Origin::File(path),
+    })
 }
 
 pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCode> {
     let input = decisions.display().to_string();
     let text = std::fs::read_to_string(decisions).map_err(|e| Error::io(decisions, e))?;
-    let file = pyslim::core::trim::DecisionsFile::parse(&input, &text)?;
+    let file = pyslim::core::trim_session::DecisionsFile::parse(&input, &text)?;
     let cfg = load_config(args.config.as_deref())?;
     let dockerfile = read_dockerfile(&args.out)?;
     let opts = &args.image_out;
     let prefix = prefix_of(&args.out.output);
-    let archive = PathBuf::from(format!("{prefix}.tar"));
+    let archive = std::path::PathBuf::from(format!("{prefix}.tar"));
     let want_image = !opts.no_image;
+    let format = match opts.format {
+        TrimFormat::Docker => ArchiveFormat::DockerLegacy,
+        TrimFormat::Oci => ArchiveFormat::DockerOci,
+    };
+    let limits = open_options(&args.image.read, false, false).read.limits;
     // The cheap refusals first, before the image is read.
     if want_image {
-        refuse_registry_source(args)?;
-    }
-    if want_image && archive.exists() && !opts.force {
-        return Err(exists_error(&archive));
+        refuse_existing(&archive, opts.force)?;
     }
     let client = if want_image && (opts.load.is_some() || opts.smoke.is_some()) {
         Some(Client::connect()?)
@@ -100,79 +67,52 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
         None
     };
     if let (Some(client), Some(tag)) = (&client, &opts.load) {
-        if !opts.force && client.image(tag)?.is_some() {
-            return Err(Error::Usage(format!(
-                "{tag} already names an image in the Docker daemon; pyslim never retags an image unless --force"
-            )));
-        }
+        refuse_tag_in_use(client, tag, opts.force)?;
     }
-    let daemon = daemon_name(args).filter(|_| want_image);
-    // The daemon's export, saved beside the output to be read twice; the guard removes it.
-    let mut saved: Option<Partial> = None;
-    let (mut image, source) = match &daemon {
-        Some(name) => {
-            let client = match &client {
-                Some(c) => c,
-                None => &Client::connect()?,
-            };
-            let (guard, f) = Partial::create(&archive, "source")?;
-            let at = guard.path().to_owned();
-            saved = Some(guard);
-            client.save(name, f, &at)?;
+    let origin = origin_of(args)?;
+    let mut job = match want_image {
+        true => Some(TrimJob::prepare(
+            &origin,
+            &archive,
+            TrimmedOptions {
+                format,
+                squash: opts.squash,
+                tag: opts.load.clone(),
+                platform: args.image.read.platform.clone(),
+                force: opts.force,
+                limits,
+            },
+            client.as_ref(),
+        )?),
+        false => None,
+    };
+    let mut image = match (&origin, &job) {
+        // Read from the export the job saved: the daemon is not asked for the image twice.
+        (Origin::Daemon(name), Some(job)) => {
             let mut image_args = args.image.clone();
-            image_args.image = Some(at.display().to_string());
-            image_args.source = SourceChoice::DockerArchive;
+            image_args.image = Some(job.readable().display().to_string());
+            image_args.read.source = SourceArg::DockerArchive;
             let mut image = open_image(&image_args, false, false)?;
             image.reference = name.clone();
-            (image, Some(at))
+            image
         }
-        None => {
-            let image = open_image(&args.image, false, true)?;
-            let source = match image.source {
-                pyslim::core::image::SourceKind::Demo => None,
-                _ => Some(PathBuf::from(&image.reference)),
-            };
-            (image, source)
-        }
+        _ => open_image(&args.image, false, true)?,
     };
-    if let (true, Some(source)) = (want_image, &source) {
-        // `-o` naming the source itself is refused even with --force, before any write.
-        refuse_source_as_output(source, &archive)?;
-        // A `docker save | gzip` stream reads fine but cannot be rewritten: say so now.
-        check_source(source)?;
-    }
     let ex = examine(
         &image,
         Some(&cfg.rules),
         pyslim::core::analysis::DEFAULT_TOP,
     );
-    let mut session = pyslim::core::trim::Session::new(&ex);
+    let mut session = pyslim::core::trim_session::Session::new(&ex);
     session.apply_file(&input, &file)?;
-    let mut warnings = Vec::new();
-    let plan = match (want_image, &source) {
-        (false, _) => None,
-        (true, src) => {
-            let first = pyslim::core::trim_image::plan(&image, &ex, &session, &cfg.rules);
-            // Streamed layers leave big ELF files' DT_NEEDED unknown: read them again.
-            if let Some(src) = src {
-                let limits = super::common::open_options(&args.image, false, false)
-                    .read
-                    .limits;
-                let reprobe = pyslim::source::writer::reprobe::needed_of_kept(
-                    src,
-                    &mut image,
-                    &ex.tree,
-                    &first.removed,
-                    args.image.platform.as_deref(),
-                    limits.max_json_bytes,
-                )?;
-                // The safety check reads ELF facts from the image's captures, which the
-                // second pass filled in; the examination (tree, findings) is unchanged.
-                warnings.extend(reprobe.warning());
-            }
-            Some(checked_plan(&image, &ex, &session, &cfg.rules)?)
-        }
+    let plan = match &mut job {
+        Some(job) => Some(job.plan(&mut image, &ex, &session, &cfg.rules)?),
+        None => None,
     };
+    let warnings: Vec<String> = job
+        .as_ref()
+        .map(|j| j.warnings().to_vec())
+        .unwrap_or_default();
     let smoke_plan = match (&plan, &opts.smoke) {
         (Some(plan), Some(cmd)) if cmd.trim().is_empty() => Some(Smoke {
             argv: smoke::imports(&ex, &plan.removed)
@@ -217,34 +157,12 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
             None => String::new(),
         }
     );
-    let Some(plan) = plan else {
+    let (Some(job), Some(plan)) = (job, plan) else {
         report::trim::write_planned(&planned)?;
         print_written(&mut stdout, &planned);
         return Ok(ExitCode::SUCCESS);
     };
-    let format = match opts.format {
-        TrimFormat::Docker => ArchiveFormat::DockerLegacy,
-        TrimFormat::Oci => ArchiveFormat::DockerOci,
-    };
-    let trimmed_opts = TrimmedOptions {
-        format,
-        squash: opts.squash,
-        tag: opts.load.clone(),
-        platform: args.image.platform.clone(),
-        force: opts.force,
-        limits: super::common::open_options(&args.image, false, false)
-            .read
-            .limits,
-    };
-    let trimmed = write_trimmed(
-        source.as_deref(),
-        &image,
-        &ex,
-        &plan,
-        &trimmed_opts,
-        &archive,
-    )?;
-    drop(saved);
+    let trimmed = job.write(&image, &ex, &plan)?;
     let layers = trimmed.written.layers.len();
     let wrote = format!(
         "wrote {} ({}, {layers} layer{}, digests checked)",
@@ -281,6 +199,10 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
         .iter()
         .find(|p| p.path.extension().is_some_and(|e| e == "md"))
         .map(|p| p.path.clone());
+    let original = match &origin {
+        Origin::Daemon(name) => Some(name.as_str()),
+        _ => None,
+    };
     load_and_smoke(&AfterWrite {
         client: &client,
         image: &image,
@@ -288,7 +210,7 @@ pub(crate) fn run_decisions(args: &TrimArgs, decisions: &Path) -> Result<ExitCod
         written: &trimmed.written,
         archive: &archive,
         squash: opts.squash,
-        original: daemon.as_deref(),
+        original,
         tag: opts.load.as_deref(),
         smoke: smoke_plan.as_ref(),
         report: report_path.as_deref(),

@@ -144,7 +144,7 @@ pub fn render_measured(m: &Measured, estimated_total: u64) -> String {
             "  {:>10}  {:>10}  {}",
             est,
             size(l.measured),
-            crate::text::clip(&l.instruction, 70)
+            crate::format::clip(&l.instruction, 70)
         );
     }
     let _ = writeln!(

@@ -2,23 +2,19 @@
 
 use std::fmt::Write;
 
-use humansize::{format_size, BINARY};
-
 use crate::core::analysis::Analysis;
 use crate::core::findings::Findings;
 use crate::core::image::Image;
 use crate::core::inventory::Inventory;
 use crate::core::Examination;
 
-pub fn size(bytes: u64) -> String {
-    format_size(bytes, BINARY)
-}
+pub use crate::format::size;
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-use crate::text::clip_line as clip;
+use crate::format::clip_line as clip;
 
 pub fn render(image: &Image, ex: &Examination) -> String {
     let mut out = render_analysis(image, &ex.analysis);

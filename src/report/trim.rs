@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use crate::core::dockerfile::{rewrite, Dockerfile};
 use crate::core::findings::RuleSet;
 use crate::core::image::Image;
-use crate::core::trim::{patch, Decision, Projection, Session};
+use crate::core::trim_session::{patch, Decision, Projection, Session};
 use crate::core::Examination;
 use crate::error::{Error, Result};
 
 use super::text::size;
-use crate::text::clip_line as clip;
+use crate::format::clip_line as clip;
 
 pub struct TrimOutputs {
     pub report: String,
@@ -292,7 +292,7 @@ pub fn write_planned(planned: &[Planned]) -> Result<()> {
                     .map_err(|e| Error::io(&p.path, e))?;
             }
             Action::Replace => {
-                let (partial, mut f) = crate::partial::Partial::create(&p.path, "new")?;
+                let (partial, mut f) = crate::temp_files::Partial::create(&p.path, "new")?;
                 std::io::Write::write_all(&mut f, p.text.as_bytes())
                     .map_err(|e| Error::io(partial.path(), e))?;
                 drop(f);

@@ -8,7 +8,7 @@ use crate::core::trim_image::TrimPlan;
 use crate::source::writer::rewrite::Rewritten;
 
 use super::text::size;
-use crate::text::clip_line as clip;
+use crate::format::clip_line as clip;
 
 fn pct(part: u64, whole: u64) -> String {
     if whole == 0 {

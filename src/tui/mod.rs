@@ -110,16 +110,16 @@ pub fn run<B: Backend>(
     }
 }
 
-/// Writes the trimmed image the trim screen asked for: from the image's archive or layout,
-/// the demo image, or (saved first, beside the output) the daemon. Returns the line the
-/// screen shows.
+/// Writes the trimmed image the trim screen asked for, through the trim job the command
+/// runs too: from the image's archive or layout, the demo image, or (saved first, beside the
+/// output) the daemon. Returns the line the screen shows.
 pub fn write_trimmed_image(
     app: &App,
     plan: &crate::core::trim_image::TrimPlan,
     path: &std::path::Path,
 ) -> std::result::Result<String, String> {
-    use crate::core::image::SourceKind;
-    use crate::source::writer::trimmed::{write_trimmed, TrimmedOptions};
+    use crate::source::writer::trimmed::TrimmedOptions;
+    use crate::trim_job::{Origin, TrimJob};
     let opts = TrimmedOptions {
         format: crate::source::writer::ArchiveFormat::DockerLegacy,
         squash: false,
@@ -129,33 +129,8 @@ pub fn write_trimmed_image(
         limits: Default::default(),
     };
     let image = &app.image;
-    // The daemon's export, saved to a hidden, uniquely named file that the guard removes
-    // whatever happens (also when the save itself fails).
-    let mut saved = None;
-    let source = match image.source {
-        SourceKind::Demo => None,
-        SourceKind::Registry => {
-            return Err(format!(
-                "a trimmed image is written from the image's own layers, which pyslim does not keep from a registry: pull {} into the Docker daemon first and trim that",
-                image.reference
-            ))
-        }
-        SourceKind::Docker => {
-            let client = crate::docker::Client::connect().map_err(|e| e.to_string())?;
-            let (guard, file) =
-                crate::partial::Partial::create(path, "source").map_err(|e| e.to_string())?;
-            let at = guard.path().to_owned();
-            saved = Some(guard);
-            client
-                .save(&image.reference, file, &at)
-                .map_err(|e| e.to_string())?;
-            Some(at)
-        }
-        _ => Some(std::path::PathBuf::from(&image.reference)),
-    };
-    let result = write_trimmed(source.as_deref(), image, &app.ex, plan, &opts, path);
-    drop(saved);
-    let trimmed = result.map_err(|e| e.to_string())?;
+    let job = TrimJob::prepare(&Origin::of(image), path, opts, None).map_err(|e| e.to_string())?;
+    let trimmed = job.write(image, &app.ex, plan).map_err(|e| e.to_string())?;
     let after: u64 = trimmed.written.layers.iter().map(|l| l.content_bytes).sum();
     Ok(format!(
         "wrote {}: {} of files in layers, from {} (docker load -i {})",

@@ -4,8 +4,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Mode};
-use crate::core::trim::{Decision, Projection, Session};
 use crate::core::trim_image::TrimPlan;
+use crate::core::trim_session::{Decision, Projection, Session};
 use crate::report::trim::TrimOutputs;
 
 /// A guided trimming session inside the explorer.
@@ -23,7 +23,7 @@ pub struct TrimState {
     /// What accepting the current step would break, shown before the user accepts it.
     pub if_accepted: Vec<String>,
     /// With a Dockerfile: what its patch does for each accepted finding.
-    pub patch: Vec<crate::core::trim::patch::Outcome>,
+    pub patch: Vec<crate::core::trim_session::patch::Outcome>,
 }
 
 /// What the explorer asks its loop to do outside itself (the app does no I/O).
@@ -67,8 +67,13 @@ impl App {
             .session
             .projection(&self.image, &self.ex, &self.rules, None);
         if let Some(df) = &df {
-            let plan =
-                crate::core::trim::patch::plan(&t.session, &self.image, &self.ex, &self.rules, df);
+            let plan = crate::core::trim_session::patch::plan(
+                &t.session,
+                &self.image,
+                &self.ex,
+                &self.rules,
+                df,
+            );
             t.projection.patch_saved = Some(plan.saved());
             t.patch = plan.outcomes;
         }
@@ -121,7 +126,7 @@ impl App {
                 // After the session's files: the trimmed image itself, beside them.
                 KeyCode::Char('i') if t.written => {
                     let path = std::path::PathBuf::from(format!("{}.tar", t.prefix));
-                    match crate::source::writer::trimmed::checked_plan(
+                    match crate::core::trim_image::checked_plan(
                         &self.image,
                         &self.ex,
                         &t.session,

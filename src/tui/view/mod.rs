@@ -36,8 +36,8 @@ pub(crate) fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Blo
         .title(Span::styled(format!(" {title} "), theme.title()))
 }
 
-pub use crate::text::clip as clip_text;
-pub(crate) use crate::text::clip;
+pub use crate::format::clip as clip_text;
+pub(crate) use crate::format::clip;
 
 pub struct Areas {
     pub header: Rect,

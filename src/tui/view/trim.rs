@@ -4,7 +4,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Gauge, Paragraph, Widget, Wrap};
 
 use super::{clip, pane_block, size};
-use crate::core::trim::Decision;
+use crate::core::trim_session::Decision;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
