@@ -68,6 +68,30 @@ fn a_plain_http_registry_gives_the_json_of_the_oci_layout() {
         "{told}"
     );
 
+    // compare: a layer two images share is read once, and the second is never fetched.
+    registry.push(&layout, "team/app:again", false);
+    let out = pyslim(
+        &[
+            "compare",
+            "--json",
+            &format!("registry://{host}/team/app:1"),
+            &format!("registry://{host}/team/app:again"),
+        ],
+        &[],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let compared: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&compared["layers_read"], &compared["layers_shared"]),
+        (&serde_json::json!(4), &serde_json::json!(4)),
+        "each of the 4 layers read once"
+    );
+
     let digest = manifest_digest(&layout);
     let (by_digest, _) = analyze_json(
         &["--source", "registry", &format!("{host}/team/app@{digest}")],

@@ -139,3 +139,58 @@ fn a_foreign_layer_is_skipped_with_a_warning_and_never_fetched() {
         json["layers"][0]
     );
 }
+
+#[test]
+fn too_many_requests_is_waited_out_as_retry_after_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = app_layout(dir.path());
+    let (bytes, _) = manifest_of(&layout);
+    let routes = routes_for(&layout, bytes);
+    let refused = std::sync::atomic::AtomicUsize::new(0);
+    let fake = FakeRegistry::serve_with(Box::new(move |path, _| {
+        // The first ask for the manifest is told to come back in a second.
+        if path == "/v2/app/manifests/1"
+            && refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0
+        {
+            return (429, "application/json".into(), b"{}".to_vec());
+        }
+        routes
+            .get(path)
+            .cloned()
+            .unwrap_or((404, "application/json".into(), b"{}".to_vec()))
+    }));
+    let started = std::time::Instant::now();
+    let (json, _) = analyze_json(&[&format!("registry://{}/app:1", fake.host())], &[]);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "waited"
+    );
+    assert_eq!(json["layers"].as_array().map(Vec::len), Some(4));
+}
+
+#[test]
+fn a_blob_that_stalls_mid_stream_ends_in_a_timeout_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = app_layout(dir.path());
+    let (bytes, manifest) = manifest_of(&layout);
+    let mut routes = routes_for(&layout, bytes);
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_owned();
+    routes.get_mut(&format!("/v2/app/blobs/{layer}")).unwrap().1 = "x-test/stall".into();
+    let fake = FakeRegistry::serve(routes);
+    let started = std::time::Instant::now();
+    let line = error_line(&pyslim(
+        &["analyze", &format!("registry://{}/app:1", fake.host())],
+        &[("PYSLIM_REGISTRY_TIMEOUT", "1")],
+        None,
+    ));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "gave up in time"
+    );
+    assert!(
+        line.contains(&format!("layer {layer}"))
+            && line.contains("sent nothing for 1s")
+            && line.contains("PYSLIM_REGISTRY_TIMEOUT"),
+        "{line}"
+    );
+}

@@ -280,7 +280,10 @@ impl FakeRegistry {
         }))
     }
 
+    /// Answers each request on its own thread with `handler`. A content type of
+    /// `x-test/stall` sends half the body and then nothing for 5 s (a blob that stalls).
     pub fn serve_with(handler: Box<Handler>) -> FakeRegistry {
+        let handler: std::sync::Arc<Handler> = std::sync::Arc::from(handler);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         listener.set_nonblocking(true).expect("nonblocking");
@@ -293,7 +296,10 @@ impl FakeRegistry {
                 && started.elapsed() < Duration::from_secs(60)
             {
                 match listener.accept() {
-                    Ok((stream, _)) => answer(stream, &*handler),
+                    Ok((stream, _)) => {
+                        let handler = handler.clone();
+                        std::thread::spawn(move || answer(stream, &*handler));
+                    }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
             }
@@ -326,6 +332,11 @@ fn answer(mut stream: TcpStream, handler: &Handler) {
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
         match stream.read(&mut byte) {
+            // A TLS hello: answer as Go's http server does, so https falls back to http.
+            Ok(1) if head.is_empty() && byte[0] == 0x16 => {
+                let _ = stream.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n");
+                return;
+            }
             Ok(1) => head.push(byte[0]),
             _ => return,
         }
@@ -338,11 +349,22 @@ fn answer(mut stream: TcpStream, handler: &Handler) {
             .then(|| v.trim().to_owned())
     });
     let (status, content_type, body) = handler(&path, authorization.as_deref());
+    let retry = if status == 429 {
+        "Retry-After: 1\r\n"
+    } else {
+        ""
+    };
     let reply = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{retry}Connection: close\r\n\r\n",
         body.len()
     );
     let _ = stream.write_all(reply.as_bytes());
+    if content_type == "x-test/stall" {
+        let _ = stream.write_all(&body[..body.len() / 2]);
+        let _ = stream.flush();
+        std::thread::sleep(Duration::from_secs(5));
+        return;
+    }
     let _ = stream.write_all(&body);
 }
 

@@ -267,11 +267,27 @@ impl BlobStore for RegistryStore<'_> {
             hasher: Sha256::new(),
             bytes: 0,
             progress: self.progress,
+            broke: None,
         };
         let read = read_layer_stream(&label, &mut blob, opts, false);
         let expected_len = info.and_then(|i| i.size).or(length);
         let mut read = match read {
             Ok(read) => read,
+            // The transfer failed, not the bytes: say so, not "corrupt".
+            Err(_) if blob.broke.is_some() => {
+                let why = blob.broke.unwrap_or_default();
+                return Err(Error::Registry(if why.to_lowercase().contains("timeout") {
+                    format!(
+                        "{label}: the transfer stalled: the registry sent nothing for {}s (set PYSLIM_REGISTRY_TIMEOUT to wait longer)",
+                        super::client::timeout().as_secs()
+                    )
+                } else {
+                    format!(
+                        "{label}: the transfer broke off after {} bytes: {why}",
+                        blob.bytes
+                    )
+                }));
+            }
             Err(err) => {
                 // Bytes that do not parse may be bytes that are not this blob: when the
                 // rest can be had, say which.
@@ -339,6 +355,8 @@ struct Verifying<'a> {
     hasher: Sha256,
     bytes: u64,
     progress: &'a Progress,
+    /// Why the transfer failed, when it did (a timeout, a reset).
+    broke: Option<String>,
 }
 
 impl Verifying<'_> {
@@ -349,7 +367,9 @@ impl Verifying<'_> {
 
 impl Read for Verifying<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = self.inner.read(buf).inspect_err(|e| {
+            self.broke = Some(pyslim_core::format::one_line(&e.to_string()));
+        })?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
         self.progress.bytes(n as u64);
