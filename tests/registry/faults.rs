@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use super::kit::{analyze_json, error_line, pyslim, FakeRegistry, Routes};
+use super::fake::{FakeRegistry, Routes};
+use super::kit::{analyze_json, error_line, pyslim};
 use super::{app_layout, manifest_digest};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 
-use super::kit::{FakeRegistry, PASSWORD, USER};
+use super::fake::FakeRegistry;
+use super::kit::{PASSWORD, USER};
 
 pub const SERVICE: &str = "pyslim-test-registry";
 pub const ISSUER: &str = "pyslim-test-issuer";

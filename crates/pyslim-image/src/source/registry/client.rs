@@ -14,6 +14,7 @@ use ureq::Body;
 use super::auth::{percent_encode, Challenge};
 use super::credentials::Found;
 use super::reference::{is_loopback, strip_port, Reference};
+use super::tls::agent;
 use super::RegistryOptions;
 use pyslim_core::error::{Error, Result};
 
@@ -28,18 +29,18 @@ application/vnd.docker.distribution.manifest.v2+json";
 const MOST_RETRY_WAIT: Duration = Duration::from_secs(30);
 
 pub struct Client {
-    agent: ureq::Agent,
+    pub(super) agent: ureq::Agent,
     /// `https://host:port` or, for loopback and --insecure-registry hosts, maybe `http://…`.
-    base: String,
+    pub(super) base: String,
     /// The registry as the user named it, for messages.
-    registry: String,
-    repository: String,
+    pub(super) registry: String,
+    pub(super) repository: String,
     /// Hosts that may be spoken to in plain http (a token realm among them).
-    plain_http_ok: Vec<String>,
-    credentials: Option<Found>,
+    pub(super) plain_http_ok: Vec<String>,
+    pub(super) credentials: Option<Found>,
     /// The `Authorization` header value that works now (Basic, or a Bearer token).
-    auth: Mutex<Option<String>>,
-    timeout: Duration,
+    pub(super) auth: Mutex<Option<String>>,
+    pub(super) timeout: Duration,
 }
 
 /// How long to wait for a connection, a response, or the next bytes of a body.
@@ -57,18 +58,6 @@ struct TokenAnswer {
     token: Option<String>,
     #[serde(default)]
     access_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    errors: Vec<ErrorItem>,
-}
-
-#[derive(Deserialize)]
-struct ErrorItem {
-    #[serde(default)]
-    code: String,
 }
 
 impl Client {
@@ -360,114 +349,6 @@ impl Client {
         }
         Ok(bytes)
     }
-
-    fn status_error(&self, resp: &mut Response<Body>, what: &str) -> Error {
-        let status = resp.status().as_u16();
-        let mut body = Vec::new();
-        let _ = resp
-            .body_mut()
-            .as_reader()
-            .take(64 * 1024)
-            .read_to_end(&mut body);
-        let code = serde_json::from_slice::<ErrorBody>(&body)
-            .ok()
-            .and_then(|b| b.errors.into_iter().next())
-            .map(|e| e.code)
-            .unwrap_or_default();
-        let name = format!("{}/{}", self.registry, self.repository);
-        match (status, code.as_str()) {
-            (404, "NAME_UNKNOWN") => Error::Registry(format!(
-                "{name}: no such repository in {}: check the name",
-                self.registry
-            )),
-            (404, "BLOB_UNKNOWN") => Error::Registry(format!(
-                "{name}: the registry has no blob {what}, which the manifest names: the image is incomplete there; push it again"
-            )),
-            (404, _) => Error::Registry(format!(
-                "{name}: no {what} there (check the tag or digest; `skopeo list-tags docker://{name}` lists the tags)"
-            )),
-            (status, code) => Error::Registry(format!(
-                "{name}: the registry answered HTTP {status}{} for {what}",
-                if code.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({code})")
-                }
-            )),
-        }
-    }
-
-    fn needs_login(&self) -> Error {
-        Error::Registry(format!(
-            "{}: {} needs credentials: log in with `docker login {}`, or set PYSLIM_REGISTRY_USERNAME and PYSLIM_REGISTRY_PASSWORD (or pass --username and --password-stdin)",
-            self.registry, self.repository, self.registry
-        ))
-    }
-
-    fn refused(&self) -> Error {
-        match &self.credentials {
-            Some(found) => Error::Registry(format!(
-                "{}: the credentials of {} (from {}) were refused for {}: check them, or log in again with `docker login {}`",
-                self.registry, found.credentials.username, found.origin, self.repository, self.registry
-            )),
-            None => self.needs_login(),
-        }
-    }
-
-    /// One line for a failed request, by what went wrong underneath. Never holds a secret:
-    /// URLs carry none, and headers are not printed.
-    fn describe(&self, err: &ureq::Error) -> Error {
-        let registry = &self.registry;
-        let base = &self.base;
-        let text = match err {
-            ureq::Error::HostNotFound => format!(
-                "{registry}: cannot resolve {}: check the name (and the network)",
-                strip_port(base.split("://").nth(1).unwrap_or(base))
-            ),
-            ureq::Error::Io(e) if e.to_string().contains("lookup address") => format!(
-                "{registry}: cannot resolve {}: check the name (and the network)",
-                strip_port(base.split("://").nth(1).unwrap_or(base))
-            ),
-            ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => format!(
-                "{registry}: cannot connect to {base}: connection refused (is the registry running, and is the address right?)"
-            ),
-            ureq::Error::ConnectionFailed => format!(
-                "{registry}: cannot connect to {base} (is the registry running, and is the address right?)"
-            ),
-            ureq::Error::Timeout(what) => format!(
-                "{registry}: {base} did not answer within {}s ({what}); set PYSLIM_REGISTRY_TIMEOUT to wait longer",
-                self.timeout.as_secs()
-            ),
-            ureq::Error::Rustls(_) | ureq::Error::Tls(_) | ureq::Error::Pem(_) => format!(
-                "{registry}: TLS failure talking to {base}: {}; if its certificate comes from your own CA, pass the CA with --ca-cert FILE; if it speaks plain http, name it with --insecure-registry {registry}",
-                pyslim_core::format::one_line(&err.to_string())
-            ),
-            // rustls reports through the socket's io::Error.
-            ureq::Error::Io(e) if is_tls_failure(e) => format!(
-                "{registry}: TLS failure talking to {base}: {}; if its certificate comes from your own CA, pass the CA with --ca-cert FILE; if it speaks plain http, name it with --insecure-registry {registry}",
-                pyslim_core::format::one_line(&err.to_string())
-            ),
-            other => format!(
-                "{registry}: request to {base} failed: {}",
-                pyslim_core::format::one_line(&other.to_string())
-            ),
-        };
-        Error::Registry(text)
-    }
-}
-
-/// Whether an I/O error is rustls refusing the peer (its words; ureq passes them as io).
-fn is_tls_failure(err: &std::io::Error) -> bool {
-    let text = err.to_string().to_lowercase();
-    [
-        "certificate",
-        "handshake",
-        "alert",
-        "corrupt message",
-        "tls",
-    ]
-    .iter()
-    .any(|w| text.contains(w))
 }
 
 enum PingError {
@@ -487,81 +368,4 @@ fn retry_after(resp: &Response<Body>) -> Option<Duration> {
         .parse()
         .ok()?;
     Some(Duration::from_secs(secs.min(MOST_RETRY_WAIT.as_secs())))
-}
-
-/// The HTTP agent: TLS against the system's roots plus --ca-cert; verification off only for
-/// hosts named with --insecure-registry (as dockerd does); redirects followed without the
-/// `Authorization` header (blob stores on other hosts sign their own URLs).
-fn agent(
-    opts: &RegistryOptions,
-    skip_verify: bool,
-    timeout: Duration,
-    registry: &str,
-) -> Result<ureq::Agent> {
-    use ureq::tls::{RootCerts, TlsConfig};
-    let mut certs = system_roots();
-    if let Some(path) = &opts.ca_cert {
-        let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let mut added = 0;
-        for item in ureq::tls::parse_pem(&pem) {
-            if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
-                certs.push(c);
-                added += 1;
-            }
-        }
-        if added == 0 {
-            return Err(Error::Usage(format!(
-                "{}: no PEM certificate in it (--ca-cert wants the CA certificate that signed {registry}'s)",
-                path.display()
-            )));
-        }
-    }
-    let roots = if certs.is_empty() {
-        RootCerts::WebPki
-    } else {
-        RootCerts::from(certs)
-    };
-    let tls = TlsConfig::builder()
-        .root_certs(roots)
-        .disable_verification(skip_verify)
-        .build();
-    let config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .tls_config(tls)
-        .timeout_connect(Some(timeout))
-        .timeout_recv_response(Some(timeout))
-        .timeout_per_read(Some(timeout))
-        .max_redirects(5)
-        .user_agent(concat!("pyslim/", env!("CARGO_PKG_VERSION")))
-        .build();
-    Ok(config.into())
-}
-
-/// The system's CA bundle (SSL_CERT_FILE, else the usual places), as the docker CLI trusts.
-fn system_roots() -> Vec<ureq::tls::Certificate<'static>> {
-    let candidates = std::env::var_os("SSL_CERT_FILE")
-        .map(std::path::PathBuf::from)
-        .into_iter()
-        .chain(
-            [
-                "/etc/ssl/certs/ca-certificates.crt",
-                "/etc/pki/tls/certs/ca-bundle.crt",
-                "/etc/ssl/cert.pem",
-            ]
-            .map(std::path::PathBuf::from),
-        );
-    for path in candidates {
-        if let Ok(pem) = std::fs::read(&path) {
-            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            if !certs.is_empty() {
-                return certs;
-            }
-        }
-    }
-    Vec::new()
 }

@@ -6,9 +6,12 @@
 mod auth;
 mod client;
 pub mod credentials;
+mod messages;
 mod progress;
 pub mod reference;
 mod store;
+mod tls;
+mod verifying;
 
 use std::path::PathBuf;
 

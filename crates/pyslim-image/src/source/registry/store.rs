@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use super::client::Client;
 use super::progress::Progress;
 use super::reference::{is_digest, Reference};
+use super::verifying::Verifying;
 use crate::source::layer_tar::{read_layer_stream, LayerRead, ReadOptions};
 use crate::source::oci_layout::INDEX;
 use crate::source::store::{BlobStore, Stored};
@@ -262,13 +263,7 @@ impl BlobStore for RegistryStore<'_> {
             });
         }
         let (body, length) = self.client.blob(&digest)?;
-        let mut blob = Verifying {
-            inner: body,
-            hasher: Sha256::new(),
-            bytes: 0,
-            progress: self.progress,
-            broke: None,
-        };
+        let mut blob = Verifying::new(body, self.progress);
         let read = read_layer_stream(&label, &mut blob, opts, false);
         let expected_len = info.and_then(|i| i.size).or(length);
         let mut read = match read {
@@ -347,34 +342,6 @@ fn compression_of(media_type: &str) -> Option<Compression> {
 
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-/// Hashes and counts a blob as it passes, and moves the progress bar.
-struct Verifying<'a> {
-    inner: Box<dyn Read + Send>,
-    hasher: Sha256,
-    bytes: u64,
-    progress: &'a Progress,
-    /// Why the transfer failed, when it did (a timeout, a reset).
-    broke: Option<String>,
-}
-
-impl Verifying<'_> {
-    fn digest(&self) -> String {
-        format!("sha256:{}", hex::encode(self.hasher.clone().finalize()))
-    }
-}
-
-impl Read for Verifying<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf).inspect_err(|e| {
-            self.broke = Some(pyslim_core::format::one_line(&e.to_string()));
-        })?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        self.progress.bytes(n as u64);
-        Ok(n)
-    }
 }
 
 #[cfg(test)]
