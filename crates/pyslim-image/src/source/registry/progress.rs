@@ -8,18 +8,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub struct Progress {
     bar: ProgressBar,
+    /// Drawn from `start` on, once there is something to count.
+    enabled: bool,
     layers_total: AtomicUsize,
     layers_done: AtomicUsize,
 }
 
 impl Progress {
     pub fn new(enabled: bool) -> Progress {
-        let target = if enabled {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(0), target);
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template(
                 "pulling {bar:30} {bytes}/{total_bytes} {msg} ({bytes_per_sec}, {elapsed})",
@@ -28,6 +25,7 @@ impl Progress {
         );
         Progress {
             bar,
+            enabled,
             layers_total: AtomicUsize::new(0),
             layers_done: AtomicUsize::new(0),
         }
@@ -38,6 +36,9 @@ impl Progress {
         self.layers_total.store(layers, Ordering::Relaxed);
         self.bar.set_length(total_bytes.max(1));
         self.bar.set_message(format!("0/{layers} layers"));
+        if self.enabled {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
         self.bar
             .enable_steady_tick(std::time::Duration::from_millis(250));
     }
