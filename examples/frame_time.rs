@@ -58,7 +58,7 @@ fn main() {
     app.update(Action::ExpandAll);
     println!(
         "expand all: {} rows in {:.1} ms",
-        app.rows.len(),
+        app.rows().len(),
         t.elapsed().as_secs_f64() * 1e3
     );
     app.update(Action::NextPane);
@@ -95,7 +95,7 @@ fn main() {
         let per_key = t.elapsed().as_secs_f64() * 1e3 / q.len() as f64;
         println!(
             "search {q:?}: {} results, {:.1} ms per keystroke",
-            app.search.results.len(),
+            app.search().results.len(),
             per_key
         );
         for _ in q.chars() {

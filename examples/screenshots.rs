@@ -185,7 +185,7 @@ fn main() {
             let mut terminal = Terminal::new(TestBackend::new(W, H)).expect("backend");
             terminal
                 .draw(|f| {
-                    app.page = view::areas(f.area(), &app).tree.height.saturating_sub(2) as usize;
+                    app.resize(f.area());
                     view::draw(f, &app, &theme);
                 })
                 .expect("draw");

@@ -352,7 +352,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub config: Option<std::path::PathBuf>,
 
-    /// Print JSON (schema pyslim.analysis/v1, see README) instead of text.
+    /// Print JSON (schema pyslim.analysis/v1, see docs/json.md) instead of text.
     #[arg(long)]
     pub json: bool,
 
@@ -419,8 +419,13 @@ pub struct CheckArgs {
 #[derive(Args, Debug)]
 pub struct CompareArgs {
     /// Two or more images (names, `docker save` tarballs, OCI layouts; prefixes as for analyze).
-    #[arg(required = true, num_args = 2..)]
+    /// `demo` names the demo image built into pyslim.
+    #[arg(required_unless_present = "demo", num_args = 1..)]
     pub images: Vec<String>,
+
+    /// Compare with the demo image built into pyslim too (as the first variant).
+    #[arg(long)]
+    pub demo: bool,
 
     /// Print JSON instead of text.
     #[arg(long)]

@@ -313,37 +313,37 @@ fn the_compare_view_shows_variants_and_searches_differing_files() {
     };
     // A tree of what differs, widest gap first: usr (libc in two images) leads.
     let top: Vec<String> = app
-        .rows
+        .rows()
         .iter()
-        .map(|&(id, _)| app.tree[id].name.clone())
+        .map(|&(id, _)| app.tree()[id].name.clone())
         .collect();
     assert_eq!(top[0], "usr", "{top:?}");
     assert_eq!(
-        app.tree[app.rows[0].0].bytes,
+        app.tree()[app.rows()[0].0].bytes,
         vec![Some(1_900_000 + 60_000 + 50_000), Some(1_900_000), None]
     );
     key(&mut app, KeyCode::Char('l'));
-    assert!(app.rows.len() > top.len(), "usr opened");
-    assert_eq!(app.rows[1].1, 1, "its children are one level down");
+    assert!(app.rows().len() > top.len(), "usr opened");
+    assert_eq!(app.rows()[1].1, 1, "its children are one level down");
     insta::assert_snapshot!("compare_tree_80x24", draw(&app, 80, 24));
     key(&mut app, KeyCode::Char('h'));
-    assert_eq!(app.rows.len(), top.len());
+    assert_eq!(app.rows().len(), top.len());
     key(&mut app, KeyCode::Char('/'));
     for c in "busy".chars() {
         key(&mut app, KeyCode::Char(c));
     }
-    let first = &app.comparison.paths[app.shown[0]];
+    let first = &app.comparison().paths[app.shown()[0]];
     assert_eq!(first.path, "bin/busybox");
     assert_eq!(first.bytes, vec![None, None, Some(900_000)]);
     insta::assert_snapshot!("compare_search_80x24", draw(&app, 80, 24));
     key(&mut app, KeyCode::Esc);
     assert_eq!(
-        app.shown.len(),
-        app.comparison.paths.len(),
+        app.shown().len(),
+        app.comparison().paths.len(),
         "Esc clears the search"
     );
     key(&mut app, KeyCode::Char('q'));
-    assert!(app.quit);
+    assert!(app.quits());
 }
 
 /// One image stored three ways (OCI gzip, `docker save`, OCI zstd) and once more as

@@ -47,12 +47,12 @@ fn listing(app: &mut App, query: &str, rows: usize) -> String {
     ctrl(app, 'u');
     type_text(app, query);
     // Typed key by key or searched at once: the same answer.
-    let mut fresh = PathIndex::build(&app.ex.tree);
+    let mut fresh = PathIndex::build(&app.examination().tree);
     let once = fresh.search(query);
-    assert_eq!(once.rows, app.search.results, "{query}");
-    assert_eq!(once.total, app.search.total, "{query}");
-    let mut out = format!("{query:?} → {} matches\n", app.search.total);
-    for (id, path, _) in app.search.results.iter().take(rows) {
+    assert_eq!(once.rows, app.search().results, "{query}");
+    assert_eq!(once.total, app.search().total, "{query}");
+    let mut out = format!("{query:?} → {} matches\n", app.search().total);
+    for (id, path, _) in app.search().results.iter().take(rows) {
         let size = app.result_size(*id).map_or("-".into(), view::size);
         out.push_str(&format!("  {size:>10}  /{path}\n"));
     }
@@ -63,7 +63,7 @@ fn listing(app: &mut App, query: &str, rows: usize) -> String {
 fn fzf_queries_rank_like_fzf() {
     let mut app = real_shaped();
     type_text(&mut app, "/");
-    assert_eq!(app.mode, Mode::Search);
+    assert_eq!(app.mode(), Mode::Search);
     let mut all = String::new();
     for q in [
         // Space separates terms that must all match; contiguous word matches first.
@@ -84,7 +84,7 @@ fn fzf_queries_rank_like_fzf() {
     // The two cases the issue reported, spelled out.
     let first = |app: &mut App, q: &str| {
         listing(app, q, 1);
-        app.search.results.first().map(|r| r.1.clone())
+        app.search().results.first().map(|r| r.1.clone())
     };
     assert_eq!(
         first(&mut app, "numpy core multiarray").as_deref(),
@@ -101,20 +101,24 @@ fn fzf_queries_rank_like_fzf() {
 fn ctrl_u_clears_and_ctrl_w_deletes_a_word() {
     let mut app = real_shaped();
     type_text(&mut app, "/numpy core multiarray");
-    let three = app.search.total;
+    let three = app.search().total;
     ctrl(&mut app, 'w');
-    assert_eq!(app.search.query, "numpy core ");
-    assert!(app.search.total > three, "{} > {three}", app.search.total);
+    assert_eq!(app.search().query, "numpy core ");
+    assert!(
+        app.search().total > three,
+        "{} > {three}",
+        app.search().total
+    );
     ctrl(&mut app, 'w');
     ctrl(&mut app, 'w');
-    assert_eq!(app.search.query, "");
-    assert_eq!((app.search.total, app.search.results.len()), (0, 0));
+    assert_eq!(app.search().query, "");
+    assert_eq!((app.search().total, app.search().results.len()), (0, 0));
     type_text(&mut app, "libpy");
-    assert!(app.search.total > 0);
+    assert!(app.search().total > 0);
     ctrl(&mut app, 'u');
-    assert_eq!(app.search.query, "");
-    assert!(app.search.results.is_empty());
-    assert_eq!(app.mode, Mode::Search);
+    assert_eq!(app.search().query, "");
+    assert!(app.search().results.is_empty());
+    assert_eq!(app.mode(), Mode::Search);
 }
 
 #[test]
@@ -153,15 +157,15 @@ fn every_match_is_counted_beyond_the_rows_kept() {
     );
     let mut app = app_of(&spec);
     type_text(&mut app, "/service json");
-    assert_eq!(app.search.total, 1200);
-    assert_eq!(app.search.results.len(), pyslim::tui::search::MAX_RESULTS);
+    assert_eq!(app.search().total, 1200);
+    assert_eq!(app.search().results.len(), pyslim::tui::search::MAX_RESULTS);
     let screen = overlay(&mut app, 80, 24);
     assert!(
         screen.contains("Search · 1200 matches · best 500 listed"),
         "{screen}"
     );
     // Shorter paths first among equal scores: svc1..svc9 before svc10.
-    assert!(app.search.results[0].1.contains("/svc1/"));
+    assert!(app.search().results[0].1.contains("/svc1/"));
 }
 
 #[test]
@@ -192,18 +196,18 @@ fn compare_filters_with_the_same_query_syntax_and_keys() {
         key(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
     }
     let shown: Vec<&str> = app
-        .shown
+        .shown()
         .iter()
-        .map(|&i| app.comparison.paths[i].path.as_str())
+        .map(|&i| app.comparison().paths[i].path.as_str())
         .collect();
     assert_eq!(
         shown,
         ["opt/venv/lib/python3.11/site-packages/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so"],
     );
     key(&mut app, KeyCode::Char('w'), KeyModifiers::CONTROL);
-    assert_eq!(app.query, "numpy core multiarray ");
-    assert_eq!(app.shown.len(), 2, "the tests .so is back");
+    assert_eq!(app.query(), "numpy core multiarray ");
+    assert_eq!(app.shown().len(), 2, "the tests .so is back");
     key(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
-    assert_eq!(app.query, "");
-    assert_eq!(app.shown.len(), app.comparison.paths.len());
+    assert_eq!(app.query(), "");
+    assert_eq!(app.shown().len(), app.comparison().paths.len());
 }

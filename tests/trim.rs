@@ -217,23 +217,23 @@ fn the_explorer_runs_a_session_and_asks_the_loop_to_write() {
         app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
     };
     press(&mut app, 't');
-    assert_eq!(app.mode, Mode::Trim);
-    let before = app.trim.as_ref().unwrap().projection.clone();
+    assert_eq!(app.mode(), Mode::Trim);
+    let before = app.trim().unwrap().projection.clone();
     press(&mut app, 'y'); // compilers, the biggest
     press(&mut app, 'n');
     press(&mut app, 'u');
     press(&mut app, 'y');
-    let t = app.trim.as_ref().unwrap();
+    let t = app.trim().unwrap();
     assert_eq!(t.session.cursor, 2);
     assert!(t.projection.after < before.after);
     insta::assert_snapshot!("trim_step_80x24", screen(&mut app, 80, 24));
     insta::assert_snapshot!("trim_step_160x48", screen(&mut app, 160, 48));
     press(&mut app, 'f');
-    assert!(app.trim.as_ref().unwrap().finishing);
+    assert!(app.trim().unwrap().finishing);
     insta::assert_snapshot!("trim_finish_80x24", screen(&mut app, 80, 24));
     insta::assert_snapshot!("trim_finish_160x48", screen(&mut app, 160, 48));
     app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-    let Some(Effect::WriteTrim(out, prefix)) = app.effect.take() else {
+    let Some(Effect::WriteTrim(out, prefix)) = app.take_effect() else {
         panic!("no write asked")
     };
     assert_eq!(prefix, "pyslim-trim");
@@ -241,7 +241,7 @@ fn the_explorer_runs_a_session_and_asks_the_loop_to_write() {
     assert!(out.patch.is_none(), "no Dockerfile known");
     app.trim_written(Ok(vec!["pyslim-trim.md".into()]));
     app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(app.mode(), Mode::Normal);
 }
 
 fn screen(app: &mut App, w: u16, h: u16) -> String {
@@ -256,8 +256,8 @@ fn the_trim_screen_writes_the_trimmed_image_after_the_session_files() {
     let image = common::open(&tar).unwrap();
     let ex = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
     let mut app = App::new(image, ex, Keymap::load(None).unwrap());
-    app.rules = RuleSet::builtin().unwrap();
-    app.trim_prefix = prefix.clone();
+    app.set_rules(RuleSet::builtin().unwrap());
+    app.set_trim_prefix(prefix.clone());
     let key =
         |app: &mut App, code: KeyCode| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
     key(&mut app, KeyCode::Char('t'));
@@ -268,32 +268,29 @@ fn the_trim_screen_writes_the_trimmed_image_after_the_session_files() {
     key(&mut app, KeyCode::Char('f'));
     // Before the session's files are written, `i` is part of the prefix being typed.
     key(&mut app, KeyCode::Enter);
-    let Some(Effect::WriteTrim(out, p)) = app.effect.take() else {
+    let Some(Effect::WriteTrim(out, p)) = app.take_effect() else {
         panic!("no write asked")
     };
     app.trim_written(
         pyslim::report::trim::write(std::path::Path::new(&p), &out).map_err(|e| e.to_string()),
     );
-    assert!(app.trim.as_ref().unwrap().written);
+    assert!(app.trim().unwrap().written);
     assert!(screen(&mut app, 160, 48).contains("i write the trimmed image PREFIX.tar"));
     key(&mut app, KeyCode::Char('i'));
-    let Some(Effect::WriteTrimmedImage(plan, path)) = app.effect.take() else {
-        panic!(
-            "no image write asked: {:?}",
-            app.trim.as_ref().unwrap().message
-        )
+    let Some(Effect::WriteTrimmedImage(plan, path)) = app.take_effect() else {
+        panic!("no image write asked: {:?}", app.trim().unwrap().message)
     };
     assert_eq!(path, std::path::PathBuf::from(format!("{prefix}.tar")));
-    let result = pyslim::tui::write_trimmed_image(&app, &plan, &path);
+    let result = pyslim::tui::write_trimmed_image(&mut app, &plan, &path);
     let line = result.clone().unwrap();
     app.trim_image_written(result);
     assert!(screen(&mut app, 160, 48).contains(&line[..40]), "{line}");
     // The archive holds the image without the accepted findings' paths.
     let trimmed = common::open(&path).unwrap();
-    assert_eq!(trimmed.layers.len(), app.image.layers.len());
+    assert_eq!(trimmed.layers.len(), app.image().layers.len());
     let tree = pyslim::Tree::build(&trimmed.layers);
-    let t = app.trim.as_ref().unwrap();
-    let accepted: Vec<_> = t.session.accepted(&app.ex).collect();
+    let t = app.trim().unwrap();
+    let accepted: Vec<_> = t.session.accepted(app.examination()).collect();
     assert_eq!(accepted.len(), 3);
     let mut checked = 0;
     for f in accepted
@@ -301,7 +298,7 @@ fn the_trim_screen_writes_the_trimmed_image_after_the_session_files() {
         .filter(|f| f.rule != "unstripped-binaries" && f.rule != "wasted-bytes")
     {
         for item in &f.items {
-            if app.ex.tree.lookup(&item.name).is_some() {
+            if app.examination().tree.lookup(&item.name).is_some() {
                 assert!(
                     !tree.lookup(&item.name).is_some_and(|n| tree.is_visible(n)),
                     "{} ({}) is still there",
@@ -315,10 +312,10 @@ fn the_trim_screen_writes_the_trimmed_image_after_the_session_files() {
     assert!(checked > 0);
     // The same key again refuses to write over the archive.
     key(&mut app, KeyCode::Char('i'));
-    let Some(Effect::WriteTrimmedImage(plan, path)) = app.effect.take() else {
+    let Some(Effect::WriteTrimmedImage(plan, path)) = app.take_effect() else {
         panic!("no image write asked")
     };
-    let again = pyslim::tui::write_trimmed_image(&app, &plan, &path).unwrap_err();
+    let again = pyslim::tui::write_trimmed_image(&mut app, &plan, &path).unwrap_err();
     assert!(
         again.ends_with(
             "exists; pyslim never writes over a file unless --force: choose another prefix with -o"
@@ -335,34 +332,34 @@ fn esc_or_q_cancels_a_session_writing_nothing_and_ctrl_c_quits() {
         let image = common::open(&tar).unwrap();
         let ex = examine(&image, Some(&RuleSet::builtin().unwrap()), 20);
         let mut app = App::new(image, ex, Keymap::load(None).unwrap());
-        app.trim_prefix = dir.path().join("out").display().to_string();
+        app.set_trim_prefix(dir.path().join("out").display().to_string());
         app.handle_key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE));
         app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
-        assert_eq!(app.mode, Mode::Trim);
+        assert_eq!(app.mode(), Mode::Trim);
         app
     };
     for cancel in [KeyCode::Esc, KeyCode::Char('q')] {
         let mut app = fresh();
         app.handle_key(KeyEvent::new(cancel, KeyModifiers::NONE));
-        assert_eq!(app.mode, Mode::Normal, "{cancel:?}");
-        assert!(app.trim.is_none(), "{cancel:?}");
-        assert!(app.effect.is_none(), "{cancel:?} asked to write");
-        assert!(!app.quit, "{cancel:?} quit the explorer");
+        assert_eq!(app.mode(), Mode::Normal, "{cancel:?}");
+        assert!(app.trim().is_none(), "{cancel:?}");
+        assert!(app.take_effect().is_none(), "{cancel:?} asked to write");
+        assert!(!app.quits(), "{cancel:?} quit the explorer");
         // `pyslim trim` is the session alone: cancelling it quits.
         let mut app = fresh();
-        app.trim_only = true;
+        app.set_trim_only(true);
         app.handle_key(KeyEvent::new(cancel, KeyModifiers::NONE));
-        assert!(app.quit && app.effect.is_none(), "{cancel:?}");
+        assert!(app.quits() && app.take_effect().is_none(), "{cancel:?}");
     }
     // Ctrl-C quits, on a step and on the finish screen (where letters type the prefix).
     let mut app = fresh();
     app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
-    assert!(app.quit && app.effect.is_none());
+    assert!(app.quits() && app.take_effect().is_none());
     let mut app = fresh();
     app.handle_key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE));
-    assert!(app.trim.as_ref().unwrap().finishing);
+    assert!(app.trim().unwrap().finishing);
     app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
-    assert!(app.quit && app.effect.is_none());
+    assert!(app.quits() && app.take_effect().is_none());
     assert_eq!(common::dir_names(dir.path()), ["t.tar"]);
 }
 

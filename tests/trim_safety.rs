@@ -132,14 +132,14 @@ fn the_session_says_what_accepting_would_break_before_the_user_accepts() {
     let ex = examine(&image, Some(&rules), 20);
     let mut app =
         pyslim::tui::app::App::new(image, ex, pyslim::tui::keymap::Keymap::load(None).unwrap());
-    app.rules = rules;
+    app.set_rules(rules);
     app.handle_key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE));
     let key = |app: &pyslim::tui::app::App| {
-        let t = app.trim.as_ref().unwrap();
+        let t = app.trim().unwrap();
         t.session.keys[t.session.cursor].clone()
     };
     while key(&app) != "python-packaging-tools" {
-        let t = app.trim.as_ref().unwrap();
+        let t = app.trim().unwrap();
         assert!(
             t.if_accepted.is_empty(),
             "{}: {:?}",
@@ -148,7 +148,7 @@ fn the_session_says_what_accepting_would_break_before_the_user_accepts() {
         );
         app.handle_key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE));
     }
-    let t = app.trim.as_ref().unwrap();
+    let t = app.trim().unwrap();
     let expected = format!("legacy-lib 1.0 requires setuptools (Requires-Dist), and the trim removes setuptools 75.1.0 from /{SITE} (finding python-packaging-tools)");
     assert_eq!(t.if_accepted, vec![expected.clone()]);
     let screen = common::render_text(120, 40, |f, theme| pyslim::tui::view::draw(f, &app, theme));
@@ -163,7 +163,7 @@ fn the_session_says_what_accepting_would_break_before_the_user_accepts() {
     // Accepted anyway: the finish screen says the image cannot be written, and why.
     app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
     app.handle_key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE));
-    let t = app.trim.as_ref().unwrap();
+    let t = app.trim().unwrap();
     assert_eq!(t.projection.problems, vec![expected]);
     let screen = common::render_text(120, 40, |f, theme| pyslim::tui::view::draw(f, &app, theme));
     assert!(
@@ -174,9 +174,9 @@ fn the_session_says_what_accepting_would_break_before_the_user_accepts() {
     let dockerfile = "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y python3.11-dev\nRUN python3 -m venv /opt/venv && pip install flask numpy\nCOPY main.py /app/main.py\nRUN rm -f /tmp/build.log && apt-get clean\n";
     let plan = pyslim::core::trim_session::patch::plan(
         &t.session,
-        &app.image,
-        &app.ex,
-        &app.rules,
+        &app.image(),
+        &app.examination(),
+        &app.rules(),
         &pyslim::core::dockerfile::Dockerfile::parse(dockerfile),
     );
     let tools = plan

@@ -2,6 +2,12 @@
 //! TestBackend and compared with snapshots (tests/snapshots/), at 80×24 and 160×48.
 
 mod common;
+#[path = "tui/compare_view.rs"]
+mod compare_view;
+#[path = "tui/filters.rs"]
+mod filters;
+#[path = "tui/keys.rs"]
+mod keys;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -31,9 +37,14 @@ fn key(app: &mut App, code: KeyCode) {
 /// The screen as text, one line per row.
 fn screen(app: &mut App, w: u16, h: u16) -> String {
     common::render_text(w, h, |f, theme| {
-        app.page = view::areas(f.area(), app).tree.height.saturating_sub(2) as usize;
+        app.resize(f.area());
         view::draw(f, app, theme);
     })
+}
+
+/// Every module's snapshots land in tests/snapshots as `tui__NAME.snap`.
+fn snapshot(name: &str, screen: String) {
+    insta::assert_snapshot!(name.to_owned(), screen);
 }
 
 fn both_sizes(name: &str, app: &mut App) {
@@ -44,7 +55,7 @@ fn both_sizes(name: &str, app: &mut App) {
 #[test]
 fn opens_on_the_last_layer_with_layers_in_focus() {
     let mut app = demo_app();
-    assert_eq!((app.focus, app.layer), (Pane::Layers, 5));
+    assert_eq!((app.focus(), app.layer()), (Pane::Layers, 5));
     both_sizes("main", &mut app);
 }
 
@@ -52,10 +63,10 @@ fn opens_on_the_last_layer_with_layers_in_focus() {
 fn tree_expands_and_shows_changes_findings_and_history() {
     let mut app = demo_app();
     key(&mut app, KeyCode::Tab);
-    assert_eq!(app.focus, Pane::Tree);
+    assert_eq!(app.focus(), Pane::Tree);
     // usr is the biggest directory: open it, then its biggest child.
     press(&mut app, "lj l");
-    let path = app.ex.tree.path(app.selected_node().unwrap());
+    let path = app.examination().tree.path(app.selected_node().unwrap());
     assert_eq!(path, "usr/local");
     both_sizes("tree_expanded", &mut app);
 }
@@ -65,15 +76,15 @@ fn layers_change_the_tree_and_scope_shows_one_layer() {
     let mut app = demo_app();
     key(&mut app, KeyCode::Up);
     key(&mut app, KeyCode::Up);
-    assert_eq!(app.layer, 3);
+    assert_eq!(app.layer(), 3);
     press(&mut app, "c");
-    assert_eq!(app.scope, Scope::LayerOnly);
+    assert_eq!(app.scope(), Scope::LayerOnly);
     // Layer 3 is `pip install`: only root/ and usr/ changed in it.
     let top: Vec<String> = app
-        .rows
+        .rows()
         .iter()
         .filter(|r| r.depth == 0)
-        .map(|r| app.ex.tree.path(r.node))
+        .map(|r| app.examination().tree.path(r.node))
         .collect();
     assert_eq!(top, vec!["usr", "root"]);
     both_sizes("layer_only", &mut app);
@@ -83,10 +94,14 @@ fn layers_change_the_tree_and_scope_shows_one_layer() {
 fn filters_narrow_the_tree_and_toggle_off() {
     let mut app = demo_app();
     press(&mut app, "]"); // already last: stays
-    assert_eq!(app.layer, 5);
+    assert_eq!(app.layer(), 5);
     press(&mut app, "x"); // removed in layer 5
-    assert_eq!(app.filter, Filter::Removed);
-    let shown: Vec<String> = app.rows.iter().map(|r| app.ex.tree.path(r.node)).collect();
+    assert_eq!(app.filter(), Filter::Removed);
+    let shown: Vec<String> = app
+        .rows()
+        .iter()
+        .map(|r| app.examination().tree.path(r.node))
+        .collect();
     assert!(shown.contains(&"root/.ssh/id_rsa".to_owned()), "{shown:?}");
     assert!(
         shown
@@ -96,27 +111,29 @@ fn filters_narrow_the_tree_and_toggle_off() {
     );
     both_sizes("filter_removed", &mut app);
     press(&mut app, "x");
-    assert_eq!(app.filter, Filter::All);
+    assert_eq!(app.filter(), Filter::All);
     press(&mut app, "b");
+    // A filter opens directories only while the tree stays short; `e` opens all it keeps.
+    press(&mut app, "e");
     assert!(app
-        .rows
+        .rows()
         .iter()
-        .any(|r| app.ex.tree.path(r.node).ends_with("cc1plus")));
+        .any(|r| app.examination().tree.path(r.node).ends_with("cc1plus")));
     press(&mut app, "z");
-    assert_eq!(app.min_size, 1024);
+    assert_eq!(app.min_size(), 1024);
 }
 
 #[test]
 fn findings_pane_explains_and_jumps_to_the_path() {
     let mut app = demo_app();
     key(&mut app, KeyCode::BackTab);
-    assert_eq!(app.focus, Pane::Findings);
+    assert_eq!(app.focus(), Pane::Findings);
     press(&mut app, "j"); // the compilers finding
     both_sizes("finding", &mut app);
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.focus, Pane::Tree);
+    assert_eq!(app.focus(), Pane::Tree);
     assert_eq!(
-        app.ex.tree.path(app.selected_node().unwrap()),
+        app.examination().tree.path(app.selected_node().unwrap()),
         "usr/lib/gcc/x86_64-linux-gnu/12/cc1plus"
     );
 }
@@ -125,19 +142,19 @@ fn findings_pane_explains_and_jumps_to_the_path() {
 fn fuzzy_search_finds_paths_as_you_type() {
     let mut app = demo_app();
     press(&mut app, "/");
-    assert_eq!(app.mode, Mode::Search);
+    assert_eq!(app.mode(), Mode::Search);
     press(&mut app, "idrsa");
     assert_eq!(
-        app.search.results.first().map(|r| r.1.as_str()),
+        app.search().results.first().map(|r| r.1.as_str()),
         Some("root/.ssh/id_rsa")
     );
     both_sizes("search", &mut app);
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(app.mode(), Mode::Normal);
     // A removed path opens in the layer that removed it.
-    assert_eq!(app.layer, 5);
+    assert_eq!(app.layer(), 5);
     assert_eq!(
-        app.ex.tree.path(app.selected_node().unwrap()),
+        app.examination().tree.path(app.selected_node().unwrap()),
         "root/.ssh/id_rsa"
     );
 }
@@ -146,12 +163,12 @@ fn fuzzy_search_finds_paths_as_you_type() {
 fn help_lists_every_key_and_any_key_closes_it() {
     let mut app = demo_app();
     press(&mut app, "?");
-    assert_eq!(app.mode, Mode::Help);
+    assert_eq!(app.mode(), Mode::Help);
     both_sizes("help", &mut app);
     press(&mut app, "j");
-    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(app.mode(), Mode::Normal);
     press(&mut app, "q");
-    assert!(app.quit);
+    assert!(app.quits());
 }
 
 #[test]
@@ -163,21 +180,21 @@ fn mouse_clicks_focus_panes_and_pick_rows() {
     let (pane, row) = view::hit(full, &app, a.findings.x + 5, a.findings.y + 3).unwrap();
     assert_eq!((pane, row), (Pane::Findings, Some(2)));
     app.click(pane, row);
-    assert_eq!((app.focus, app.finding_cursor), (Pane::Findings, 2));
+    assert_eq!((app.focus(), app.finding_cursor()), (Pane::Findings, 2));
     // Layer 1's row (below the column header).
     let (pane, row) = view::hit(full, &app, a.layers.x + 5, a.layers.y + 3).unwrap();
     app.click(pane, row);
-    assert_eq!((app.focus, app.layer), (Pane::Layers, 1));
+    assert_eq!((app.focus(), app.layer()), (Pane::Layers, 1));
     // A click on a tree row selects it; a click on the selected row opens it.
     let (pane, row) = view::hit(full, &app, a.tree.x + 5, a.tree.y + 2).unwrap();
     assert_eq!(row, Some(1));
     app.click(pane, row);
-    assert_eq!((app.focus, app.tree_cursor), (Pane::Tree, 1));
-    assert!(app.expanded.is_empty());
+    assert_eq!((app.focus(), app.tree_cursor()), (Pane::Tree, 1));
+    assert!(!app.is_open(app.selected_node().unwrap()));
     app.click(pane, row);
-    assert!(app.expanded.contains(&app.selected_node().unwrap()));
+    assert!(app.is_open(app.selected_node().unwrap()));
     app.scroll(Pane::Tree, true);
-    assert_eq!(app.tree_cursor, 2);
+    assert_eq!(app.tree_cursor(), 2);
     assert!(
         view::hit(full, &app, 0, 0).is_none(),
         "the header is not a pane"
@@ -213,7 +230,7 @@ fn layers_pane_and_tree_number_the_layer_alike() {
     let mut app = demo_app();
     key(&mut app, KeyCode::Up);
     key(&mut app, KeyCode::Up);
-    assert_eq!(app.layer, 3);
+    assert_eq!(app.layer(), 3);
     let s = screen(&mut app, 160, 48);
     let top = s.lines().find(|l| l.contains("Files")).unwrap_or_default();
     assert!(top.contains("Layers #3 of 0–5"), "{top}");
@@ -253,4 +270,17 @@ fn header_at_80_columns_keeps_whole_figures() {
     let wide = screen(&mut app, 160, 48);
     let top = wide.lines().next().unwrap_or_default();
     assert!(top.contains("efficiency 95.0% · reclaimable"), "{top}");
+}
+
+#[test]
+fn trim_summary_keeps_the_prefix_and_keys_in_view_at_80x24() {
+    // 17 decisions filled the 80x24 popup: the prefix, the write's message and the keys ran
+    // off its bottom. The decisions give up rows instead.
+    let mut app = demo_app();
+    press(&mut app, "tyf");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("prefix pyslim-trim▏"), "{s}");
+    assert!(s.contains("Enter write"), "{s}");
+    assert!(s.contains("✓ 110.15 MiB  Compilers"), "{s}");
+    assert!(s.contains("   … 7 more"), "{s}");
 }

@@ -14,8 +14,19 @@ pub(crate) fn run_compare(args: CompareArgs) -> Result<ExitCode> {
     let cfg = load_config(args.config.as_deref())?;
     // One cache for all: a layer two variants share (same diff_id) is read once.
     let cache = std::sync::Arc::new(pyslim::source::LayerCache::default());
+    let references: Vec<&str> = args
+        .demo
+        .then_some("demo")
+        .into_iter()
+        .chain(args.images.iter().map(String::as_str))
+        .collect();
+    if references.len() < 2 {
+        return Err(pyslim::Error::Usage(
+            "compare needs two or more images (or one and --demo)".into(),
+        ));
+    }
     let mut images = Vec::new();
-    for reference in &args.images {
+    for &reference in &references {
         let opts = OpenOptions {
             cache: Some(cache.clone()),
             ..open_options(&args.read, false, true)
@@ -74,11 +85,7 @@ fn explore_comparison(
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::load(theme.unwrap_or("dark"), no_color)?;
-    let (tx, rx) = event::channel_pair();
-    let mut terminal = ratatui::try_init()
-        .map_err(|e| pyslim::Error::Usage(format!("cannot open the terminal: {e}")))?;
-    event::spawn_terminal_reader(tx);
-    let result = tui::run_compare(&mut terminal, rx, CompareApp::new(comparison), &theme);
-    let _ = ratatui::try_restore();
-    result.map(|_| ExitCode::SUCCESS)
+    let app = CompareApp::with_keymap(comparison, tui::user_keymap(None)?);
+    tui::run_in_terminal(event::channel_pair(), tui::Screen::compare(app), &theme)
+        .map(|_| ExitCode::SUCCESS)
 }

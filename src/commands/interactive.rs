@@ -19,7 +19,7 @@ struct Interactive<'a> {
 }
 
 fn run_interactive(opts: Interactive) -> Result<ExitCode> {
-    use pyslim::tui::{self, event, keymap::Keymap, theme::Theme};
+    use pyslim::tui::{self, app::ExplorerOptions, event, theme::Theme};
     if !std::io::stdout().is_terminal() {
         return Err(pyslim::Error::Usage(
             "this needs a terminal; use `pyslim analyze` (or --json), or `pyslim trim --decisions FILE`, for scripts".into(),
@@ -31,21 +31,7 @@ fn run_interactive(opts: Interactive) -> Result<ExitCode> {
         opts.theme.or(cfg.theme.as_deref()).unwrap_or("dark"),
         no_color,
     )?;
-    let user_keys = match opts.keymap {
-        Some(p) => Some((
-            p.display().to_string(),
-            std::fs::read_to_string(p).map_err(|e| pyslim::Error::io(p, e))?,
-        )),
-        None => std::env::var_os("HOME")
-            .map(|h| std::path::Path::new(&h).join(".config/pyslim/keymap.toml"))
-            .filter(|p| p.is_file())
-            .and_then(|p| {
-                std::fs::read_to_string(&p)
-                    .ok()
-                    .map(|t| (p.display().to_string(), t))
-            }),
-    };
-    let keymap = Keymap::load(user_keys.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))?;
+    let keymap = tui::user_keymap(opts.keymap)?;
     let dockerfile = read_dockerfile(opts.out)?;
     let label = if opts.image.demo || opts.image.image.is_none() {
         "the demo image".to_owned()
@@ -64,33 +50,14 @@ fn run_interactive(opts: Interactive) -> Result<ExitCode> {
         });
         let _ = loader.send(event::Event::Loaded(Box::new(result)));
     });
-    let mut terminal = ratatui::try_init()
-        .map_err(|e| pyslim::Error::Usage(format!("cannot open the terminal: {e}")))?;
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
-    // SIGTERM (or SIGINT from `kill`) ends the process without unwinding: give the user
-    // their terminal back first.
-    pyslim::temp_files::on_signal(Some(restore_terminal));
-    event::spawn_terminal_reader(tx);
-    let prefix = opts.out.output.clone();
-    let start_trim = opts.start_trim;
-    let result = tui::run(&mut terminal, rx, keymap, &theme, &label, move |app| {
-        app.rules = cfg.rules;
-        app.dockerfile = dockerfile;
-        app.trim_prefix = prefix;
-        if start_trim {
-            app.trim_only = true;
-            app.update(tui::action::Action::Trim);
-        }
-    });
-    restore_terminal();
-    pyslim::temp_files::on_signal(None);
-    result.map(|_| ExitCode::SUCCESS)
-}
-
-/// Mouse capture off, the alternate screen left, raw mode off, the cursor shown.
-fn restore_terminal() {
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
-    let _ = ratatui::try_restore();
+    let options = ExplorerOptions {
+        rules: cfg.rules,
+        dockerfile,
+        trim_prefix: opts.out.output.clone(),
+        trim_only: opts.start_trim,
+    };
+    let screen = tui::Screen::loading(&label, keymap, options);
+    tui::run_in_terminal((tx, rx), screen, &theme).map(|_| ExitCode::SUCCESS)
 }
 
 pub(crate) fn run_explore(args: ExploreArgs) -> Result<ExitCode> {

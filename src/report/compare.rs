@@ -31,8 +31,10 @@ pub fn variant_rows(c: &Comparison) -> Vec<(String, Vec<String>)> {
     let v = &c.variants;
     let col =
         |f: &dyn Fn(&crate::core::compare::Variant) -> String| v.iter().map(f).collect::<Vec<_>>();
+    // Names as short as tells them apart: a shared directory says nothing about a variant.
+    let references: Vec<String> = v.iter().map(|x| x.reference.clone()).collect();
     let mut rows = vec![
-        (String::new(), col(&|x| x.reference.clone())),
+        (String::new(), crate::format::unique_suffixes(&references)),
         ("source".into(), col(&|x| x.source.clone())),
         ("size".into(), col(&|x| size(x.image_bytes))),
         (
@@ -111,8 +113,17 @@ pub fn render(c: &Comparison, rows_per_list: usize) -> String {
         }
         out.push('\n');
     };
-    for (label, vals) in variant_rows(c) {
-        row(&mut out, &label, vals);
+    for (i, (label, vals)) in variant_rows(c).into_iter().enumerate() {
+        if i == 0 {
+            // The header: cut in the middle, where long names differ least.
+            let names = vals
+                .iter()
+                .map(|n| crate::format::clip_middle(n, w))
+                .collect();
+            row(&mut out, &label, names);
+        } else {
+            row(&mut out, &label, vals);
+        }
     }
     for x in v.iter().filter(|x| !x.manylinux_on_musl.is_empty()) {
         let _ = writeln!(
@@ -163,4 +174,28 @@ pub fn render(c: &Comparison, rows_per_list: usize) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Was a bug: long references were cut from the right, so every variant of
+    /// `/builds/ci/images/…` read the same in the header.
+    #[test]
+    fn the_header_names_variants_by_what_tells_them_apart() {
+        let mut fat = crate::demo::image().unwrap();
+        fat.reference = "/builds/ci/pipeline-1234/images/fat-app.tar".into();
+        let mut slim = crate::demo::image().unwrap();
+        slim.reference = "/builds/ci/pipeline-1234/images/distroless-python-app.tar".into();
+        let top = crate::core::analysis::DEFAULT_TOP;
+        let (fat_ex, slim_ex) = (
+            crate::core::examine(&fat, None, top),
+            crate::core::examine(&slim, None, top),
+        );
+        let c = crate::core::compare::compare(&[(&fat, &fat_ex), (&slim, &slim_ex)], 10);
+        let header = render(&c, 10).lines().next().unwrap().to_owned();
+        assert!(header.contains("fat-app.tar"), "{header}");
+        assert!(header.contains("distroless-python-app.tar"), "{header}");
+    }
 }

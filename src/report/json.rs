@@ -1,4 +1,4 @@
-//! The JSON form of `pyslim analyze`. Its shape is documented in README.md ("JSON output") and
+//! The JSON form of `pyslim analyze`. Its shape is documented in docs/json.md and
 //! versioned by `schema`: fields may be added, never renamed or removed, within one version.
 
 use serde::Serialize;

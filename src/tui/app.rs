@@ -1,23 +1,25 @@
-//! The explorer's state and how actions change it. No drawing here (view/ draws), no I/O:
-//! the whole explorer can be driven by key events in tests. The search keys (app/search.rs)
-//! and the trimming session's keys (app/trim.rs) are `impl App` blocks of their own.
+//! The explorer: its state and how actions change it. No drawing here (view/ draws), no I/O
+//! (effects.rs carries out what it asks for): the whole explorer can be driven by key events
+//! in tests. The search (app/search.rs) and the trimming session (app/trim.rs) are screens of
+//! their own over it, each with its state, its keymap section and its `handle`.
 
 mod search;
+mod tree;
 mod trim;
 
-pub use self::search::SearchState;
-pub use self::trim::{Effect, TrimState};
+pub use self::search::{SearchOutcome, SearchState};
+pub use self::trim::{TrimContext, TrimOutcome, TrimState};
+pub use super::effects::Effect;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyModifiers};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::action::Action;
 use super::keymap::Keymap;
-use super::search::PathIndex;
-use super::treeview::{self, Filter, LayerView, Row, Scope, SortBy, MIN_SIZES};
+use super::treeview::{self, Filter, HiddenBytes, LayerView, Row, Scope, Shown, SortBy, MIN_SIZES};
 use crate::core::findings::RuleSet;
 use crate::core::image::Image;
-use crate::core::tree::{NodeId, ROOT};
+use crate::core::tree::NodeId;
 use crate::core::Examination;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,42 +37,57 @@ pub enum Mode {
     Trim,
 }
 
-pub struct App {
-    pub image: Image,
-    pub ex: Examination,
-    pub keymap: Keymap,
-    pub focus: Pane,
-    pub mode: Mode,
-    pub layer: usize,
-    pub scope: Scope,
-    pub filter: Filter,
-    pub min_size: u64,
-    pub sort: SortBy,
-    pub expanded: FxHashSet<NodeId>,
-    pub view: LayerView,
-    pub rows: Vec<Row>,
-    pub tree_cursor: usize,
-    pub layer_cursor: usize,
-    pub finding_cursor: usize,
-    /// Rows the tree pane showed last frame, for paging (set by the view's caller).
-    pub page: usize,
-    pub search: SearchState,
-    index: Option<PathIndex>,
-    /// Node → index of the finding that claims it.
-    pub finding_of: FxHashMap<NodeId, usize>,
-    pub bloat: FxHashSet<NodeId>,
-    pub wasted: FxHashSet<NodeId>,
-    pub quit: bool,
+/// What the explorer is given besides the image: the rules, the user's Dockerfile, and where
+/// trim outputs go.
+pub struct ExplorerOptions {
     pub rules: RuleSet,
     /// (name, text) of the user's Dockerfile, when known.
     pub dockerfile: Option<(String, String)>,
-    pub trim: Option<TrimState>,
-    /// Set by `update`, taken and carried out by the loop.
-    pub effect: Option<Effect>,
     /// Prefix the trim outputs start from.
     pub trim_prefix: String,
     /// The explorer runs only for a trimming session (`pyslim trim`): leaving it quits.
     pub trim_only: bool,
+}
+
+/// The explorer's state. Its fields are the TUI's own: views read them, tests and commands go
+/// through the methods below.
+pub struct App {
+    pub(super) image: Image,
+    pub(super) ex: Examination,
+    pub(super) keymap: Keymap,
+    pub(super) focus: Pane,
+    pub(super) mode: Mode,
+    pub(super) layer: usize,
+    pub(super) scope: Scope,
+    pub(super) filter: Filter,
+    pub(super) min_size: u64,
+    pub(super) sort: SortBy,
+    /// Directories the user opened in the unfiltered tree.
+    pub(super) expanded: FxHashSet<NodeId>,
+    /// Directories open while a filter is on: those leading to what it keeps, at first.
+    pub(super) filter_open: FxHashSet<NodeId>,
+    pub(super) view: LayerView,
+    /// What the filters keep of the view, and each node's size as the view counts it.
+    pub(super) shown: Shown,
+    pub(super) rows: Vec<Row>,
+    pub(super) tree_cursor: usize,
+    pub(super) layer_cursor: usize,
+    pub(super) finding_cursor: usize,
+    /// Rows the tree pane shows, for paging (set from the terminal's size by the loop).
+    pub(super) page: usize,
+    pub(super) search: SearchState,
+    /// Node → index of the finding that claims it.
+    pub(super) finding_of: FxHashMap<NodeId, usize>,
+    pub(super) bloat: FxHashSet<NodeId>,
+    pub(super) hidden: HiddenBytes,
+    pub(super) quit: bool,
+    pub(super) rules: RuleSet,
+    pub(super) dockerfile: Option<(String, String)>,
+    pub(super) trim: Option<TrimState>,
+    /// Set by `update`, taken and carried out by the loop.
+    pub(super) effect: Option<Effect>,
+    pub(super) trim_prefix: String,
+    pub(super) trim_only: bool,
 }
 
 impl App {
@@ -87,15 +104,13 @@ impl App {
             }
         }
         let bloat: FxHashSet<NodeId> = finding_of.keys().copied().collect();
-        let wasted: FxHashSet<NodeId> = ex
-            .tree
-            .inodes
-            .iter()
-            .filter(|i| !i.visible() && i.size > 0)
-            .map(|i| i.node)
-            .collect();
+        let hidden = treeview::hidden_bytes(&ex.tree);
         let last = image.layers.len().saturating_sub(1);
         let view = LayerView::compute(&ex.tree, last as u32, Scope::UpToLayer);
+        let shown = Shown {
+            keep: None,
+            bytes: view.bytes.clone(),
+        };
         let mut app = App {
             image,
             ex,
@@ -108,17 +123,18 @@ impl App {
             min_size: 0,
             sort: SortBy::Size,
             expanded: FxHashSet::default(),
+            filter_open: FxHashSet::default(),
             view,
+            shown,
             rows: Vec::new(),
             tree_cursor: 0,
             layer_cursor: last,
             finding_cursor: 0,
             page: 10,
             search: SearchState::default(),
-            index: None,
             finding_of,
             bloat,
-            wasted,
+            hidden,
             quit: false,
             rules: RuleSet::builtin().unwrap_or(RuleSet { rules: Vec::new() }),
             dockerfile: None,
@@ -131,54 +147,149 @@ impl App {
         app
     }
 
+    /// Takes the rules, the Dockerfile and the trim prefix; a trim-only explorer opens on its
+    /// trimming session.
+    pub fn configure(&mut self, options: ExplorerOptions) {
+        self.rules = options.rules;
+        self.dockerfile = options.dockerfile;
+        self.trim_prefix = options.trim_prefix;
+        self.trim_only = options.trim_only;
+        if options.trim_only {
+            self.update(Action::Trim);
+        }
+    }
+
+    pub fn image(&self) -> &Image {
+        &self.image
+    }
+
+    pub fn examination(&self) -> &Examination {
+        &self.ex
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// What the trim job needs from the explorer: the image (whose ELF facts it may read
+    /// again), the examination, the rules, and the session when one is open.
+    pub(crate) fn trim_job_inputs(
+        &mut self,
+    ) -> (
+        &mut Image,
+        &Examination,
+        &RuleSet,
+        Option<&crate::core::trim_session::Session>,
+    ) {
+        (
+            &mut self.image,
+            &self.ex,
+            &self.rules,
+            self.trim.as_ref().map(|t| &t.session),
+        )
+    }
+
+    pub fn set_rules(&mut self, rules: RuleSet) {
+        self.rules = rules;
+    }
+
+    pub fn set_trim_prefix(&mut self, prefix: impl Into<String>) {
+        self.trim_prefix = prefix.into();
+    }
+
+    /// `pyslim trim`: leaving the session quits.
+    pub fn set_trim_only(&mut self, trim_only: bool) {
+        self.trim_only = trim_only;
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn focus(&self) -> Pane {
+        self.focus
+    }
+
+    /// The selected layer (0-based, as the panes number them).
+    pub fn layer(&self) -> usize {
+        self.layer
+    }
+
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    pub fn filter(&self) -> Filter {
+        self.filter
+    }
+
+    pub fn min_size(&self) -> u64 {
+        self.min_size
+    }
+
+    /// The tree pane's rows, as open and filtered now.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// A node's size as the tree pane shows it (the view's own measure under a filter).
+    pub fn shown_bytes(&self, id: NodeId) -> u64 {
+        self.shown.bytes.get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// Whether a directory shows open in the tree pane now.
+    pub fn is_open(&self, id: NodeId) -> bool {
+        self.open_dirs().contains(&id)
+    }
+
+    pub fn tree_cursor(&self) -> usize {
+        self.tree_cursor
+    }
+
+    pub fn finding_cursor(&self) -> usize {
+        self.finding_cursor
+    }
+
+    pub fn search(&self) -> &SearchState {
+        &self.search
+    }
+
+    pub fn trim(&self) -> Option<&TrimState> {
+        self.trim.as_ref()
+    }
+
+    /// What the explorer asked the loop to do, once.
+    pub fn take_effect(&mut self) -> Option<Effect> {
+        self.effect.take()
+    }
+
+    /// The user asked to quit.
+    pub fn quits(&self) -> bool {
+        self.quit
+    }
+
+    /// Sets the tree pane's page from the screen's size.
+    pub fn resize(&mut self, area: ratatui::layout::Rect) {
+        self.page = super::view::areas(area, self).tree.height.saturating_sub(2) as usize;
+    }
+
     /// The tree node under the cursor.
     pub fn selected_node(&self) -> Option<NodeId> {
         self.rows.get(self.tree_cursor).map(|r| r.node)
     }
 
-    fn refresh_view(&mut self) {
-        self.view = LayerView::compute(&self.ex.tree, self.layer as u32, self.scope);
-        self.refresh_rows();
-    }
-
-    fn refresh_rows(&mut self) {
-        let keep_node = self.selected_node();
-        let keep = treeview::filtered(
-            &self.ex.tree,
-            &self.view,
-            self.filter,
-            self.min_size,
-            &self.bloat,
-            &self.wasted,
-        );
-        self.rows = treeview::rows(
-            &self.ex.tree,
-            &self.view,
-            keep.as_deref(),
-            &self.expanded,
-            self.sort,
-        );
-        self.tree_cursor = keep_node
-            .and_then(|n| self.rows.iter().position(|r| r.node == n))
-            .unwrap_or(self.tree_cursor.min(self.rows.len().saturating_sub(1)));
-    }
-
+    /// One key: the screen on top maps it through its own keymap section.
     pub fn handle_key(&mut self, key: KeyEvent) {
-        // Ctrl-C quits from anywhere: the terminal is raw, so it arrives as a key.
-        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-            self.quit = true;
-            return;
-        }
         match self.mode {
             Mode::Search => self.search_key(key),
             Mode::Trim => self.trim_key(key),
             Mode::Help => {
-                if matches!(self.keymap.action(key), Some(Action::Quit))
-                    && key.code != KeyCode::Char('q')
+                // Any key closes the help; a quit key with Ctrl (not a letter) quits.
+                if self.keymap.action(key) == Some(Action::Quit)
+                    && key.modifiers.contains(KeyModifiers::CONTROL)
                 {
                     self.quit = true;
                 }
-                // Any key closes the help.
                 self.mode = Mode::Normal;
             }
             Mode::Normal => {
@@ -189,6 +300,7 @@ impl App {
         }
     }
 
+    /// The explorer's `handle`: one action of its keymap section.
     pub fn update(&mut self, action: Action) {
         match action {
             Action::Quit => self.quit = true,
@@ -221,13 +333,14 @@ impl App {
             Action::Expand => self.expand(),
             Action::Toggle => self.toggle(),
             Action::ExpandAll => {
-                self.expanded = (1..self.ex.tree.nodes.len() as NodeId)
+                let all = (1..self.ex.tree.nodes.len() as NodeId)
                     .filter(|&id| !self.ex.tree.node(id).children.is_empty())
                     .collect();
+                *self.open_dirs_mut() = all;
                 self.refresh_rows();
             }
             Action::CollapseAll => {
-                self.expanded.clear();
+                self.open_dirs_mut().clear();
                 self.refresh_rows();
             }
             Action::Scope => {
@@ -245,7 +358,7 @@ impl App {
             Action::ClearFilter => {
                 self.filter = Filter::All;
                 self.min_size = 0;
-                self.refresh_rows();
+                self.refresh_filter();
             }
             Action::MinSize => {
                 let pos = MIN_SIZES
@@ -253,7 +366,7 @@ impl App {
                     .position(|&m| m == self.min_size)
                     .unwrap_or(0);
                 self.min_size = MIN_SIZES[(pos + 1) % MIN_SIZES.len()];
-                self.refresh_rows();
+                self.refresh_filter();
             }
             Action::Sort => {
                 self.sort = match self.sort {
@@ -264,18 +377,10 @@ impl App {
             }
             Action::Trim => self.start_trim(),
             Action::Search => {
-                if self.index.is_none() {
-                    self.index = Some(PathIndex::build(&self.ex.tree));
-                }
+                self.search.open(&self.ex.tree);
                 self.mode = Mode::Search;
             }
         }
-    }
-
-    fn set_filter(&mut self, f: Filter) {
-        // The same filter again turns it off, as dive's toggles do.
-        self.filter = if self.filter == f { Filter::All } else { f };
-        self.refresh_rows();
     }
 
     fn select_layer(&mut self, layer: usize) {
@@ -303,101 +408,6 @@ impl App {
                 self.finding_cursor = step(self.finding_cursor, self.ex.findings.findings.len())
             }
         }
-    }
-
-    fn collapse(&mut self) {
-        if self.focus == Pane::Layers {
-            return self.update(Action::PrevLayer);
-        }
-        let Some(id) = self.selected_node() else {
-            return;
-        };
-        if self.expanded.remove(&id) {
-            self.refresh_rows();
-        } else {
-            // Already closed: go to the parent, as file managers do.
-            let parent = self.ex.tree.node(id).parent;
-            if parent != ROOT {
-                if let Some(pos) = self.rows.iter().position(|r| r.node == parent) {
-                    self.tree_cursor = pos;
-                }
-            }
-        }
-    }
-
-    fn expand(&mut self) {
-        if self.focus == Pane::Layers {
-            return self.update(Action::NextLayer);
-        }
-        if let Some(id) = self.selected_node() {
-            if treeview::is_dir(&self.ex.tree, &self.view, id) && self.expanded.insert(id) {
-                self.refresh_rows();
-            }
-        }
-    }
-
-    fn toggle(&mut self) {
-        match self.focus {
-            Pane::Findings => self.show_finding(),
-            Pane::Layers => self.focus = Pane::Tree,
-            Pane::Tree => {
-                if let Some(id) = self.selected_node() {
-                    if !self.expanded.remove(&id) && treeview::is_dir(&self.ex.tree, &self.view, id)
-                    {
-                        self.expanded.insert(id);
-                    }
-                    self.refresh_rows();
-                }
-            }
-        }
-    }
-
-    /// Opens the tree at the selected finding's largest path.
-    fn show_finding(&mut self) {
-        let Some(f) = self.ex.findings.findings.get(self.finding_cursor) else {
-            return;
-        };
-        let target = f
-            .items
-            .iter()
-            .find_map(|i| self.ex.tree.lookup(&i.name))
-            .or_else(|| f.files.first().copied());
-        if let Some(id) = target {
-            self.reveal(id);
-        }
-    }
-
-    /// Shows a node in the final image's tree: last layer, ancestors expanded, cursor on it.
-    pub fn reveal(&mut self, id: NodeId) {
-        self.filter = Filter::All;
-        self.min_size = 0;
-        self.scope = Scope::UpToLayer;
-        // The last layer that touched it (a deleted path is shown where it was deleted).
-        let layer = self
-            .ex
-            .tree
-            .node(id)
-            .events
-            .last()
-            .map(|e| e.layer as usize)
-            .unwrap_or(self.layer);
-        self.layer = if self.ex.tree.is_visible(id) {
-            self.image.layers.len().saturating_sub(1)
-        } else {
-            layer
-        };
-        self.layer_cursor = self.layer;
-        let mut cur = self.ex.tree.node(id).parent;
-        while cur != ROOT {
-            self.expanded.insert(cur);
-            cur = self.ex.tree.node(cur).parent;
-        }
-        self.view = LayerView::compute(&self.ex.tree, self.layer as u32, self.scope);
-        self.refresh_rows();
-        if let Some(pos) = self.rows.iter().position(|r| r.node == id) {
-            self.tree_cursor = pos;
-        }
-        self.focus = Pane::Tree;
     }
 
     /// A click: focus the pane under the mouse and select the row clicked.

@@ -1,12 +1,15 @@
 //! The compare view: the variants side by side, and every file that differs between them as
 //! a collapsible tree (biggest gap first), or filtered flat as you type with the explorer's
-//! matcher (`core::path_match`, fzf's query syntax). State and update here;
-//! drawing in `view/compare.rs`.
+//! matcher (`core::path_match`, fzf's query syntax). State and `handle` here;
+//! drawing in `view/compare.rs`; keys in the keymap's `[compare]` and `[compare-search]`.
+
+use crossterm::event::KeyEvent;
 
 use crate::core::compare::Comparison;
 use crate::core::path_match::{self, Matcher, Query};
+use crate::tui::action::{CompareAction, CompareSearchAction};
+use crate::tui::keymap::{Input, Keymap};
 use crate::tui::search::delete_word;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// One node of the difference tree: a directory (sums of what differs below it) or a file.
 pub struct DiffNode {
@@ -76,33 +79,59 @@ pub fn diff_tree(c: &Comparison) -> Vec<DiffNode> {
     nodes
 }
 
+/// The compare view's two panes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComparePane {
+    /// The figures side by side.
+    Table,
+    /// The files that differ.
+    Files,
+}
+
+/// The compare view's state: the comparison, the difference tree as open now, the filter
+/// being typed, and how far the table of figures is scrolled.
 pub struct CompareApp {
-    pub comparison: Comparison,
-    pub tree: Vec<DiffNode>,
-    pub expanded: std::collections::HashSet<usize>,
+    pub(super) comparison: Comparison,
+    pub(super) keymap: Keymap,
+    pub(super) tree: Vec<DiffNode>,
+    pub(super) expanded: std::collections::HashSet<usize>,
     /// The tree's rows (node, depth) as expanded now.
-    pub rows: Vec<(usize, u16)>,
+    pub(super) rows: Vec<(usize, u16)>,
     /// Indexes into `comparison.paths` shown now (all, or the search's matches, best first).
-    pub shown: Vec<usize>,
-    pub cursor: usize,
-    pub searching: bool,
-    pub query: String,
-    /// Rows the list showed last frame, for paging.
-    pub page: usize,
-    pub quit: bool,
+    pub(super) shown: Vec<usize>,
+    pub(super) cursor: usize,
+    pub(super) focus: ComparePane,
+    /// The table's first row below its pinned header (the images' names).
+    pub(super) table_offset: usize,
+    /// Rows of figures the table shows below its header, set from the screen's size.
+    pub(super) table_rows: usize,
+    pub(super) searching: bool,
+    pub(super) query: String,
+    /// Rows the file list shows, for paging, set from the screen's size.
+    pub(super) page: usize,
+    pub(super) quit: bool,
 }
 
 impl CompareApp {
+    /// With the built-in keys.
     pub fn new(comparison: Comparison) -> CompareApp {
+        CompareApp::with_keymap(comparison, Keymap::builtin())
+    }
+
+    pub fn with_keymap(comparison: Comparison, keymap: Keymap) -> CompareApp {
         let shown = (0..comparison.paths.len()).collect();
         let tree = diff_tree(&comparison);
         let mut app = CompareApp {
             comparison,
+            keymap,
             tree,
             expanded: Default::default(),
             rows: Vec::new(),
             shown,
             cursor: 0,
+            focus: ComparePane::Files,
+            table_offset: 0,
+            table_rows: usize::MAX,
             searching: false,
             query: String::new(),
             page: 10,
@@ -110,6 +139,59 @@ impl CompareApp {
         };
         app.refresh_rows();
         app
+    }
+
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    pub fn comparison(&self) -> &Comparison {
+        &self.comparison
+    }
+
+    /// The difference tree's nodes (0 is the root).
+    pub fn tree(&self) -> &[DiffNode] {
+        &self.tree
+    }
+
+    /// The tree's rows (node, depth) as open now.
+    pub fn rows(&self) -> &[(usize, u16)] {
+        &self.rows
+    }
+
+    /// The files the filter keeps, best first (indexes into `comparison().paths`).
+    pub fn shown(&self) -> &[usize] {
+        &self.shown
+    }
+
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    pub fn focus(&self) -> ComparePane {
+        self.focus
+    }
+
+    /// The table's first row of figures shown (below the images' names).
+    pub fn table_offset(&self) -> usize {
+        self.table_offset
+    }
+
+    pub fn quits(&self) -> bool {
+        self.quit
+    }
+
+    /// Sets the paging of both panes from the screen's size.
+    pub fn resize(&mut self, area: ratatui::layout::Rect) {
+        let areas = super::view::compare_areas(area, self);
+        // Borders, and the header row each pane pins.
+        self.table_rows = areas.table.height.saturating_sub(3) as usize;
+        self.page = areas.files.height.saturating_sub(3).max(1) as usize;
+        self.table_offset = self.table_offset.min(self.table_max_offset());
     }
 
     /// Searching shows matching files flat; otherwise the tree.
@@ -163,71 +245,116 @@ impl CompareApp {
         }
     }
 
+    /// Whether a directory of the difference tree is open.
+    pub fn is_open(&self, id: usize) -> bool {
+        self.expanded.contains(&id)
+    }
+
+    /// Typing a filter (the query takes the keys).
+    pub fn searching(&self) -> bool {
+        self.searching
+    }
+
+    /// One key, through the keymap section of what has the keys: the filter being typed, or
+    /// the panes.
     pub fn handle_key(&mut self, key: KeyEvent) {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if self.searching {
-            match key.code {
-                KeyCode::Esc => {
-                    self.searching = false;
-                    self.query.clear();
-                    self.filter();
-                    self.refresh_rows();
-                }
-                KeyCode::Enter => self.searching = false,
-                KeyCode::Backspace => {
-                    self.query.pop();
-                    self.filter();
-                }
-                KeyCode::Char('c') if ctrl => self.quit = true,
-                KeyCode::Char('u') if ctrl => {
-                    self.query.clear();
-                    self.filter();
-                }
-                KeyCode::Char('w') if ctrl => {
-                    delete_word(&mut self.query);
-                    self.filter();
-                }
-                KeyCode::Char(c) if !ctrl => {
+            match self.keymap.input::<CompareSearchAction>(key) {
+                Some(Input::Action(a)) => self.handle_search(a),
+                Some(Input::Char(c)) => {
                     self.query.push(c);
                     self.filter();
                 }
-                KeyCode::Up => self.move_by(-1),
-                KeyCode::Down => self.move_by(1),
-                _ => {}
+                None => {}
             }
-            return;
+        } else if let Some(a) = self.keymap.action::<CompareAction>(key) {
+            self.handle(a);
         }
-        match key.code {
-            KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
-            KeyCode::Char('c') if ctrl => self.quit = true,
-            KeyCode::Char('/') | KeyCode::Char('f') if key.code == KeyCode::Char('/') || ctrl => {
-                self.searching = true
+    }
+
+    /// The compare view's `handle`: one action of its keymap section.
+    pub fn handle(&mut self, action: CompareAction) {
+        let page = self.page.max(1) as i64;
+        match action {
+            CompareAction::Quit => self.quit = true,
+            CompareAction::Search => {
+                self.searching = true;
+                self.focus = ComparePane::Files;
             }
-            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
-            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
-            KeyCode::PageDown => self.move_by(self.page as i64),
-            KeyCode::PageUp => self.move_by(-(self.page as i64)),
-            KeyCode::Home | KeyCode::Char('g') => self.cursor = 0,
-            KeyCode::End | KeyCode::Char('G') => self.cursor = self.len().saturating_sub(1),
-            KeyCode::Right | KeyCode::Char('l') => self.set_open(true),
-            KeyCode::Left | KeyCode::Char('h') => self.set_open(false),
-            KeyCode::Enter | KeyCode::Char(' ') => {
+            CompareAction::NextPane => {
+                self.focus = match self.focus {
+                    ComparePane::Table => ComparePane::Files,
+                    ComparePane::Files => ComparePane::Table,
+                }
+            }
+            CompareAction::Up => self.move_by(-1),
+            CompareAction::Down => self.move_by(1),
+            CompareAction::PageUp => self.move_by(-page),
+            CompareAction::PageDown => self.move_by(page),
+            CompareAction::Top => self.move_by(i64::MIN / 2),
+            CompareAction::Bottom => self.move_by(i64::MAX / 2),
+            CompareAction::Open => self.set_open(true),
+            CompareAction::Close => self.set_open(false),
+            CompareAction::Toggle => {
                 let open = self
                     .rows
                     .get(self.cursor)
                     .is_some_and(|(id, _)| !self.expanded.contains(id));
                 self.set_open(open);
             }
-            _ => {}
         }
     }
 
+    /// One action of the file filter being typed.
+    pub fn handle_search(&mut self, action: CompareSearchAction) {
+        match action {
+            CompareSearchAction::Clear => {
+                self.searching = false;
+                self.query.clear();
+                self.filter();
+                self.refresh_rows();
+            }
+            CompareSearchAction::Keep => self.searching = false,
+            CompareSearchAction::DeleteChar => {
+                self.query.pop();
+                self.filter();
+            }
+            CompareSearchAction::Quit => self.quit = true,
+            CompareSearchAction::ClearQuery => {
+                self.query.clear();
+                self.filter();
+            }
+            CompareSearchAction::DeleteWord => {
+                delete_word(&mut self.query);
+                self.filter();
+            }
+            CompareSearchAction::Up => self.move_by(-1),
+            CompareSearchAction::Down => self.move_by(1),
+        }
+    }
+
+    /// The table's last offset: its last row of figures at the bottom of the pane.
+    fn table_max_offset(&self) -> usize {
+        let figures = crate::report::compare::variant_rows(&self.comparison)
+            .len()
+            .saturating_sub(1);
+        figures.saturating_sub(self.table_rows)
+    }
+
+    /// Moves the cursor of the pane in focus (the table scrolls).
     fn move_by(&mut self, d: i64) {
-        let len = self.len();
+        let (at, len) = match self.focus {
+            ComparePane::Table => (self.table_offset, self.table_max_offset() + 1),
+            ComparePane::Files => (self.cursor, self.len()),
+        };
         if len == 0 {
             return;
         }
-        self.cursor = (self.cursor as i64 + d).clamp(0, len as i64 - 1) as usize;
+        let next = (at as i64).saturating_add(d).clamp(0, len as i64 - 1) as usize;
+        match self.focus {
+            ComparePane::Table => self.table_offset = next,
+            ComparePane::Files => self.cursor = next,
+        }
     }
 
     fn filter(&mut self) {

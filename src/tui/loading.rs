@@ -1,7 +1,8 @@
 //! The screen while an image is read: its layers (instruction and, from the daemon's
 //! history, expected size) at once, each marked on its own row as it is read, the bytes of
 //! the daemon's export read so far, and the files written so far by top-level directory.
-//! State (`Loading`, changed only by `update`) and view (`LoadingView`) as everywhere else.
+//! State (`Loading`, changed only by `update` and `handle`) and view (`LoadingView`) as
+//! everywhere else.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use super::action::LoadingAction;
 use super::event::Event;
 use super::theme::Theme;
 use super::view;
@@ -36,6 +38,8 @@ pub struct Loading {
     /// Layers whose files are counted already: a stream tells a layer as it passes and
     /// again once the image is whole.
     counted: Vec<bool>,
+    /// The user asked to stop.
+    quit: bool,
 }
 
 impl Loading {
@@ -44,6 +48,17 @@ impl Loading {
             what: what.to_owned(),
             ..Default::default()
         }
+    }
+
+    /// The loading screen's `handle`: one action of its keymap section.
+    pub fn handle(&mut self, action: LoadingAction) {
+        match action {
+            LoadingAction::Quit => self.quit = true,
+        }
+    }
+
+    pub fn quits(&self) -> bool {
+        self.quit
     }
 
     /// Takes in what the reader learnt; other events are not the loading screen's.

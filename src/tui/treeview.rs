@@ -2,7 +2,7 @@
 //! in that layer, their sizes, and the flattened rows of what is expanded. Pure functions of
 //! the tree and the view settings; recomputed when a setting changes, never per frame.
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::core::entry::EntryKind;
 use crate::core::tree::{Change, NodeId, Tree, ROOT};
@@ -118,72 +118,198 @@ pub struct Row {
     pub depth: u16,
 }
 
-/// Which nodes pass the filter (and so keep their ancestors in view).
-pub fn filtered(
+/// Bytes hidden by later layers, per node where they were written: (the layer that hid
+/// them, bytes).
+pub type HiddenBytes = FxHashMap<NodeId, Vec<(u32, u64)>>;
+
+/// Every node's hidden copies, from the tree's inodes.
+pub fn hidden_bytes(tree: &Tree) -> HiddenBytes {
+    let mut out: HiddenBytes = FxHashMap::default();
+    for ino in tree.inodes.iter().filter(|i| i.size > 0) {
+        if let Some(layer) = ino.hidden_by {
+            out.entry(ino.node).or_default().push((layer, ino.size));
+        }
+    }
+    out
+}
+
+/// What the tree pane shows under a filter and a minimum size: which nodes, and each node's
+/// size as this view counts it (a file's wasted bytes in the wasted view, the bytes a
+/// removal took away in the removed view; a directory's, the sum of what it holds of them).
+pub struct Shown {
+    /// Per node: passes the filter; None when nothing is filtered.
+    pub keep: Option<Vec<bool>>,
+    /// Per node: its size in this view.
+    pub bytes: Vec<u64>,
+}
+
+/// What the filters keep of one view.
+pub fn shown(
     tree: &Tree,
     view: &LayerView,
     filter: Filter,
     min_size: u64,
     bloat: &FxHashSet<NodeId>,
-    wasted: &FxHashSet<NodeId>,
-) -> Option<Vec<bool>> {
+    hidden: &HiddenBytes,
+) -> Shown {
     if filter == Filter::All && min_size == 0 {
-        return None;
+        return Shown {
+            keep: None,
+            bytes: view.bytes.clone(),
+        };
     }
     let n = tree.nodes.len();
-    let mut keep = vec![false; n];
+    let layer = view.layer;
+    let wasted_at = |id: usize| -> u64 {
+        hidden.get(&(id as NodeId)).map_or(0, |copies| {
+            copies
+                .iter()
+                .filter(|(by, _)| match view.scope {
+                    Scope::UpToLayer => *by <= layer,
+                    Scope::LayerOnly => *by == layer,
+                })
+                .map(|(_, b)| b)
+                .sum()
+        })
+    };
+    // A finding that names a directory claims everything under it (parents come first).
+    let mut in_bloat = vec![false; n];
+    if filter == Filter::Bloat {
+        for id in 1..n {
+            in_bloat[id] =
+                bloat.contains(&(id as NodeId)) || in_bloat[tree.nodes[id].parent as usize];
+        }
+    }
+    let mut matched = vec![false; n];
+    let mut bytes = vec![0u64; n];
     for id in 1..n {
-        if !view.present[id] {
+        // The wasted view also shows copies whose path an earlier layer removed.
+        let wasted = if filter == Filter::Wasted {
+            wasted_at(id)
+        } else {
+            0
+        };
+        if !view.present[id] && wasted == 0 {
             continue;
         }
         let is_dir = tree.nodes[id]
             .children
             .iter()
             .any(|&c| view.present[c as usize]);
-        if is_dir {
-            continue; // directories stay for their matching children
+        if is_dir && filter != Filter::Wasted {
+            continue; // a directory holds what matches below it
         }
-        let ok = match filter {
-            Filter::All => true,
-            Filter::Added => view.change[id] == Some(Change::Added),
-            Filter::Modified => view.change[id] == Some(Change::Modified),
-            Filter::Removed => view.change[id] == Some(Change::Deleted),
-            Filter::Bloat => bloat.contains(&(id as NodeId)),
-            Filter::Wasted => wasted.contains(&(id as NodeId)),
+        let (ok, size) = match filter {
+            Filter::All => (true, view.bytes[id]),
+            Filter::Added => (view.change[id] == Some(Change::Added), view.bytes[id]),
+            Filter::Modified => (view.change[id] == Some(Change::Modified), view.bytes[id]),
+            Filter::Removed => (
+                view.change[id] == Some(Change::Deleted),
+                removed_bytes(tree, id as NodeId, layer),
+            ),
+            Filter::Bloat => (in_bloat[id], view.bytes[id]),
+            Filter::Wasted => (wasted > 0, wasted),
         };
-        keep[id] = ok && view.bytes[id] >= min_size;
-    }
-    for id in (1..n).rev() {
-        if keep[id] {
-            keep[tree.nodes[id].parent as usize] = true;
+        matched[id] = ok;
+        if ok {
+            bytes[id] = size;
         }
     }
+    // Directories: what matches below them (children after parents).
+    for id in (1..n).rev() {
+        if matched[id] {
+            let parent = tree.nodes[id].parent as usize;
+            matched[parent] = true;
+            bytes[parent] += bytes[id];
+        }
+    }
+    let mut keep: Vec<bool> = (0..n)
+        .map(|id| matched[id] && bytes[id] >= min_size)
+        .collect();
     keep[ROOT as usize] = true;
-    Some(keep)
+    Shown {
+        keep: Some(keep),
+        bytes,
+    }
 }
 
-/// Flattens what is expanded (everything, when a filter narrows the view) into rows.
+/// The bytes a file had before `layer` removed it (0 if it was no file).
+fn removed_bytes(tree: &Tree, id: NodeId, layer: u32) -> u64 {
+    tree.node(id)
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.layer < layer)
+        .filter(|e| e.change != Change::Deleted && e.kind == EntryKind::File)
+        .map_or(0, |e| e.size)
+}
+
+/// Most rows a filter opens by itself: directories leading to what matches open, biggest
+/// first and level by level, while the tree stays about this long.
+pub const AUTO_OPEN_ROWS: usize = 200;
+
+/// The directories a new filter opens: those leading to what it keeps, level by level
+/// (biggest first), while the rows stay within `AUTO_OPEN_ROWS`.
+pub fn auto_open(tree: &Tree, shown: &Shown) -> FxHashSet<NodeId> {
+    let mut open = FxHashSet::default();
+    let Some(keep) = shown.keep.as_deref() else {
+        return open;
+    };
+    let kept_children = |id: NodeId| -> Vec<NodeId> {
+        let mut kids: Vec<NodeId> = tree
+            .node(id)
+            .children
+            .iter()
+            .copied()
+            .filter(|&c| keep[c as usize])
+            .collect();
+        kids.sort_by(|a, b| shown.bytes[*b as usize].cmp(&shown.bytes[*a as usize]));
+        kids
+    };
+    let mut level = kept_children(ROOT);
+    let mut rows = level.len();
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for id in level {
+            let kids = kept_children(id);
+            if kids.is_empty() {
+                continue;
+            }
+            if rows + kids.len() > AUTO_OPEN_ROWS {
+                return open;
+            }
+            rows += kids.len();
+            open.insert(id);
+            next.extend(kids);
+        }
+        level = next;
+    }
+    open
+}
+
+/// Flattens what is open into rows: with a filter, only what it keeps.
 pub fn rows(
     tree: &Tree,
     view: &LayerView,
-    keep: Option<&[bool]>,
-    expanded: &FxHashSet<NodeId>,
+    shown: &Shown,
+    open: &FxHashSet<NodeId>,
     sort: SortBy,
 ) -> Vec<Row> {
     let mut out = Vec::new();
     let mut stack: Vec<(NodeId, u16)> = Vec::new();
+    let keep = shown.keep.as_deref();
     let push_children = |stack: &mut Vec<(NodeId, u16)>, id: NodeId, depth: u16| {
         let mut kids: Vec<NodeId> = tree
             .node(id)
             .children
             .iter()
             .copied()
-            .filter(|&c| view.present[c as usize] && keep.is_none_or(|k| k[c as usize]))
+            .filter(|&c| keep.map_or(view.present[c as usize], |k| k[c as usize]))
             .collect();
         if sort == SortBy::Size {
             kids.sort_by(|a, b| {
-                view.bytes[*b as usize]
-                    .cmp(&view.bytes[*a as usize])
+                shown.bytes[*b as usize]
+                    .cmp(&shown.bytes[*a as usize])
                     .then(a.cmp(b))
             });
         }
@@ -194,7 +320,7 @@ pub fn rows(
     push_children(&mut stack, ROOT, 0);
     while let Some((id, depth)) = stack.pop() {
         out.push(Row { node: id, depth });
-        if keep.is_some() || expanded.contains(&id) {
+        if open.contains(&id) {
             push_children(&mut stack, id, depth + 1);
         }
     }

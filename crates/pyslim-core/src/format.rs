@@ -31,6 +31,57 @@ pub fn clip_line(s: &str, width: usize) -> String {
     clip(&one_line(s), width)
 }
 
+/// The shortest trailing path components that tell each name from the others:
+/// `/tmp/a/fat-app.tar` and `/tmp/b/slim-app.tar` become `fat-app.tar` and `slim-app.tar`,
+/// `x/app/img.tar` and `y/app/img.tar` become `x/app/img.tar` and `y/app/img.tar`. Names that
+/// are the same whole stay whole.
+pub fn unique_suffixes(names: &[String]) -> Vec<String> {
+    let parts: Vec<Vec<&str>> = names
+        .iter()
+        .map(|n| n.trim_end_matches('/').split('/').collect())
+        .collect();
+    let suffix = |i: usize, k: usize| -> String {
+        let p = &parts[i];
+        p[p.len().saturating_sub(k)..].join("/")
+    };
+    (0..names.len())
+        .map(|i| {
+            if (0..names.len()).any(|j| j != i && names[j] == names[i]) {
+                return names[i].clone();
+            }
+            let most = parts[i].len();
+            (1..=most)
+                .map(|k| suffix(i, k))
+                .find(|mine| {
+                    (0..names.len()).all(|j| {
+                        j == i || {
+                            let theirs = suffix(j, mine.matches('/').count() + 1);
+                            &theirs != mine
+                        }
+                    })
+                })
+                .unwrap_or_else(|| names[i].clone())
+        })
+        .collect()
+}
+
+/// `s` cut to `width` characters in the middle, keeping both ends: the start and the tag or
+/// file extension of a long image name both tell variants apart.
+pub fn clip_middle(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_owned();
+    }
+    if width < 3 {
+        return clip(s, width);
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = s.chars().take(head).collect();
+    let end: String = s.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +95,40 @@ mod tests {
         assert_eq!(clip("    ▸ usr", 40), "    ▸ usr");
         assert_eq!(clip("héllo wörld", 5), "héll…");
         assert_eq!(clip("abc", 0), "");
+    }
+
+    #[test]
+    fn names_keep_the_components_that_tell_them_apart() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            unique_suffixes(&names(&["/tmp/x/fat-app.tar", "/tmp/x/slim-app.tar"])),
+            names(&["fat-app.tar", "slim-app.tar"])
+        );
+        assert_eq!(
+            unique_suffixes(&names(&["x/app/img.tar", "y/app/img.tar", "z/other.tar"])),
+            names(&["x/app/img.tar", "y/app/img.tar", "other.tar"])
+        );
+        assert_eq!(
+            unique_suffixes(&names(&["pyslim-fixture/python-slim:3.11", "demo"])),
+            names(&["python-slim:3.11", "demo"])
+        );
+        // The same image twice: nothing tells them apart, so both stay whole.
+        assert_eq!(
+            unique_suffixes(&names(&["a/b.tar", "a/b.tar"])),
+            names(&["a/b.tar", "a/b.tar"])
+        );
+        // A suffix of one may be the whole of another.
+        assert_eq!(
+            unique_suffixes(&names(&["img.tar", "x/img.tar"])),
+            names(&["img.tar", "x/img.tar"])
+        );
+    }
+
+    #[test]
+    fn middle_clip_keeps_both_ends() {
+        assert_eq!(clip_middle("distroless-python:3.11", 12), "distro…:3.11");
+        assert_eq!(clip_middle("short", 12), "short");
+        assert_eq!(clip_middle("abcdef", 2), "a…");
     }
 }
 

@@ -1,12 +1,16 @@
-//! The guided trimming session inside the explorer: its state, its keys, and what the loop
+//! The guided trimming session inside the explorer: a screen of its own (state, `handle` for
+//! the steps and `finish` for the summary, view/trim.rs to draw it), and what the loop
 //! reports back after writing the outputs.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
-use super::{App, Mode};
-use crate::core::trim_image::TrimPlan;
+use super::{App, Effect, Mode};
+use crate::core::findings::RuleSet;
+use crate::core::image::Image;
 use crate::core::trim_session::{Decision, Projection, Session};
-use crate::report::trim::TrimOutputs;
+use crate::core::Examination;
+use crate::tui::action::{FinishAction, TrimAction};
+use crate::tui::keymap::Input;
 
 /// A guided trimming session inside the explorer.
 pub struct TrimState {
@@ -26,21 +30,35 @@ pub struct TrimState {
     pub patch: Vec<crate::core::trim_session::patch::Outcome>,
 }
 
-/// What the explorer asks its loop to do outside itself (the app does no I/O).
-pub enum Effect {
-    WriteTrim(Box<TrimOutputs>, String),
-    /// Write the trimmed image to this path, as planned (checked for safety already).
-    WriteTrimmedImage(Box<TrimPlan>, std::path::PathBuf),
+/// What the session reads of the explorer: the image, its examination, the rules, and the
+/// user's Dockerfile (name, text).
+pub struct TrimContext<'a> {
+    pub image: &'a Image,
+    pub ex: &'a Examination,
+    pub rules: &'a RuleSet,
+    pub dockerfile: Option<&'a (String, String)>,
 }
 
-impl App {
+/// What the session asks of the explorer under it.
+pub enum TrimOutcome {
+    Stay,
+    /// Leave the session, writing nothing.
+    Cancel,
+    /// The outputs are written: back to the explorer.
+    Done,
+    Quit,
+    /// Something to write, for the loop.
+    Effect(Effect),
+}
+
+impl TrimState {
     /// A new session over the image's findings, with its figures worked out.
-    pub(super) fn start_trim(&mut self) {
-        let session = Session::new(&self.ex);
+    pub fn new(prefix: String, ctx: &TrimContext) -> TrimState {
+        let session = Session::new(ctx.ex);
         let mut t = TrimState {
             finishing: session.done(),
             session,
-            prefix: self.trim_prefix.clone(),
+            prefix,
             message: None,
             written: false,
             projection: Projection {
@@ -52,37 +70,125 @@ impl App {
             if_accepted: Vec::new(),
             patch: Vec::new(),
         };
-        self.refresh_trim(&mut t);
-        self.trim = Some(t);
-        self.mode = Mode::Trim;
+        t.refresh(ctx);
+        t
     }
 
     /// Works the figures and the live safety check out again after a decision changed.
-    fn refresh_trim(&self, t: &mut TrimState) {
-        let df = self
+    fn refresh(&mut self, ctx: &TrimContext) {
+        let df = ctx
             .dockerfile
-            .as_ref()
             .map(|(_, text)| crate::core::dockerfile::Dockerfile::parse(text));
-        t.projection = t
-            .session
-            .projection(&self.image, &self.ex, &self.rules, None);
+        self.projection = self.session.projection(ctx.image, ctx.ex, ctx.rules, None);
         if let Some(df) = &df {
             let plan = crate::core::trim_session::patch::plan(
-                &t.session,
-                &self.image,
-                &self.ex,
-                &self.rules,
+                &self.session,
+                ctx.image,
+                ctx.ex,
+                ctx.rules,
                 df,
             );
-            t.projection.patch_saved = Some(plan.saved());
-            t.patch = plan.outcomes;
+            self.projection.patch_saved = Some(plan.saved());
+            self.patch = plan.outcomes;
         }
-        t.if_accepted = t.session.problems_if_accepted(
-            &self.image,
-            &self.ex,
-            &self.rules,
-            &t.projection.problems,
+        self.if_accepted = self.session.problems_if_accepted(
+            ctx.image,
+            ctx.ex,
+            ctx.rules,
+            &self.projection.problems,
         );
+    }
+
+    /// One action of a step: accept, skip, undo, finish, cancel.
+    pub fn handle(&mut self, action: TrimAction, ctx: &TrimContext) -> TrimOutcome {
+        let before = (self.session.decisions.clone(), self.session.cursor);
+        match action {
+            TrimAction::Accept => self.session.decide(Decision::Accept),
+            TrimAction::Skip => self.session.decide(Decision::Skip),
+            TrimAction::Undo => self.session.undo(),
+            TrimAction::Finish => self.finishing = true,
+            TrimAction::Cancel => return TrimOutcome::Cancel,
+            TrimAction::Quit => return TrimOutcome::Quit,
+        }
+        if self.session.done() {
+            self.finishing = true;
+        }
+        if (self.session.decisions.clone(), self.session.cursor) != before {
+            self.refresh(ctx);
+        }
+        TrimOutcome::Stay
+    }
+
+    /// One action of the summary: write, back, the trimmed image.
+    pub fn finish(&mut self, action: FinishAction, ctx: &TrimContext) -> TrimOutcome {
+        match action {
+            FinishAction::Quit => return TrimOutcome::Quit,
+            FinishAction::Write | FinishAction::Back if self.written => return TrimOutcome::Done,
+            FinishAction::Back => {
+                self.finishing = false;
+                if self.session.done() {
+                    self.session.undo();
+                    self.refresh(ctx);
+                }
+            }
+            FinishAction::Write => {
+                let df = ctx.dockerfile.map(|(n, s)| (n.as_str(), s.as_str()));
+                let out =
+                    crate::report::trim::build(ctx.image, ctx.ex, ctx.rules, &self.session, df);
+                return TrimOutcome::Effect(Effect::WriteTrim(Box::new(out), self.prefix.clone()));
+            }
+            // After the session's files: the trimmed image itself, beside them.
+            FinishAction::WriteImage if self.written => {
+                let path = std::path::PathBuf::from(format!("{}.tar", self.prefix));
+                match crate::core::trim_image::checked_plan(
+                    ctx.image,
+                    ctx.ex,
+                    &self.session,
+                    ctx.rules,
+                ) {
+                    Ok(plan) => {
+                        self.message = Some(format!("writing {}…", path.display()));
+                        return TrimOutcome::Effect(Effect::WriteTrimmedImage(
+                            Box::new(plan),
+                            path,
+                        ));
+                    }
+                    Err(e) => self.message = Some(e.to_string()),
+                }
+            }
+            // Before writing, the key types into the prefix like any other.
+            FinishAction::WriteImage => {}
+            FinishAction::DeleteChar => {
+                if !self.written {
+                    self.prefix.pop();
+                }
+            }
+        }
+        TrimOutcome::Stay
+    }
+
+    /// A typed character goes into the prefix, until the outputs are written.
+    pub fn type_char(&mut self, c: char) {
+        if !self.written {
+            self.prefix.push(c);
+        }
+    }
+}
+
+impl App {
+    fn trim_context(&self) -> TrimContext<'_> {
+        TrimContext {
+            image: &self.image,
+            ex: &self.ex,
+            rules: &self.rules,
+            dockerfile: self.dockerfile.as_ref(),
+        }
+    }
+
+    pub(super) fn start_trim(&mut self) {
+        let t = TrimState::new(self.trim_prefix.clone(), &self.trim_context());
+        self.trim = Some(t);
+        self.mode = Mode::Trim;
     }
 
     /// Leaves the session, writing nothing; `pyslim trim` (a session alone) quits.
@@ -99,88 +205,37 @@ impl App {
             self.mode = Mode::Normal;
             return;
         };
-        let before = t.session.decisions.clone();
-        let cursor = t.session.cursor;
-        let cancel = self.trim_step_key(&mut t, key);
-        if t.session.decisions != before || t.session.cursor != cursor {
-            self.refresh_trim(&mut t);
-        }
+        let ctx = self.trim_context();
+        let outcome = if t.finishing {
+            match self.keymap.input::<FinishAction>(key) {
+                // The image key types its letter until there are outputs to go beside.
+                Some(Input::Action(FinishAction::WriteImage)) if !t.written => {
+                    if let Some(c) = crate::tui::keymap::typed(key) {
+                        t.type_char(c);
+                    }
+                    TrimOutcome::Stay
+                }
+                Some(Input::Action(a)) => t.finish(a, &ctx),
+                Some(Input::Char(c)) => {
+                    t.type_char(c);
+                    TrimOutcome::Stay
+                }
+                None => TrimOutcome::Stay,
+            }
+        } else {
+            match self.keymap.action::<TrimAction>(key) {
+                Some(a) => t.handle(a, &ctx),
+                None => TrimOutcome::Stay,
+            }
+        };
         self.trim = Some(t);
-        if cancel {
-            self.cancel_trim();
+        match outcome {
+            TrimOutcome::Stay => {}
+            TrimOutcome::Cancel => self.cancel_trim(),
+            TrimOutcome::Done => self.mode = Mode::Normal,
+            TrimOutcome::Quit => self.quit = true,
+            TrimOutcome::Effect(e) => self.effect = Some(e),
         }
-    }
-
-    /// One key of the session; true when it cancels the session.
-    fn trim_step_key(&mut self, t: &mut TrimState, key: KeyEvent) -> bool {
-        if t.finishing {
-            match key.code {
-                KeyCode::Esc if t.written => self.mode = Mode::Normal,
-                KeyCode::Esc => {
-                    t.finishing = false;
-                    if t.session.done() {
-                        t.session.undo();
-                    }
-                }
-                KeyCode::Enter if t.written => self.mode = Mode::Normal,
-                // After the session's files: the trimmed image itself, beside them.
-                KeyCode::Char('i') if t.written => {
-                    let path = std::path::PathBuf::from(format!("{}.tar", t.prefix));
-                    match crate::core::trim_image::checked_plan(
-                        &self.image,
-                        &self.ex,
-                        &t.session,
-                        &self.rules,
-                    ) {
-                        Ok(plan) => {
-                            t.message = Some(format!("writing {}…", path.display()));
-                            self.effect = Some(Effect::WriteTrimmedImage(Box::new(plan), path));
-                        }
-                        Err(e) => t.message = Some(e.to_string()),
-                    }
-                }
-                KeyCode::Enter => {
-                    let df = self
-                        .dockerfile
-                        .as_ref()
-                        .map(|(n, s)| (n.as_str(), s.as_str()));
-                    let out = crate::report::trim::build(
-                        &self.image,
-                        &self.ex,
-                        &self.rules,
-                        &t.session,
-                        df,
-                    );
-                    self.effect = Some(Effect::WriteTrim(Box::new(out), t.prefix.clone()));
-                }
-                KeyCode::Backspace if !t.written => {
-                    t.prefix.pop();
-                }
-                KeyCode::Char(c)
-                    if !t.written && !key.modifiers.contains(KeyModifiers::CONTROL) =>
-                {
-                    t.prefix.push(c)
-                }
-                _ => {}
-            }
-            return false;
-        }
-        match key.code {
-            KeyCode::Char('y') | KeyCode::Char('a') | KeyCode::Enter => {
-                t.session.decide(Decision::Accept)
-            }
-            KeyCode::Char('n') | KeyCode::Char('s') | KeyCode::Char(' ') => {
-                t.session.decide(Decision::Skip)
-            }
-            KeyCode::Char('u') | KeyCode::Backspace => t.session.undo(),
-            KeyCode::Char('f') => t.finishing = true,
-            KeyCode::Char('q') | KeyCode::Esc => return true,
-            _ => {}
-        }
-        if t.session.done() {
-            t.finishing = true;
-        }
-        false
     }
 
     /// The loop reports how writing the trimmed image went (a summary, or the error).

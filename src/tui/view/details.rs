@@ -8,6 +8,7 @@ use crate::core::findings::Finding;
 use crate::core::tree::{Change, NodeId};
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Theme;
+use crate::tui::treeview::Filter;
 
 /// Details of what is selected: a path's history, or a finding's reason and fix.
 pub struct DetailsPane<'a> {
@@ -166,6 +167,20 @@ fn path_lines<'a>(app: &'a App, id: NodeId, t: &Theme) -> Vec<Line<'a>> {
                 format!("{} in copies a later layer hid", size(hidden)),
                 t.wasted(),
             ),
+        ]));
+    }
+    // The wasted and removed views size a directory by what they count: say so here, where
+    // the kind line gives its whole size.
+    let is_dir = crate::tui::treeview::is_dir(tree, &app.view, id);
+    let counted = match app.filter {
+        Filter::Wasted if is_dir => Some(("wasted", "under it, in copies later layers hid")),
+        Filter::Removed => Some(("removed", "taken away by this layer")),
+        _ => None,
+    };
+    if let Some((name, what)) = counted {
+        out.push(Line::from(vec![
+            label(name, t),
+            Span::styled(format!("{} {what}", size(app.shown_bytes(id))), t.text()),
         ]));
     }
     if let Some(&fi) = app.finding_of.get(&id) {

@@ -11,7 +11,7 @@ mod search;
 mod tree;
 mod trim;
 
-pub use compare::CompareView;
+pub use compare::{compare_areas, CompareAreas, CompareView};
 pub use tree::first_row;
 
 use humansize::{format_size, BINARY};
@@ -20,7 +20,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::action::Action;
+use super::action::{Action, FinishAction, SearchAction, TrimAction};
 use super::app::{App, Mode, Pane};
 use super::theme::Theme;
 
@@ -152,21 +152,30 @@ fn header<'a>(app: &'a App, theme: &Theme, width: u16) -> Paragraph<'a> {
 /// The keys that work now, for the pane in focus.
 fn footer<'a>(app: &'a App, theme: &Theme) -> Paragraph<'a> {
     let k = |a: Action| app.keymap.key_for(a);
+    let km = &app.keymap;
     let mut parts: Vec<(String, &str)> = match app.mode {
         Mode::Search => vec![
-            ("Enter".into(), "open"),
-            ("↑↓".into(), "choose"),
-            ("Esc".into(), "close"),
+            (km.key_for(SearchAction::Open), "open"),
+            (
+                format!(
+                    "{}{}",
+                    km.key_for(SearchAction::Up),
+                    km.key_for(SearchAction::Down)
+                ),
+                "choose",
+            ),
+            (km.key_for(SearchAction::Close), "close"),
         ],
         Mode::Help => vec![("any key".into(), "close")],
-        Mode::Trim if app.trim.as_ref().is_some_and(|t| t.finishing) => {
-            vec![("Enter".into(), "write"), ("Esc".into(), "back")]
-        }
+        Mode::Trim if app.trim.as_ref().is_some_and(|t| t.finishing) => vec![
+            (km.key_for(FinishAction::Write), "write"),
+            (km.key_for(FinishAction::Back), "back"),
+        ],
         Mode::Trim => vec![
-            ("y".into(), "accept"),
-            ("n".into(), "skip"),
-            ("u".into(), "undo"),
-            ("f".into(), "finish"),
+            (km.key_for(TrimAction::Accept), "accept"),
+            (km.key_for(TrimAction::Skip), "skip"),
+            (km.key_for(TrimAction::Undo), "undo"),
+            (km.key_for(TrimAction::Finish), "finish"),
         ],
         Mode::Normal => {
             let mut v = vec![(k(Action::NextPane), "pane")];

@@ -77,7 +77,7 @@ impl Widget for SearchOverlay<'_> {
 }
 
 /// Cut from the left, so the file name (where a search usually matches) stays in view.
-fn clip_left(s: &str, width: usize) -> String {
+pub(super) fn clip_left(s: &str, width: usize) -> String {
     let n = s.chars().count();
     if n <= width {
         s.to_owned()

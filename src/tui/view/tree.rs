@@ -73,10 +73,8 @@ impl Widget for TreePane<'_> {
                 let node = tree.node(id);
                 let change = app.view.change[id as usize];
                 let dir = treeview::is_dir(tree, &app.view, id);
-                let open =
-                    app.expanded.contains(&id) || app.filter != Filter::All || app.min_size > 0;
                 let glyph = if dir {
-                    if open {
+                    if app.is_open(id) {
                         "▾ "
                     } else {
                         "▸ "
@@ -106,7 +104,7 @@ impl Widget for TreePane<'_> {
                 let mut spans = vec![
                     Span::styled(format!("{} ", marker(change)), t.change(change)),
                     Span::styled(
-                        format!("{:>10} ", size(app.view.bytes[id as usize])),
+                        format!("{:>10} ", size(app.shown_bytes(id))),
                         if selected && focused {
                             name_style
                         } else {

@@ -20,6 +20,7 @@ use super::layer_tar::ReadOptions;
 use super::store::StreamStore;
 
 pub use super::daemon_history::DaemonSummary;
+use crate::docker::action_timeout;
 pub use crate::docker::connection::docker_host;
 use crate::docker::connection::{bounded, connect, connect_timeout, runtime};
 
@@ -90,20 +91,27 @@ pub fn read_image(
         });
         let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(32);
         let name = reference.to_owned();
-        let exporter = docker.clone();
+        // The engine answers an export only once it has gathered the image (Docker 20.10
+        // writes it to a temporary directory first: ~25 s for 1 GB, longer on a busy
+        // machine), so the first byte may take as long as a save; after it, silence is a stall.
+        let exporter = docker.clone().with_timeout(action_timeout());
         let pump = tokio::spawn(async move {
             let mut stream = exporter.export_image(&name);
             let idle = connect_timeout();
+            let mut first = true;
             loop {
+                let wait = if first { action_timeout().max(idle) } else { idle };
+                first = false;
                 // A daemon that stops sending mid-export must not hang the reader forever.
-                let item = match tokio::time::timeout(idle, stream.next()).await {
+                let item = match tokio::time::timeout(wait, stream.next()).await {
                     Ok(None) => break,
                     Ok(Some(chunk)) => chunk.map_err(|e| {
                         io::Error::other(format!("the export stream broke off: {e}"))
                     }),
                     Err(_) => Err(io::Error::other(format!(
-                        "the export stalled: the Docker daemon sent nothing for {}s (set PYSLIM_DOCKER_TIMEOUT to wait longer)",
-                        idle.as_secs()
+                        "the export stalled: the Docker daemon sent nothing for {}s (set {} to wait longer)",
+                        wait.as_secs(),
+                        if wait == idle { "PYSLIM_DOCKER_TIMEOUT" } else { "PYSLIM_SMOKE_TIMEOUT" }
                     ))),
                 };
                 let failed = item.is_err();
