@@ -11,24 +11,19 @@ use std::time::{Duration, Instant};
 pub const USER: &str = "ci-user";
 pub const PASSWORD: &str = "pa55-w0rd-never-printed";
 
-/// Whether docker-registry and skopeo are here. Tests that need them skip with a printed
+/// Whether docker-registry, skopeo, htpasswd and openssl are here. Tests that need them skip with a printed
 /// reason when they are not, unless PYSLIM_REQUIRE_REGISTRY=1, when they fail instead.
 pub fn tools_or_skip(test: &str) -> bool {
-    let missing: Vec<&str> = ["docker-registry", "skopeo"]
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let missing: Vec<&str> = ["docker-registry", "skopeo", "htpasswd", "openssl"]
         .into_iter()
-        .filter(|tool| {
-            Command::new(tool)
-                .arg("--version")
-                .output()
-                .map(|o| !o.status.success())
-                .unwrap_or(true)
-        })
+        .filter(|tool| !std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
         .collect();
     if missing.is_empty() {
         return true;
     }
     let why = format!(
-        "{} missing (apt-get install docker-registry skopeo apache2-utils)",
+        "{} missing (apt-get install docker-registry skopeo apache2-utils openssl)",
         missing.join(" and ")
     );
     if std::env::var("PYSLIM_REQUIRE_REGISTRY").as_deref() == Ok("1") {
