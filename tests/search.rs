@@ -98,6 +98,111 @@ fn fzf_queries_rank_like_fzf() {
 }
 
 #[test]
+fn bounded_terms_and_bars_rank_like_fzf() {
+    let mut app = real_shaped();
+    type_text(&mut app, "/");
+    let mut all = String::new();
+    for q in [
+        // `'word'`: no letter or digit beside it; `_` and `/` are boundaries, as in fzf, so
+        // `numpy/_core/` counts and `core.py`'s `score` neighbours would not.
+        "'core' multiarray",
+        "'multiarray'",
+        // `libpython3.11.so` holds `'libpython3'` (a `.` follows) but not `'python3'` (a
+        // `b` comes before it); `'python'` is never bounded in these paths.
+        "'libpython3' ^usr/lib/x86",
+        "'python3' ^usr/lib/x86",
+        "'python'",
+        // `|` joins terms into one set, fzf's `^core go$ | rb$ | py$`.
+        "^usr/lib/python3.11/c py$ | .a$",
+        "numpy .pyi$ | .so$ !test",
+        "libpython | 'umath' !^usr",
+        // A bar with nothing after it does not change the query yet.
+        "'multiarray .pyi$ |",
+    ] {
+        all.push_str(&listing(&mut app, q, 8));
+    }
+    insta::assert_snapshot!("bounded_and_or", all);
+}
+
+/// The index (whole-text passes, the matches of earlier queries kept) finds what the
+/// matcher finds path by path, ranked the same, whatever keys led to the query: typed,
+/// backspaced, retyped.
+#[test]
+fn every_keystroke_finds_what_a_path_by_path_search_finds() {
+    use pyslim::core::path_match::{rank, Matcher, Query};
+    let mut spec = parse_spec(include_str!("fixtures/search-image.toml")).unwrap();
+    // Paths where byte offsets, case and overlaps matter.
+    for p in [
+        "srv/Ünïcode/Straße.py",
+        "srv/STRASSE/Readme.MD",
+        "srv/a.a.a/xa.a.a",
+        "srv/aaa/aaaa.aa",
+        "srv/core_core/score.core",
+    ] {
+        spec.layers[0].entries.push(SpecEntry::file(p, 1));
+    }
+    let image = image_from_spec(&spec, SourceKind::Demo).unwrap();
+    let tree = pyslim::core::tree::Tree::build(&image.layers);
+    let paths: Vec<String> = (1..tree.nodes.len() as u32)
+        .map(|id| tree.path(id))
+        .collect();
+    let by_path = |query: &str| -> (usize, Vec<String>) {
+        let query = Query::parse(query);
+        if query.is_empty() {
+            // Nothing to search for (`'` alone): the search shows nothing.
+            return (0, Vec::new());
+        }
+        let matcher = Matcher::new(query);
+        let mut scored: Vec<_> = paths
+            .iter()
+            .filter_map(|p| matcher.score_path(p).map(|s| (s, p.as_str())))
+            .collect();
+        rank(&mut scored, |p| p);
+        let rows = scored.iter().map(|(_, p)| p.to_string()).collect();
+        (scored.len(), rows)
+    };
+    let mut index = PathIndex::build(&tree);
+    let mut keys = 0;
+    for query in [
+        "numpy core multiarray",
+        "'a.a' | aa$",
+        "'a.a'",
+        "straße py",
+        "Ünï code",
+        "'ß' | 'md'",
+        "'core' !'score'",
+        "'aa' !^srv/aaa/aaaa.aa$",
+        "Readme ^srv",
+        "!'x | 'core'",
+    ] {
+        let chars: Vec<char> = query.chars().collect();
+        // Typed, then backspaced to the first character, then typed again.
+        let states = (1..=chars.len())
+            .chain((1..chars.len()).rev())
+            .chain(2..=chars.len());
+        for n in states {
+            let typed: String = chars[..n].iter().collect();
+            let found = index.search(&typed);
+            let (total, rows) = by_path(&typed);
+            let got: Vec<String> = found.rows.iter().map(|r| r.1.clone()).collect();
+            assert_eq!((found.total, &got), (total, &rows), "{typed:?}");
+            keys += 1;
+        }
+    }
+    assert!(keys > 100);
+    // And the queries above do find something (so the comparison means something).
+    for q in [
+        "'a.a' | aa$",
+        "straße py",
+        "Ünï code",
+        "'ß' | 'md'",
+        "'core' !'score'",
+    ] {
+        assert!(by_path(q).0 > 0, "{q}");
+    }
+}
+
+#[test]
 fn ctrl_u_clears_and_ctrl_w_deletes_a_word() {
     let mut app = real_shaped();
     type_text(&mut app, "/numpy core multiarray");

@@ -56,18 +56,18 @@ pub fn render(p: &Proposal, written: Option<&std::path::Path>) -> String {
         out,
         "pyslim proposal for {} (target {}, Python {}){}",
         p.image,
-        plan.target.name(),
-        plan.python_version,
+        plan.context.target.name(),
+        plan.context.python_version,
         written
             .map(|w| format!(" → {}", w.display()))
             .unwrap_or_default()
     );
-    let _ = writeln!(out, "  builder  {}", plan.builder_base);
-    let _ = writeln!(out, "  runtime  {}", plan.runtime_base);
+    let _ = writeln!(out, "  builder  {}", plan.stages.builder_base);
+    let _ = writeln!(out, "  runtime  {}", plan.stages.runtime_base);
     let _ = writeln!(
         out,
         "  venv     {} made with {} ({})",
-        plan.venv, plan.interpreter.path, plan.interpreter.source
+        plan.stages.venv, plan.stages.interpreter.path, plan.stages.interpreter.source
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "Estimated size");

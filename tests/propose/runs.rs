@@ -129,7 +129,7 @@ fn a_runtime_base_that_was_read_decides_the_interpreter() {
         pythons: Some(vec!["/usr/bin/python3.11".into()]),
     };
     let p = propose::propose(&req, &facts).unwrap();
-    assert_eq!(p.plan.interpreter.path, "/usr/bin/python3.11");
+    assert_eq!(p.plan.stages.interpreter.path, "/usr/bin/python3.11");
     assert!(
         p.dockerfile
             .contains("\nRUN /usr/bin/python3.11 -m venv /opt/venv\n"),
@@ -138,7 +138,7 @@ fn a_runtime_base_that_was_read_decides_the_interpreter() {
     );
     // A base that could not be read: the target's path, and a warning that it is assumed.
     let p = propose::propose(&req, &BaseFacts::default()).unwrap();
-    assert_eq!(p.plan.interpreter.path, "/usr/local/bin/python3.11");
+    assert_eq!(p.plan.stages.interpreter.path, "/usr/local/bin/python3.11");
     assert!(
         p.plan
             .warnings

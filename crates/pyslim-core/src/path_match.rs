@@ -1,133 +1,29 @@
 //! Matching paths against a query the way fzf does, for the explorer's search and compare's
 //! file filter (one matcher for both).
 //!
-//! Query syntax (fzf's extended search): space-separated terms that must all match;
-//! `word` fuzzy, `'word` exact substring, `^word` prefix, `word$` suffix, `^word$` the whole
-//! path, `!word` must not contain (`!^word`, `!word$` likewise, `!'word` must not fuzzy-match).
-//! A term is case-sensitive only when it has an upper-case letter (smart case).
+//! Query syntax (fzf's extended search, `query.rs`): space-separated terms that must all
+//! match; `word` fuzzy, `'word` exact substring, `'word'` exact at word boundaries, `^word`
+//! prefix, `word$` suffix, `^word$` the whole path, `!word` must not contain (`!^word`,
+//! `!word$` likewise, `!'word` must not fuzzy-match); `a | b` either. A term is
+//! case-sensitive only when it has an upper-case letter (smart case).
 //!
 //! Ranking, best first: how each term sits in the path (contiguous, starting a path segment or
 //! a word after `/`, `_`, `.`, `-`, ending one, inside the file name), then the skim score
 //! (fuzzy-matcher's SkimMatcherV2, per fuzzy term), then the shorter path. The placement comes
 //! first because skim alone cannot tell `lib/python3.11/m1.py` from `libpython3.12.a` for
 //! `libpy` (both 103: two segment starts weigh what one contiguous run does), and the shorter
-//! path then wins.
+//! path then wins. In a set of terms joined by `|`, the first term that matches is the one
+//! scored (as in fzf).
+
+mod index;
+mod query;
 
 use fuzzy_matcher::skim::SkimMatcherV2;
 use fuzzy_matcher::FuzzyMatcher;
 use memchr::memmem::Finder;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// The term's characters in order, anywhere.
-    Fuzzy,
-    /// The term as one substring (`'term`).
-    Exact,
-    /// The path starts with it (`^term`).
-    Prefix,
-    /// The path ends with it (`term$`).
-    Suffix,
-    /// The path is it (`^term$`).
-    Equal,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Term {
-    pub kind: Kind,
-    /// `!`: the path must not match.
-    pub inverse: bool,
-    /// Lower-cased unless `case_sensitive`; no leading `/` for anchored kinds.
-    pub text: String,
-    pub case_sensitive: bool,
-}
-
-/// A parsed query. Empty when it has no term (then nothing is searched).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Query {
-    pub terms: Vec<Term>,
-}
-
-impl Query {
-    pub fn parse(query: &str) -> Query {
-        let terms = query.split_whitespace().filter_map(parse_term).collect();
-        Query { terms }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
-    /// Whether every path this query matches is also matched by `prev`, so that a search can
-    /// re-test only what `prev` kept (true for most keystrokes that extend a query).
-    pub fn narrows(&self, prev: &Query) -> bool {
-        prev.terms.len() <= self.terms.len()
-            && prev.terms.iter().zip(&self.terms).all(|(old, new)| {
-                old.kind == new.kind
-                    && old.inverse == new.inverse
-                    && old.case_sensitive == new.case_sensitive
-                    && if old.inverse {
-                        // Not containing "ab" allows more than not containing "a".
-                        old.text == new.text
-                    } else {
-                        match new.kind {
-                            Kind::Fuzzy | Kind::Exact | Kind::Prefix => {
-                                new.text.starts_with(&old.text)
-                            }
-                            Kind::Suffix => new.text.ends_with(&old.text),
-                            Kind::Equal => new.text == old.text,
-                        }
-                    }
-            })
-    }
-}
-
-fn parse_term(word: &str) -> Option<Term> {
-    // The same steps, in the same order, as fzf's pattern.go.
-    let mut text = word;
-    let mut kind = Kind::Fuzzy;
-    let mut inverse = false;
-    if let Some(rest) = text.strip_prefix('!') {
-        inverse = true;
-        kind = Kind::Exact;
-        text = rest;
-    }
-    if text != "$" {
-        if let Some(rest) = text.strip_suffix('$') {
-            kind = Kind::Suffix;
-            text = rest;
-        }
-    }
-    if let Some(rest) = text.strip_prefix('\'') {
-        // `'` flips exactness: exact for a plain term, fuzzy after `!`.
-        kind = if inverse { Kind::Fuzzy } else { Kind::Exact };
-        text = rest;
-    } else if let Some(rest) = text.strip_prefix('^') {
-        kind = if kind == Kind::Suffix {
-            Kind::Equal
-        } else {
-            Kind::Prefix
-        };
-        text = rest;
-    }
-    if matches!(kind, Kind::Prefix | Kind::Equal) {
-        // Paths show with a leading `/`; `^usr` and `^/usr` both mean the top directory.
-        text = text.trim_start_matches('/');
-    }
-    if text.is_empty() {
-        return None;
-    }
-    let case_sensitive = text.chars().any(char::is_uppercase);
-    Some(Term {
-        kind,
-        inverse,
-        text: if case_sensitive {
-            text.to_string()
-        } else {
-            text.to_lowercase()
-        },
-        case_sensitive,
-    })
-}
+pub use self::index::{Found, PathIndex, MAX_RESULTS};
+pub use self::query::{Kind, Query, Term};
 
 /// How one term sits in a path: each flag outranks all the ones after it together.
 const CONTIGUOUS: u32 = 8;
@@ -138,9 +34,9 @@ const ENDS_WORD: u32 = 1;
 /// Where a match ranks; compare with `Ord`, greater is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Score {
-    /// Sum over terms of their placement flags.
+    /// Sum over term sets of the placement flags of the term that matched.
     pub placement: u32,
-    /// Sum over fuzzy terms of the skim score.
+    /// Sum over term sets whose matching term is fuzzy of its skim score.
     pub skim: i64,
 }
 
@@ -155,21 +51,33 @@ impl Score {
 /// and lower-cased, which the caller may compute once per path and keep.
 pub struct Matcher {
     query: Query,
-    /// Per term, its text's substring searcher (built once, used on every path).
+    /// Per term (set after set), its text's substring searcher (built once, used on every
+    /// path).
     finders: Vec<Finder<'static>>,
+    /// Per set, where its terms start in `finders`.
+    firsts: Vec<usize>,
     skim: SkimMatcherV2,
 }
 
 impl Matcher {
     pub fn new(query: Query) -> Matcher {
         let finders = query
-            .terms
-            .iter()
+            .terms()
             .map(|t| Finder::new(t.text.as_bytes()).into_owned())
+            .collect();
+        let firsts = query
+            .sets
+            .iter()
+            .scan(0, |first, set| {
+                let at = *first;
+                *first += set.len();
+                Some(at)
+            })
             .collect();
         Matcher {
             query,
             finders,
+            firsts,
             // Case is handled here (smart case per term), so skim sees the right strings.
             skim: SkimMatcherV2::default().respect_case(),
         }
@@ -179,7 +87,7 @@ impl Matcher {
         &self.query
     }
 
-    /// Whether the path matches every term: the cheap test (no scoring).
+    /// Whether the path matches every term set: the cheap test (no scoring).
     pub fn matches(&self, path: &str, lower: &str) -> bool {
         self.placement(path, lower).is_some()
     }
@@ -187,37 +95,62 @@ impl Matcher {
     /// The placement part of the score (substring searches, one pass per term); None when
     /// the path does not match. This is what runs on every path at each keystroke.
     pub fn placement(&self, path: &str, lower: &str) -> Option<u32> {
+        self.placement_except(usize::MAX, path, lower)
+    }
+
+    /// `placement` over every set but the `skip`-th.
+    pub(crate) fn placement_except(&self, skip: usize, path: &str, lower: &str) -> Option<u32> {
         let (path, lower) = (strip_root(path), strip_root(lower));
         let mut sum = 0;
-        for (t, finder) in self.query.terms.iter().zip(&self.finders) {
-            let hay = if t.case_sensitive { path } else { lower }.as_bytes();
-            let needle = t.text.as_bytes();
-            let placed = match t.kind {
-                Kind::Fuzzy => match placement(hay, finder) {
-                    0 if !in_order(hay, needle) => None,
-                    p => Some(p),
-                },
-                Kind::Exact => Some(placement(hay, finder)).filter(|&p| p > 0),
-                Kind::Prefix => hay.starts_with(needle).then(|| placement(hay, finder)),
-                Kind::Suffix => hay.ends_with(needle).then(|| placement(hay, finder)),
-                Kind::Equal => (hay == needle).then(|| placement(hay, finder)),
-            };
-            match (placed, t.inverse) {
-                (Some(p), false) => sum += p,
-                (None, true) => {}
-                _ => return None,
+        for (s, set) in self.query.sets.iter().enumerate() {
+            if s != skip {
+                sum += choose(set, self.set_finders(s), path, lower)?.0;
             }
         }
         Some(sum)
     }
 
+    fn set_finders(&self, s: usize) -> &[Finder<'static>] {
+        let first = self.firsts[s];
+        &self.finders[first..first + self.query.sets[s].len()]
+    }
+
+    /// The set whose term is best searched for in a whole text at once: a set of one plain
+    /// (not inverse) fuzzy or exact term, the longest (the likeliest to be rare).
+    pub(crate) fn anchor(&self) -> Option<usize> {
+        let plain = |set: &[Term]| match set {
+            [t] if !t.inverse
+                && matches!(t.kind, Kind::Fuzzy | Kind::Exact | Kind::ExactBoundary) =>
+            {
+                Some(t.text.len())
+            }
+            _ => None,
+        };
+        let mut best: Option<(usize, usize)> = None;
+        for (s, set) in self.query.sets.iter().enumerate() {
+            if let Some(len) = plain(set) {
+                if best.is_none_or(|(_, l)| len > l) {
+                    best = Some((s, len));
+                }
+            }
+        }
+        best.map(|(s, _)| s)
+    }
+
+    /// The term of the `s`-th set, which has one, and its searcher.
+    pub(crate) fn anchor_term(&self, s: usize) -> (&Term, &Finder<'static>) {
+        let first = self.firsts[s];
+        (&self.query.sets[s][0], &self.finders[first])
+    }
+
     /// The full score; None when the path does not match.
     pub fn score(&self, path: &str, lower: &str) -> Option<Score> {
-        let placement = self.placement(path, lower)?;
         let (path, lower) = (strip_root(path), strip_root(lower));
-        let mut skim = 0;
-        for t in self.query.terms.iter().filter(|t| !t.inverse) {
-            if t.kind == Kind::Fuzzy {
+        let (mut placement, mut skim) = (0, 0);
+        for (s, set) in self.query.sets.iter().enumerate() {
+            let (p, chosen) = choose(set, self.set_finders(s), path, lower)?;
+            placement += p;
+            if let Some(t) = chosen.filter(|t| t.kind == Kind::Fuzzy) {
                 let hay = if t.case_sensitive { path } else { lower };
                 skim += self.skim.fuzzy_match(hay, &t.text)?;
             }
@@ -231,13 +164,52 @@ impl Matcher {
     }
 }
 
+/// One set (fzf's `extendedMatch`): the first term that matches gives the set its placement
+/// and is the one scored; an inverse term whose text is absent lets the set match with
+/// placement 0, unless a later term matches. None when the set does not match.
+fn choose<'t>(
+    set: &'t [Term],
+    finders: &[Finder],
+    path: &str,
+    lower: &str,
+) -> Option<(u32, Option<&'t Term>)> {
+    let mut chosen = None;
+    for (t, finder) in set.iter().zip(finders) {
+        let hay = if t.case_sensitive { path } else { lower }.as_bytes();
+        match (term_placement(t, finder, hay), t.inverse) {
+            (Some(p), false) => return Some((p, Some(t))),
+            (None, true) => chosen = Some((0, None)),
+            _ => {}
+        }
+    }
+    chosen
+}
+
+/// How the term sits in the path; None when it does not match there.
+fn term_placement(t: &Term, finder: &Finder, hay: &[u8]) -> Option<u32> {
+    let needle = t.text.as_bytes();
+    match t.kind {
+        Kind::Fuzzy => match placement(hay, finder, false) {
+            0 if !in_order(hay, needle) => None,
+            p => Some(p),
+        },
+        Kind::Exact => Some(placement(hay, finder, false)).filter(|&p| p > 0),
+        Kind::ExactBoundary => Some(placement(hay, finder, true)).filter(|&p| p > 0),
+        Kind::Prefix => hay
+            .starts_with(needle)
+            .then(|| placement(hay, finder, false)),
+        Kind::Suffix => hay.ends_with(needle).then(|| placement(hay, finder, false)),
+        Kind::Equal => (hay == needle).then(|| placement(hay, finder, false)),
+    }
+}
+
 fn strip_root(path: &str) -> &str {
     path.strip_prefix('/').unwrap_or(path)
 }
 
 /// The needle's characters appear in the haystack in order. On bytes: an ASCII byte in
 /// UTF-8 is always that character, and a non-ASCII needle is compared by characters.
-fn in_order(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn in_order(hay: &[u8], needle: &[u8]) -> bool {
     if needle.is_ascii() {
         let mut at = 0;
         for &b in needle {
@@ -268,29 +240,74 @@ fn is_separator(b: u8) -> bool {
     matches!(b, b'/' | b'_' | b'.' | b'-' | b' ')
 }
 
-/// The best placement of a term's text as one run in the path (0 when it is not one run).
-fn placement(hay: &[u8], finder: &Finder) -> u32 {
+/// fzf's word boundary for `'word'`: any character that is not a letter or a digit. On
+/// bytes: a non-ASCII byte belongs to a letter (paths spell words, not symbols, in them).
+fn is_boundary(b: u8) -> bool {
+    b.is_ascii() && !b.is_ascii_alphanumeric()
+}
+
+/// The best placement of a term's text as one run in the path (0 when it is not one run,
+/// or, `bounded`, not one with a boundary on both sides).
+fn placement(hay: &[u8], finder: &Finder, bounded: bool) -> u32 {
+    finder
+        .find(hay)
+        .map_or(0, |first| placement_from(hay, first, finder, bounded))
+}
+
+/// `placement` given where the text first occurs in the path: the occurrences are those of
+/// memmem's `find_iter` (each search starts past the last hit), or with `bounded` every one
+/// (a bounded hit may overlap an unbounded one: `a.a` in `xa.a.a`).
+fn placement_from(hay: &[u8], first: usize, finder: &Finder, bounded: bool) -> u32 {
     let len = finder.needle().len();
+    let step = if bounded { 1 } else { len.max(1) };
     let name_start = memchr::memrchr(b'/', hay).map_or(0, |i| i + 1);
     let mut best = 0;
-    for at in finder.find_iter(hay) {
-        let end = at + len;
-        let mut p = CONTIGUOUS;
-        if at == 0 || is_separator(hay[at - 1]) {
-            p |= STARTS_WORD;
-        }
-        if at >= name_start {
-            p |= IN_FILE_NAME;
-        }
-        if end == hay.len() || is_separator(hay[end]) {
-            p |= ENDS_WORD;
-        }
-        best = best.max(p);
-        if best == CONTIGUOUS | STARTS_WORD | IN_FILE_NAME | ENDS_WORD {
+    let mut at = first;
+    loop {
+        best = best.max(run_flags(hay, at, len, name_start, bounded));
+        if best == BEST {
             break;
+        }
+        let from = at + step;
+        match hay.get(from..).and_then(|rest| finder.find(rest)) {
+            Some(i) => at = from + i,
+            None => break,
         }
     }
     best
+}
+
+/// The best placement there is: a whole word in the file name.
+pub(crate) const BEST: u32 = CONTIGUOUS | STARTS_WORD | IN_FILE_NAME | ENDS_WORD;
+
+/// The placement of one occurrence of a `len`-byte text at `at` in the path `hay`, whose
+/// file name starts at `name_start`; 0 when `bounded` and a letter or digit touches it.
+pub(crate) fn run_flags(
+    hay: &[u8],
+    at: usize,
+    len: usize,
+    name_start: usize,
+    bounded: bool,
+) -> u32 {
+    let end = at + len;
+    let starts = at == 0 || is_separator(hay[at - 1]);
+    let ends = end == hay.len() || is_separator(hay[end]);
+    if bounded
+        && !((at == 0 || is_boundary(hay[at - 1])) && (end == hay.len() || is_boundary(hay[end])))
+    {
+        return 0;
+    }
+    let mut p = CONTIGUOUS;
+    if starts {
+        p |= STARTS_WORD;
+    }
+    if at >= name_start {
+        p |= IN_FILE_NAME;
+    }
+    if ends {
+        p |= ENDS_WORD;
+    }
+    p
 }
 
 /// Best first: higher score, then the shorter path, then by name so the order is stable.
@@ -305,31 +322,6 @@ pub fn rank<'a, T>(scored: &mut [(Score, T)], path: impl Fn(&T) -> &'a str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn term(s: &str) -> Term {
-        Query::parse(s).terms.remove(0)
-    }
-
-    #[test]
-    fn parses_fzf_term_syntax() {
-        let t = |s: &str| {
-            let t = term(s);
-            (t.kind, t.inverse, t.text)
-        };
-        assert_eq!(t("core"), (Kind::Fuzzy, false, "core".into()));
-        assert_eq!(t("'core"), (Kind::Exact, false, "core".into()));
-        assert_eq!(t("^usr"), (Kind::Prefix, false, "usr".into()));
-        assert_eq!(t("^/usr"), (Kind::Prefix, false, "usr".into()));
-        assert_eq!(t(".so$"), (Kind::Suffix, false, ".so".into()));
-        assert_eq!(t("^app/app.py$"), (Kind::Equal, false, "app/app.py".into()));
-        assert_eq!(t("!test"), (Kind::Exact, true, "test".into()));
-        assert_eq!(t("!'tst"), (Kind::Fuzzy, true, "tst".into()));
-        assert_eq!(t("!^usr"), (Kind::Prefix, true, "usr".into()));
-        assert_eq!(t("!.pyc$"), (Kind::Suffix, true, ".pyc".into()));
-        // Lone operators are not terms, as in fzf.
-        assert!(Query::parse("! ' ^").is_empty());
-        assert!(term("Core").case_sensitive && !term("core").case_sensitive);
-    }
 
     fn m(q: &str, path: &str) -> bool {
         Matcher::new(Query::parse(q)).matches(path, &path.to_lowercase())
@@ -354,6 +346,33 @@ mod tests {
     }
 
     #[test]
+    fn a_bounded_term_needs_no_letter_or_digit_beside_it() {
+        let p = "usr/lib/python3/dist-packages/numpy/core/_multiarray_umath.so";
+        assert!(m("'core'", p));
+        assert!(m("'multiarray'", p), "`_` is a boundary, as in fzf");
+        assert!(m("'so'", p) && m("'python3'", p));
+        assert!(!m("'python'", p), "a digit follows");
+        assert!(!m("'cor'", p) && !m("'ore'", p) && !m("'multi'", p));
+        // The second `core` is bounded though the first is not.
+        assert!(m("'core'", "srv/score/core.py"));
+        assert!(!m("!'core'", p) && m("!'cor'", p));
+    }
+
+    #[test]
+    fn a_set_matches_when_one_of_its_terms_does() {
+        let (go, rb, py) = ("core/x/main.go", "core/lib/a.rb", "lib/core/a.py");
+        let q = "^core go$ | rb$ | py$";
+        assert!(m(q, go) && m(q, rb) && !m(q, py) && !m(q, "core/a.c"));
+        // An inverse term in a set matches where its text is absent.
+        assert!(m("zzz | !test", "a/b.py") && !m("zzz | !test", "a/test.py"));
+        assert!(m("test | !test", "a/test.py"));
+        // The first term that matches is the one scored: `b.py` scores as `b`, not `py$`.
+        let s = |q: &str, p: &str| Matcher::new(Query::parse(q)).score_path(p);
+        assert_eq!(s("zz | b | py$", "a/b.py"), s("b", "a/b.py"));
+        assert_ne!(s("py$ | b", "a/b.py"), s("b", "a/b.py"));
+    }
+
+    #[test]
     fn contiguous_and_word_starts_rank_first() {
         let q = Matcher::new(Query::parse("libpy"));
         let a = q.score_path("usr/lib/python3.11/m1.py").unwrap();
@@ -364,18 +383,5 @@ mod tests {
         // Skim alone ties them (103 each: two segment starts weigh what one run does), and
         // the shorter path would win the tie: that is why placement ranks first.
         assert_eq!(a.skim, b.skim);
-    }
-
-    #[test]
-    fn narrowing_is_only_claimed_when_it_holds() {
-        let n = |new: &str, old: &str| Query::parse(new).narrows(&Query::parse(old));
-        assert!(n("numpy c", "numpy"));
-        assert!(n("numpy co", "numpy c"));
-        assert!(n("'abc", "'ab"));
-        assert!(!n("!abc", "!ab"));
-        assert!(!n("b", "a"));
-        assert!(!n("numpy", "numpy c"));
-        assert!(n("x.so$", ".so$"));
-        assert!(!n(".sox$", ".so$"));
     }
 }

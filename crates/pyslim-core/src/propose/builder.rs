@@ -1,18 +1,26 @@
 //! The builder stage: the user's own steps, installing into the venv without pip's cache,
 //! then pruned of what the runtime will not need.
 
+use serde::Serialize;
+
 use super::bases::Target;
 use super::packages::{alpine_rewrite, build_only_packages};
 use super::plan::{finding_why, PlanInput, Prune, RenderedStep, Why};
 use super::{pip, reorder, shell};
 
-pub(crate) struct BuilderStage {
+/// The builder stage: the setup pyslim adds, the user's steps, and what is pruned after them.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuilderStage {
+    #[serde(rename = "builder_setup")]
     pub setup: Vec<Why>,
+    #[serde(rename = "builder_steps")]
     pub steps: Vec<RenderedStep>,
     pub prune: Vec<Prune>,
     /// OS packages the user's steps install (apt-get, apk), in order.
+    #[serde(skip)]
     pub installed_packages: Vec<String>,
     /// The requirements were moved before the source.
+    #[serde(skip)]
     pub reordered: bool,
 }
 

@@ -83,19 +83,21 @@ pub fn estimate(
         .sum();
     let mut layers = Vec::new();
 
-    if !plan.runtime_libraries.is_empty() {
+    if !plan.runtime.os.libraries.is_empty() {
         // Distroless: one COPY per directory of libraries, each file as the builder has it.
-        for l in &plan.runtime_libraries {
+        for l in &plan.runtime.os.libraries {
             layers.push(LayerEstimate {
                 instruction: format!("COPY {}/ ({})", l.dir, l.packages.join(" ")),
                 bytes: l.bytes,
             });
         }
-    } else if !plan.runtime_packages.is_empty() {
+    } else if !plan.runtime.os.packages.is_empty() {
         // What the package manager installs: the packages and the dependencies the build
         // installed with them.
         let bytes = plan
-            .runtime_closure
+            .runtime
+            .os
+            .closure
             .iter()
             .filter_map(|n| inv.os_packages.iter().find(|p| &p.name == n))
             .map(|p| {
@@ -107,11 +109,11 @@ pub fn estimate(
             })
             .sum();
         layers.push(LayerEstimate {
-            instruction: format!("RUN install {}", plan.runtime_packages.join(" ")),
+            instruction: format!("RUN install {}", plan.runtime.os.packages.join(" ")),
             bytes,
         });
     }
-    if plan.user.create {
+    if plan.runtime.user.create {
         // Adding a user rewrites these files (and their `-` backups) whole.
         let bytes: u64 = ["etc/passwd", "etc/group", "etc/shadow", "etc/gshadow"]
             .iter()
@@ -120,7 +122,7 @@ pub fn estimate(
             .map(|e| 2 * (e.size + 48))
             .sum();
         layers.push(LayerEstimate {
-            instruction: format!("RUN add user {}", plan.user.name),
+            instruction: format!("RUN add user {}", plan.runtime.user.name),
             bytes,
         });
     }
@@ -129,16 +131,25 @@ pub fn estimate(
     let dists = user_dists(inv, tree, first_user_layer);
     let dropped: FxHashSet<NodeId> = dists
         .iter()
-        .filter(|p| plan.uninstalled.contains(&normalize_dist_name(&p.name)))
+        .filter(|p| {
+            plan.venv_contents
+                .uninstalled
+                .contains(&normalize_dist_name(&p.name))
+        })
         .flat_map(|p| p.files_nodes.iter().copied())
         .collect();
-    let venv_node = tree.lookup(plan.venv.trim_start_matches('/'));
+    let venv_node = tree.lookup(plan.stages.venv.trim_start_matches('/'));
     let venv_bytes = match venv_node {
         Some(n) => subtree_bytes(tree, n, &dropped, true, None),
         None => {
             let kept: FxHashSet<NodeId> = dists
                 .iter()
-                .filter(|p| !plan.uninstalled.contains(&normalize_dist_name(&p.name)))
+                .filter(|p| {
+                    !plan
+                        .venv_contents
+                        .uninstalled
+                        .contains(&normalize_dist_name(&p.name))
+                })
                 .flat_map(|p| p.files_nodes.iter().copied())
                 .collect();
             kept.iter()
@@ -150,8 +161,8 @@ pub fn estimate(
                 + VENV_SKELETON_BYTES
         }
     };
-    let venv_path = plan.venv.trim_end_matches('/');
-    for c in &plan.copies {
+    let venv_path = plan.stages.venv.trim_end_matches('/');
+    for c in &plan.runtime.copies {
         let node = tree.lookup(c.path.trim_start_matches('/'));
         let bytes = if c.path.trim_end_matches('/') == venv_path {
             venv_bytes
@@ -184,6 +195,7 @@ pub fn estimate(
             title: f.title.clone(),
             bytes,
             action: plan
+                .context
                 .target_actions
                 .get(&f.rule)
                 .cloned()

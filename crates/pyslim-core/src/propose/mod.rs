@@ -17,6 +17,7 @@ mod reorder;
 mod runtime;
 mod runtime_os;
 pub mod shell;
+mod stages;
 pub mod steps;
 
 use serde::Serialize;

@@ -41,7 +41,7 @@ pub fn render(plan: &Plan, image: &str, user: Option<(&str, &str)>) -> Result<St
             ("user.Dockerfile", label.to_owned())
         }
         None => {
-            let name = match plan.target {
+            let name = match plan.context.target {
                 Target::Slim => "slim.Dockerfile",
                 Target::Alpine => "alpine.Dockerfile",
                 Target::Distroless => "distroless.Dockerfile",
@@ -60,21 +60,34 @@ pub fn render(plan: &Plan, image: &str, user: Option<(&str, &str)>) -> Result<St
     // Templates leave runs of blank lines where optional parts are empty.
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;
-    let user_lines: std::collections::HashSet<&str> =
-        plan.user_lines.iter().map(|l| l.trim_end()).collect();
+    let user_lines: std::collections::HashSet<&str> = plan
+        .dockerfile
+        .user_lines
+        .iter()
+        .map(|l| l.trim_end())
+        .collect();
     for line in text.lines() {
         // A template may print the directives itself; they go first, once, below.
-        if plan.directives.iter().any(|d| d == line) {
+        if plan.dockerfile.directives.iter().any(|d| d == line) {
             continue;
         }
         blank = if line.trim().is_empty() { blank + 1 } else { 0 };
         if blank <= 1 {
-            out.push_str(&with_escape(line.trim_end(), plan.escape, &user_lines));
+            out.push_str(&with_escape(
+                line.trim_end(),
+                plan.dockerfile.escape,
+                &user_lines,
+            ));
             out.push('\n');
         }
     }
     // Parser directives count only as the file's first lines, before any comment.
-    let mut head: String = plan.directives.iter().map(|d| format!("{d}\n")).collect();
+    let mut head: String = plan
+        .dockerfile
+        .directives
+        .iter()
+        .map(|d| format!("{d}\n"))
+        .collect();
     head.push_str(out.trim_start_matches('\n'));
     Ok(head)
 }

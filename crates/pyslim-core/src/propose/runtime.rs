@@ -2,12 +2,127 @@
 //! keeps, and what it copies from the builder.
 
 use super::bases::Target;
-use super::plan::{CopyPath, PlanInput, User, APP_UID, APP_USER};
+use super::builder::BuilderStage;
+use super::packages::build_only_packages;
+use super::plan::{
+    finding_why, CopyPath, EnvVar, PlanInput, RuntimeStage, Stages, User, APP_UID, APP_USER,
+};
 use super::reorder::absolute;
+use super::runtime_os::runtime_os;
 use super::shell;
 use super::steps::{config_lines, Step};
 use crate::findings::Finding;
 use crate::image::Image;
+
+/// The runtime stage: its environment, the OS packages it needs, its user, what it copies
+/// from the builder (and a warning for what it does not), and the image's configuration.
+pub(crate) fn runtime_stage(
+    input: &PlanInput,
+    stages: &Stages,
+    builder: &BuilderStage,
+    warnings: &mut Vec<String>,
+) -> crate::Result<RuntimeStage> {
+    let env = runtime_env(input, &stages.venv);
+    let build_only = build_only_packages(input.rules, input.bases);
+    let os = runtime_os(
+        input,
+        &builder.installed_packages,
+        &build_only,
+        &stages.interpreter,
+        warnings,
+    )?;
+    let runs_as_root = input
+        .ex
+        .findings
+        .findings
+        .iter()
+        .find(|f| f.rule == "runs-as-root");
+    let user = runtime_user(input.image, input.target, runs_as_root);
+    let copies = copies(input, &stages.venv);
+    if let Some(warning) = not_carried(input, &copies) {
+        warnings.push(warning);
+    }
+    let mut lines = runtime_config_lines(input, warnings);
+    for step in &input.steps.steps {
+        if matches!(
+            step.keyword.as_str(),
+            "HEALTHCHECK" | "STOPSIGNAL" | "VOLUME" | "LABEL"
+        ) {
+            lines.insert(0, step.text.clone());
+        }
+    }
+    Ok(RuntimeStage {
+        env,
+        os,
+        user,
+        copies,
+        lines,
+    })
+}
+
+/// The venv first on PATH, Python's run-time switches, and the user's own ENV.
+fn runtime_env(input: &PlanInput, venv: &str) -> Vec<EnvVar> {
+    let why = |id: &str, what: &str| finding_why(input.ex, id, what);
+    let user_env = user_env(&input.steps.steps);
+    let mut env = vec![
+        EnvVar {
+            assignment: format!("VIRTUAL_ENV={venv}"),
+            why: "the venv copied from the builder comes first on PATH".into(),
+        },
+        EnvVar {
+            assignment: format!("PATH=\"{venv}/bin:$PATH\""),
+            why: String::new(),
+        },
+        EnvVar {
+            assignment: "PYTHONDONTWRITEBYTECODE=1".into(),
+            why: why(
+                "env-dontwritebytecode",
+                "no .pyc written at run time (the app's user cannot write there anyway)",
+            ),
+        },
+        EnvVar {
+            assignment: "PYTHONUNBUFFERED=1".into(),
+            why: why("env-unbuffered", "logs reach `docker logs` at once"),
+        },
+    ];
+    if !user_env.iter().any(|(k, _)| k == "LANG") {
+        env.push(EnvVar {
+            assignment: "LANG=C.UTF-8".into(),
+            why: why("env-locale", "UTF-8 I/O with no locales package"),
+        });
+    }
+    for (_, assignment) in &user_env {
+        env.push(EnvVar {
+            assignment: assignment.clone(),
+            why: String::new(),
+        });
+    }
+    env
+}
+
+/// The warning for what the user's steps wrote outside the venv and the app: the biggest
+/// files left behind, and every file a heredoc writes (small, but often config the app
+/// reads).
+fn not_carried(input: &PlanInput, copies: &[CopyPath]) -> Option<String> {
+    let behind = left_behind(input, copies);
+    let under =
+        |p: &str, dir: &str| p == dir || p.starts_with(&format!("{}/", dir.trim_end_matches('/')));
+    let mut not_carried: Vec<String> = behind
+        .iter()
+        .take(5)
+        .map(|(p, b)| format!("{p} ({})", crate::format::size(*b)))
+        .collect();
+    not_carried.extend(
+        super::heredoc_files::heredoc_files(&input.steps.steps)
+            .into_iter()
+            .filter(|p| !copies.iter().any(|c| under(p, &c.path)))
+            .filter(|p| !behind.iter().any(|(b, _)| under(p, b))),
+    );
+    (!not_carried.is_empty()).then(|| format!(
+        "not carried to the runtime (your steps wrote them outside the venv and the app; copy what the app needs): {}",
+        not_carried.join(", ")
+    ))
+}
 
 /// ENV the user's steps set, for the runtime (minus what the builder or pyslim handles).
 pub(crate) fn user_env(steps: &[Step]) -> Vec<(String, String)> {

@@ -2,6 +2,8 @@
 //! runs with (and what they depend on), never the Python the runtime base has itself; on
 //! distroless, which cannot install packages, their shared libraries copied from the builder.
 
+use serde::Serialize;
+
 use super::bases::Target;
 use super::interpreter::VenvInterpreter;
 use super::libraries::{library_copies, LibraryCopy};
@@ -10,11 +12,21 @@ use super::packages::{
 };
 use super::plan::PlanInput;
 
-pub(crate) struct RuntimeOs {
+/// The runtime stage's OS packages.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuntimeOs {
+    #[serde(rename = "runtime_packages")]
     pub packages: Vec<String>,
+    #[serde(rename = "runtime_packages_why")]
     pub why: String,
+    /// The runtime packages with the dependencies the build installed alongside them (what
+    /// the runtime's package manager will add, or what is copied to distroless).
+    #[serde(rename = "runtime_closure")]
     pub closure: Vec<String>,
+    /// Packages the build installed that the runtime base provides itself (its Python).
     pub base_provided: Vec<String>,
+    /// Distroless: the runtime packages' shared libraries, copied from the builder.
+    #[serde(rename = "runtime_libraries")]
     pub libraries: Vec<LibraryCopy>,
 }
 
