@@ -274,12 +274,15 @@ pub struct ExploreArgs {
 /// `SourceChoice` knows no clap; this is its spelling on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum SourceArg {
-    /// A file or directory when one exists at that path, else the Docker daemon.
+    /// A file or directory when one exists at that path, else the Docker daemon, else (when
+    /// the daemon has no such image, or none answers) the image's registry.
     #[default]
     Auto,
     Docker,
     DockerArchive,
     Oci,
+    /// A registry, read over HTTP without pulling (as `registry://HOST/REPO:TAG`).
+    Registry,
 }
 
 impl From<SourceArg> for SourceChoice {
@@ -289,14 +292,16 @@ impl From<SourceArg> for SourceChoice {
             SourceArg::Docker => SourceChoice::Docker,
             SourceArg::DockerArchive => SourceChoice::DockerArchive,
             SourceArg::Oci => SourceChoice::Oci,
+            SourceArg::Registry => SourceChoice::Registry,
         }
     }
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct ImageArgs {
-    /// Image name (from the Docker daemon), `docker save` tarball, or OCI layout (dir or tar).
-    /// Prefixes force a source: docker://NAME, docker-archive:PATH, oci:PATH.
+    /// Image name (from the Docker daemon, else its registry), `docker save` tarball, or OCI
+    /// layout (dir or tar). Prefixes force a source: docker://NAME, docker-archive:PATH,
+    /// oci:PATH, registry://HOST/REPO:TAG (or @sha256:DIGEST).
     /// With no image, the demo image built into pyslim is used.
     pub image: Option<String>,
 
@@ -315,7 +320,8 @@ pub struct ReadArgs {
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
 
-    /// Platform to pick from a multi-platform OCI index (os/arch[/variant]); default: this host's.
+    /// Platform to pick from a multi-platform OCI index or registry manifest list
+    /// (os/arch[/variant]); default: this host's.
     #[arg(long)]
     pub platform: Option<String>,
 
@@ -342,6 +348,33 @@ pub struct ReadArgs {
     /// Largest JSON document (manifest, index, config) pyslim will read.
     #[arg(long, default_value_t = Limits::default().max_json_bytes)]
     pub max_json_bytes: u64,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// How to reach a registry (for `registry://` images, `--source registry`, and names the
+/// Docker daemon does not have).
+#[derive(Args, Debug, Clone, Default)]
+pub struct RegistryArgs {
+    /// Registry user; the password (or token) is read from standard input with
+    /// --password-stdin. Default: PYSLIM_REGISTRY_USERNAME and PYSLIM_REGISTRY_PASSWORD, else
+    /// the docker CLI's login ($DOCKER_CONFIG/config.json and its credential helpers).
+    #[arg(long, requires = "password_stdin")]
+    pub username: Option<String>,
+
+    /// Read the registry password (or token) for --username from standard input.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+
+    /// A CA certificate (PEM) to trust for registries, besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
+
+    /// A registry to reach without verifying its TLS certificate, or in plain http, as
+    /// dockerd's option of that name (loopback hosts may always speak plain http). Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -62,6 +62,30 @@ pub(crate) fn open_options(args: &ReadArgs, skip_contents: bool, progress: bool)
             ..Default::default()
         },
         progress: progress && std::io::stderr().is_terminal(),
+        registry: registry_options(&args.registry),
+    }
+}
+
+/// The registry options the flags give. `--password-stdin` reads standard input once, however
+/// many images are opened.
+fn registry_options(args: &pyslim::cli::RegistryArgs) -> pyslim::source::registry::RegistryOptions {
+    static PASSWORD: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let password = if args.password_stdin {
+        PASSWORD
+            .get_or_init(|| {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).ok()?;
+                Some(text.trim_end_matches(['\n', '\r']).to_owned())
+            })
+            .clone()
+    } else {
+        None
+    };
+    pyslim::source::registry::RegistryOptions {
+        username: args.username.clone(),
+        password,
+        ca_cert: args.ca_cert.clone(),
+        insecure_registries: args.insecure_registry.clone(),
     }
 }
 

@@ -36,7 +36,8 @@ fn origin_of(args: &TrimArgs) -> Result<Origin> {
         return Ok(Origin::Demo);
     };
     Ok(match locate(reference, image.read.source.into())? {
-        Location::Daemon(name) => Origin::Daemon(name),
+        Location::Daemon(name) | Location::Named(name) => Origin::Daemon(name),
+        Location::Registry(name) => Origin::Registry(name),
         Location::Path(path, _) => Origin::File(path),
     })
 }

@@ -39,6 +39,9 @@ impl crate::source::LoadObserver for ChannelObserver {
     fn follows_layers(&self) -> bool {
         true
     }
+    /// Nothing is written under the screen (stderr would tear it); the header names the
+    /// image being read.
+    fn notice(&self, _line: &str) {}
     fn layers(&self, instructions: &[String]) {
         let _ = self.0.send(Event::Layers(instructions.to_vec()));
     }

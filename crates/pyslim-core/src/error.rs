@@ -41,6 +41,11 @@ pub enum Error {
     #[error("{0}")]
     Daemon(String),
 
+    /// A registry could not be reached, refused, or has no such image: the line names the
+    /// registry and says what to do.
+    #[error("{0}")]
+    Registry(String),
+
     #[error("image not found: {0}")]
     ImageNotFound(String),
 

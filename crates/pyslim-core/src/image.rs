@@ -14,6 +14,7 @@ pub enum SourceKind {
     Docker,
     DockerArchive,
     Oci,
+    Registry,
     Demo,
 }
 
@@ -23,6 +24,7 @@ impl SourceKind {
             SourceKind::Docker => "docker",
             SourceKind::DockerArchive => "docker-archive",
             SourceKind::Oci => "oci",
+            SourceKind::Registry => "registry",
             SourceKind::Demo => "demo",
         }
     }

@@ -38,6 +38,9 @@ pub enum Origin {
     Daemon(String),
     /// A docker-archive or an OCI layout (directory or tar).
     File(PathBuf),
+    /// An image in a registry, by name: read as a stream, never kept, so it cannot be
+    /// rewritten (the job says to pull it first).
+    Registry(String),
 }
 
 impl Origin {
@@ -49,6 +52,7 @@ impl Origin {
             SourceKind::DockerArchive | SourceKind::Oci => {
                 Origin::File(PathBuf::from(&image.reference))
             }
+            SourceKind::Registry => Origin::Registry(image.reference.clone()),
         }
     }
 }
@@ -77,6 +81,11 @@ impl TrimJob {
     ) -> Result<TrimJob> {
         refuse_existing(archive, options.force)?;
         let (readable, copy, check_diff_ids) = match origin {
+            Origin::Registry(name) => {
+                return Err(Error::Usage(format!(
+                    "{name}: a trimmed image is written from the image's own layers, which pyslim does not keep from a registry: pull it into the Docker daemon first (docker pull {name}) and trim that, or pass --no-image"
+                )))
+            }
             Origin::File(path) => {
                 // `-o` naming the source itself is refused even with --force.
                 refuse_source_as_output(path, archive)?;

@@ -10,6 +10,7 @@ mod layer_io;
 pub mod layer_tar;
 pub mod oci_layout;
 pub mod progress;
+pub mod registry;
 pub mod store;
 mod tar_guard;
 pub mod writer;
@@ -27,12 +28,15 @@ use store::{BlobStore, DirStore, StreamStore, TarFileStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SourceChoice {
-    /// A file or directory when one exists at that path, else the Docker daemon.
+    /// A file or directory when one exists at that path, else the Docker daemon, else (when
+    /// the daemon has no such image, or none answers) the image's registry.
     #[default]
     Auto,
     Docker,
     DockerArchive,
     Oci,
+    /// A registry, read over HTTP without pulling (`registry://HOST/REPO:TAG` forces it).
+    Registry,
 }
 
 /// Layers already read, by diff_id and how the blob is stored, shared by every image opened
@@ -91,8 +95,10 @@ pub struct OpenOptions {
     /// `os/arch[/variant]` to pick from a multi-platform index.
     pub platform: Option<String>,
     pub read: ReadOptions,
-    /// Draw a progress bar for daemon exports (only shown on a terminal).
+    /// Draw a progress bar for daemon exports and registry pulls (only shown on a terminal).
     pub progress: bool,
+    /// Credentials, trust and plain-http hosts for registry reads.
+    pub registry: registry::RegistryOptions,
 }
 
 /// Splits `docker-archive:PATH`, `oci:PATH`, `docker://NAME` (the transports skopeo and dive
@@ -104,6 +110,7 @@ fn split_transport(reference: &str) -> (Option<SourceChoice>, &str) {
         ("oci:", SourceChoice::Oci),
         ("docker://", SourceChoice::Docker),
         ("docker-daemon:", SourceChoice::Docker),
+        ("registry://", SourceChoice::Registry),
     ] {
         if let Some(rest) = reference.strip_prefix(prefix) {
             return (Some(choice), rest);
@@ -133,6 +140,11 @@ pub trait LoadObserver: Send + Sync {
     fn layer_read(&self, _index: usize, _entries: usize, _bytes: u64) {}
     /// One layer's changes, as soon as it is read (a screen can show its files then).
     fn layer_changes(&self, _index: usize, _changes: &pyslim_core::entry::LayerChanges) {}
+    /// A line for the user about where the image is read from (the daemon did not have it,
+    /// so its registry is asked). On stderr unless a screen shows it.
+    fn notice(&self, line: &str) {
+        eprintln!("pyslim: {line}");
+    }
 }
 
 /// An observer that ignores everything.
@@ -159,6 +171,8 @@ pub fn open_observed(
             let progress = progress::export_progress(opts.progress);
             daemon::read_image(&name, &opts.read, progress, observer)
         }
+        Location::Named(name) => daemon_else_registry(&name, opts, observer),
+        Location::Registry(name) => registry::read_image(&name, opts, &*observer, &|_| {}),
         Location::Path(path, choice) => open_path(&path, choice, opts, &*observer),
     }
 }
@@ -168,12 +182,17 @@ pub fn open_observed(
 pub enum Location {
     /// An image in the Docker daemon, by name.
     Daemon(String),
+    /// A name with no transport: the daemon's image when it has one, else its registry's.
+    Named(String),
+    /// An image in a registry (`registry://` or `--source registry`).
+    Registry(String),
     /// A file or directory, read as `SourceChoice` says (`Auto`: by what it holds).
     Path(PathBuf, SourceChoice),
 }
 
 /// Decides where `reference` points: a transport prefix (`docker://`, `oci:` …) first, then
-/// `choice`; with `Auto`, an existing path is a file and anything else names a daemon image.
+/// `choice`; with `Auto`, an existing path is a file and anything else names an image (the
+/// daemon's, else its registry's).
 pub fn locate(reference: &str, choice: SourceChoice) -> Result<Location> {
     let (transport, target) = split_transport(reference);
     let choice = match (transport, choice) {
@@ -184,14 +203,58 @@ pub fn locate(reference: &str, choice: SourceChoice) -> Result<Location> {
             } else if looks_like_path(target) {
                 return Err(Error::Usage(format!("{target}: no such file or directory")));
             } else {
-                SourceChoice::Docker
+                return Ok(Location::Named(target.to_owned()));
             }
         }
         (None, s) => s,
     };
     Ok(match choice {
         SourceChoice::Docker => Location::Daemon(target.to_owned()),
+        SourceChoice::Registry => Location::Registry(target.to_owned()),
         other => Location::Path(PathBuf::from(target), other),
+    })
+}
+
+/// `auto` for a name: the daemon's image when it has one; else (no such image there, or no
+/// daemon answers) the image's registry, saying so in one line once the registry answers.
+/// When neither has it, the error gives both reasons.
+fn daemon_else_registry(
+    target: &str,
+    opts: &OpenOptions,
+    observer: Arc<dyn LoadObserver>,
+) -> Result<Image> {
+    let progress = progress::export_progress(opts.progress);
+    let daemon_err = match daemon::read_image(target, &opts.read, progress, observer.clone()) {
+        Ok(image) => return Ok(image),
+        Err(e) => e,
+    };
+    let absent = match &daemon_err {
+        Error::ImageNotFound(_) => "is not in the Docker daemon",
+        // A daemon is there but this user may not use it: that is what to fix.
+        Error::Daemon(m) if m.starts_with("permission denied") => return Err(daemon_err),
+        Error::Daemon(_) if !daemon::available() => {
+            "cannot be read from a Docker daemon (none answers)"
+        }
+        _ => return Err(daemon_err),
+    };
+    if !registry::is_reference(target) {
+        return Err(daemon_err);
+    }
+    let notice = |registry: &str| {
+        observer.notice(&format!(
+            "{target} {absent}: reading it from its registry, {registry}"
+        ))
+    };
+    registry::read_image(target, opts, &*observer, &notice).map_err(|registry_err| {
+        let both = format!("{daemon_err}; from its registry: {registry_err}");
+        match daemon_err {
+            Error::ImageNotFound(_) => Error::ImageNotFound(
+                both.strip_prefix("image not found: ")
+                    .unwrap_or(&both)
+                    .to_owned(),
+            ),
+            _ => Error::Daemon(both),
+        }
     })
 }
 
