@@ -14,19 +14,30 @@ use tokio::sync::mpsc;
 use pyslim_core::error::{Error, Result};
 use pyslim_core::image::{Image, SourceKind};
 
-use super::assemble::assemble;
+use super::assemble::{assemble, Caches, Resolved};
 use super::docker_archive;
+use super::layer_cache::{trace, DiskCache, ImageRecord, RecordLayer};
 use super::layer_tar::ReadOptions;
-use super::store::StreamStore;
+use super::store::{BlobStore, CachedStore, StreamStore};
 
 pub use super::daemon_history::DaemonSummary;
 pub use crate::docker::connection::docker_host;
 use crate::docker::connection::{bounded, connect, connect_timeout, runtime};
 
 async fn summary(docker: &Docker, reference: &str) -> Result<DaemonSummary> {
+    Ok(summary_and_env(docker, reference).await?.0)
+}
+
+/// The summary, and the environment the image's config sets (inspect gives it whole; the
+/// disk cache never keeps it).
+async fn summary_and_env(
+    docker: &Docker,
+    reference: &str,
+) -> Result<(DaemonSummary, Option<Vec<String>>)> {
     let inspect = bounded(docker.inspect_image(reference), reference).await?;
     let history = bounded(docker.image_history(reference), reference).await?;
-    Ok(DaemonSummary {
+    let env = inspect.config.as_ref().and_then(|c| c.env.clone());
+    let summary = DaemonSummary {
         id: inspect.id.unwrap_or_default(),
         size: inspect.size.unwrap_or(0).max(0) as u64,
         diff_ids: inspect.root_fs.and_then(|r| r.layers).unwrap_or_default(),
@@ -35,7 +46,8 @@ async fn summary(docker: &Docker, reference: &str) -> Result<DaemonSummary> {
             .rev()
             .map(|h| (h.created_by, h.size))
             .collect(),
-    })
+    };
+    Ok((summary, env))
 }
 
 /// True when a daemon answers at DOCKER_HOST.
@@ -70,11 +82,19 @@ pub fn read_image(
     opts: &ReadOptions,
     mut progress: Box<dyn ExportProgress>,
     observer: Arc<dyn super::LoadObserver>,
+    disk: Option<Arc<DiskCache>>,
 ) -> Result<Image> {
     let rt = runtime()?;
     rt.block_on(async {
         let docker = connect().await?;
-        let summary = summary(&docker, reference).await?;
+        let (summary, env) = summary_and_env(&docker, reference).await?;
+        let input = format!("docker image {reference}");
+        if let Some(image) = disk.as_deref().and_then(|d| {
+            read_cached(d, reference, &input, &summary, env.as_deref(), opts, &*observer)
+        }) {
+            return image;
+        }
+        trace("export");
         progress.start(summary.size, summary.diff_ids.len());
         let rows = summary.layer_rows();
         let instructions: Vec<String> = rows.iter().map(|(i, _)| i.clone()).collect();
@@ -117,7 +137,8 @@ pub fn read_image(
         // hashing each as it passes tells which layer it is, so it is marked read at once,
         // on its row (and its diff_id is checked too).
         opts.verify_diff_ids |= observer.follows_layers();
-        let input = format!("docker image {reference}");
+        // The cache stores a layer under the diff_id its bytes hash to.
+        opts.hash_diff_ids |= disk.is_some();
         let wanted = reference.to_owned();
         let parse = tokio::task::spawn_blocking(move || {
             let progress = Arc::new(Mutex::new(progress));
@@ -159,6 +180,7 @@ pub fn read_image(
             let store = store?;
             let resolved =
                 docker_archive::resolve(&store, Some(&wanted), opts.limits.max_json_bytes)?;
+            let shape = disk.as_ref().map(|_| ExportShape::of(&resolved));
             let mut image = assemble(
                 &store,
                 resolved,
@@ -166,10 +188,16 @@ pub fn read_image(
                 SourceKind::Docker,
                 &opts,
                 &*observer,
-                None,
+                Caches {
+                    memory: None,
+                    disk: disk.as_deref(),
+                },
             )?;
             if image.id.is_empty() {
                 image.id = summary.id.clone();
+            }
+            if let (Some(disk), Some(shape)) = (&disk, shape) {
+                shape.store(disk, &store, &summary.id, &image, opts.limits.max_json_bytes);
             }
             Ok::<Image, Error>(image)
         });
@@ -254,5 +282,101 @@ impl Read for ChannelReader {
         buf[..n].copy_from_slice(&self.current[..n]);
         self.current = self.current.slice(n..);
         Ok(n)
+    }
+}
+
+/// The image again from the disk cache, with no export, when every layer of it is there
+/// (and its record, from an earlier export of the same image id).
+fn read_cached(
+    disk: &DiskCache,
+    reference: &str,
+    input: &str,
+    summary: &DaemonSummary,
+    env: Option<&[String]>,
+    opts: &ReadOptions,
+    observer: &dyn super::LoadObserver,
+) -> Option<Result<Image>> {
+    let record = disk.load_image(&summary.id)?;
+    let diff_ids: Vec<&str> = record.layers.iter().map(|l| l.diff_id.as_str()).collect();
+    if diff_ids
+        != summary
+            .diff_ids
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    {
+        return None;
+    }
+    let store = CachedStore::load(disk, input, &record, env, opts)?;
+    trace("no-export");
+    let resolved = Resolved {
+        config_member: record.config_member.clone(),
+        config_digest: Some(record.id.clone()),
+        layers: record
+            .layers
+            .iter()
+            .map(|l| super::assemble::LayerRef {
+                member: l.member.clone(),
+                digest: None,
+                size: None,
+            })
+            .collect(),
+        warnings: record.warnings.clone(),
+    };
+    Some(assemble(
+        &store,
+        resolved,
+        reference,
+        SourceKind::Docker,
+        opts,
+        observer,
+        Caches::default(),
+    ))
+}
+
+/// What an export held besides its layers, kept so the next read needs no export.
+struct ExportShape {
+    config_member: String,
+    members: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl ExportShape {
+    fn of(resolved: &Resolved) -> Self {
+        ExportShape {
+            config_member: resolved.config_member.clone(),
+            members: resolved.layers.iter().map(|l| l.member.clone()).collect(),
+            warnings: resolved.warnings.clone(),
+        }
+    }
+
+    /// Records the image once every layer of it is in the cache.
+    fn store(self, disk: &DiskCache, store: &StreamStore, id: &str, image: &Image, max_json: u64) {
+        let Ok(config) = store.read_json(&self.config_member, max_json) else {
+            return;
+        };
+        let layers = self
+            .members
+            .into_iter()
+            .zip(&image.layers)
+            .map(|(member, l)| {
+                RecordLayer::new(
+                    member,
+                    l.diff_id.clone(),
+                    l.digest.clone(),
+                    l.compression,
+                    l.blob_bytes.unwrap_or(0),
+                )
+            })
+            .collect();
+        if let Some(record) = ImageRecord::new(
+            image.id.clone(),
+            self.config_member,
+            &config,
+            layers,
+            self.warnings,
+        ) {
+            disk.store_image(id, &record);
+        }
     }
 }

@@ -2,10 +2,11 @@
 //! ends in the same resolution code, so the same image gives the same model from any of them.
 
 mod assemble;
-pub mod image_config;
 pub mod daemon;
 mod daemon_history;
 pub mod docker_archive;
+pub mod image_config;
+pub mod layer_cache;
 mod layer_io;
 pub mod layer_tar;
 pub mod oci_layout;
@@ -87,6 +88,8 @@ impl LayerCache {
 pub struct OpenOptions {
     /// Share layers with other images opened with this cache.
     pub cache: Option<Arc<LayerCache>>,
+    /// The layer cache on disk: layers read before are not read again.
+    pub disk_cache: Option<Arc<layer_cache::DiskCache>>,
     pub source: SourceChoice,
     /// `os/arch[/variant]` to pick from a multi-platform index.
     pub platform: Option<String>,
@@ -157,7 +160,13 @@ pub fn open_observed(
     match locate(reference, opts.source)? {
         Location::Daemon(name) => {
             let progress = progress::export_progress(opts.progress);
-            daemon::read_image(&name, &opts.read, progress, observer)
+            daemon::read_image(
+                &name,
+                &opts.read,
+                progress,
+                observer,
+                opts.disk_cache.clone(),
+            )
         }
         Location::Path(path, choice) => open_path(&path, choice, opts, &*observer),
     }
@@ -295,6 +304,9 @@ fn from_store(
         kind,
         &opts.read,
         observer,
-        opts.cache.as_deref(),
+        assemble::Caches {
+            memory: opts.cache.as_deref(),
+            disk: opts.disk_cache.as_deref(),
+        },
     )
 }
