@@ -330,8 +330,9 @@ pub struct ReadArgs {
     #[arg(long, default_value_t = Limits::default().max_json_bytes)]
     pub max_json_bytes: u64,
 
-    /// Neither read layers from the layer cache nor store them there.
-    #[arg(long, env = "PYSLIM_NO_CACHE", value_parser = clap::builder::BoolishValueParser::new())]
+    /// Neither read layers from the layer cache nor store them there (also: the environment
+    /// variable PYSLIM_NO_CACHE=1).
+    #[arg(long)]
     pub no_cache: bool,
 }
 

@@ -48,7 +48,11 @@ pub(crate) fn open_image_observed(
 pub(crate) fn open_options(args: &ReadArgs, skip_contents: bool, progress: bool) -> OpenOptions {
     OpenOptions {
         cache: None,
-        disk_cache: if args.no_cache { None } else { disk_cache() },
+        disk_cache: if args.no_cache || no_cache_from_env() {
+            None
+        } else {
+            disk_cache()
+        },
         source: args.source.into(),
         platform: args.platform.clone(),
         read: ReadOptions {
@@ -73,6 +77,16 @@ pub(crate) fn disk_cache() -> Option<std::sync::Arc<DiskCache>> {
     let dir = layer_cache::default_dir()?;
     let max = cache_bound();
     DiskCache::open(&dir, max).ok().map(std::sync::Arc::new)
+}
+
+/// `PYSLIM_NO_CACHE` set to anything but empty, `0` or `false`.
+fn no_cache_from_env() -> bool {
+    std::env::var("PYSLIM_NO_CACHE").is_ok_and(|v| {
+        !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "" | "0" | "false" | "no"
+        )
+    })
 }
 
 /// The cache's bound: `[cache] max-size` from `.pyslim.toml` here, else the default.

@@ -291,7 +291,10 @@ pub fn assemble(
                 seekable,
                 contents: !opts.skip_contents,
             };
-            disk.store_layer(&key, &label, &layer.changes, blob.as_deref());
+            // A stream parses every layer it carries: those cached already stay as they are.
+            if seekable || !disk.has_layer(&key) {
+                disk.store_layer(&key, &label, &layer.changes, blob.as_deref());
+            }
         }
     }
     let id = resolved.config_digest.unwrap_or_else(|| {

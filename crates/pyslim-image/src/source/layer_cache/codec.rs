@@ -41,6 +41,17 @@ pub(super) fn encode<T: Serialize>(value: &T) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Whether `head` (a file's first bytes) starts with this version's header.
+pub(super) fn header_is_current(head: &[u8]) -> bool {
+    let Some(rest) = head.strip_prefix(MAGIC) else {
+        return false;
+    };
+    let Some((len, rest)) = rest.split_first_chunk::<2>() else {
+        return false;
+    };
+    rest.get(..u16::from_le_bytes(*len) as usize) == Some(WRITER.as_bytes())
+}
+
 /// Checks the header and the checksum, then decodes.
 pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Refused> {
     let rest = bytes.strip_prefix(MAGIC).ok_or(Refused::OtherVersion)?;

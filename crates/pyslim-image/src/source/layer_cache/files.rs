@@ -86,6 +86,16 @@ fn display_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Whether the file exists and its header names this version (its body is not checked).
+pub(super) fn written_by_this_version(path: &Path) -> bool {
+    let mut head = [0u8; 128];
+    let Ok(mut f) = fs::File::open(path) else {
+        return false;
+    };
+    let n = super::super::layer_io::read_up_to(&mut f, &mut head).unwrap_or(0);
+    codec::header_is_current(&head[..n])
+}
+
 pub(super) fn remove(path: &Path) {
     let _ = fs::remove_file(path);
 }

@@ -130,9 +130,10 @@ impl DiskCache {
         Some(self.root.join("layers").join(key.file_name()?))
     }
 
-    /// Whether a layer is cached (without checking its file: `load_layer` does).
+    /// Whether a layer is cached by this version (its body is checked by `load_layer`).
     pub fn has_layer(&self, key: &LayerKey) -> bool {
-        self.layer_path(key).is_some_and(|p| p.is_file())
+        self.layer_path(key)
+            .is_some_and(|p| files::written_by_this_version(&p))
     }
 
     /// The layer, as a read under `label` (the source's name for the blob, which prefixes its
