@@ -177,10 +177,19 @@ fn sources(dir: &Path) -> Vec<(&'static str, String)> {
         &oci_dir,
     )
     .unwrap();
+    let legacy = write_tar(dir, "legacy.tar", &base, ArchiveFormat::DockerLegacy);
+    let gzipped = dir.join("legacy.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gzipped).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(&legacy).unwrap(), &mut gz).unwrap();
+    gz.finish().unwrap();
     vec![
+        ("docker-archive (legacy)", legacy),
         (
-            "docker-archive (legacy)",
-            write_tar(dir, "legacy.tar", &base, ArchiveFormat::DockerLegacy),
+            "docker save | gzip (a stream)",
+            gzipped.display().to_string(),
         ),
         (
             "docker-archive (OCI-style)",
@@ -704,4 +713,6 @@ fn the_daemon_is_not_asked_for_an_export_when_every_layer_is_cached() {
     assert_eq!(stdout(&cold), stdout(&warm));
     assert_eq!(count(&trace, "export"), 1, "{trace:?}");
     assert_eq!(count(&trace, "store"), 1, "{trace:?}");
+    // The three layers it shares pass through the export unparsed, from the cache.
+    assert_eq!(count(&trace, "hit"), 3, "{trace:?}");
 }

@@ -268,7 +268,7 @@ pub fn assemble(
                 });
             }
             let blob = layer_ref.digest.clone().or(read.blob_digest.clone());
-            to_store.push((index, key, label.clone(), blob));
+            to_store.push((index, key, label.clone(), blob, layer_ref.member.clone()));
         }
         warnings.extend(read.changes.warnings.iter().cloned());
         layers.push(Layer {
@@ -283,7 +283,7 @@ pub fn assemble(
     }
     // Only now, with every layer checked: a failed read caches nothing.
     if let Some(disk) = caches.disk {
-        for (index, (compression, seekable), label, blob) in to_store {
+        for (index, (compression, seekable), label, blob, member) in to_store {
             let layer = &layers[index];
             let key = LayerKey {
                 diff_id: &layer.diff_id,
@@ -294,6 +294,9 @@ pub fn assemble(
             // A stream parses every layer it carries: those cached already stay as they are.
             if seekable || !disk.has_layer(&key) {
                 disk.store_layer(&key, &label, &layer.changes, blob.as_deref());
+            }
+            if !seekable {
+                disk.map_member(&member, &layer.diff_id);
             }
         }
     }

@@ -133,6 +133,8 @@ pub fn read_image(
             }
         });
         let mut opts = opts.clone();
+        // Under --verify every layer is read and hashed: none is taken from the cache.
+        let skip_cached = !opts.verify_diff_ids;
         // The export names layers by ids of its own: for a screen that follows the layers,
         // hashing each as it passes tells which layer it is, so it is marked read at once,
         // on its row (and its diff_id is checked too).
@@ -151,7 +153,12 @@ pub fn read_image(
             };
             let summary_ref = &summary;
             let observer_ref = &observer;
-            let store = StreamStore::collect_observed(
+            let cached = |member: &str, head: &[u8], size: u64| {
+                disk.as_deref()
+                    .filter(|_| skip_cached)?
+                    .stream_member(&input, member, head, size, &opts, opts.verify_diff_ids)
+            };
+            let store = StreamStore::collect_skipping(
                 &input,
                 &mut reader,
                 &opts,
@@ -173,6 +180,7 @@ pub fn read_image(
                         observer_ref.layer_changes(i, &read.changes);
                     }
                 },
+                &cached,
             );
             if let Ok(mut p) = progress.lock() {
                 p.finish();

@@ -249,7 +249,25 @@ fn open_path(
                     Error::corrupt(&reference, format!("corrupt zstd stream ({e})"))
                 })?),
             };
-            let store = StreamStore::collect(&reference, reader, &opts.read, |_, _| {})?;
+            // Layers the cache holds pass unparsed (not under --verify).
+            let cached = |member: &str, head: &[u8], size: u64| {
+                let disk = opts.disk_cache.as_deref()?;
+                let input = &reference;
+                (!opts.read.verify_diff_ids)
+                    .then(|| disk.stream_member(input, member, head, size, &opts.read, false))
+                    .flatten()
+            };
+            // The cache stores a layer under the diff_id its bytes hash to.
+            let mut read = opts.read.clone();
+            read.hash_diff_ids |= opts.disk_cache.is_some();
+            let store = StreamStore::collect_skipping(
+                &reference,
+                reader,
+                &read,
+                &mut |_, _| {},
+                &mut |_, _| {},
+                &cached,
+            )?;
             from_store(&store, &reference, choice, opts, observer)
         }
     }

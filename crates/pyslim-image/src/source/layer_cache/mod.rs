@@ -17,6 +17,7 @@
 mod codec;
 mod files;
 mod image_record;
+mod stream_skip;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
