@@ -566,6 +566,10 @@ fn no_cache_reads_and_writes_nothing() {
     cache.take_trace();
     cache.run(dir.path(), &["analyze", "--json", "--no-cache", &tar]);
     assert!(cache.take_trace().is_empty());
+    // --verify hashes this image's own bytes: nothing is taken from the cache.
+    let verified = cache.run(dir.path(), &["analyze", "--json", "--verify", &tar]);
+    assert!(verified.status.success());
+    assert_eq!(count(&cache.take_trace(), "hit"), 0);
 }
 
 #[test]
@@ -690,6 +694,11 @@ fn the_daemon_is_not_asked_for_an_export_when_every_layer_is_cached() {
         assert_eq!(count(&warm_trace, "no-export"), 1, "{warm_trace:?}");
         assert_eq!(count(&warm_trace, "hit"), 4, "{warm_trace:?}");
     }
+    // --verify reads the export, whatever the cache holds.
+    cache.run(dir.path(), &["analyze", "--json", "--verify", &image.0]);
+    let trace = cache.take_trace();
+    assert_eq!(count(&trace, "export"), 1, "{trace:?}");
+    assert_eq!(count(&trace, "hit"), 0, "{trace:?}");
     // The same image as a docker-archive shares nothing with the daemon's stream reads (a
     // stream keeps less of an ELF file), but is right too.
     let tar = write_tar(

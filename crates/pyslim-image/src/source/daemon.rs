@@ -89,7 +89,9 @@ pub fn read_image(
         let docker = connect().await?;
         let (summary, env) = summary_and_env(&docker, reference).await?;
         let input = format!("docker image {reference}");
-        if let Some(image) = disk.as_deref().and_then(|d| {
+        // Under --verify every layer is read from the export and hashed.
+        let warm = disk.as_deref().filter(|_| !opts.verify_diff_ids);
+        if let Some(image) = warm.and_then(|d| {
             read_cached(d, reference, &input, &summary, env.as_deref(), opts, &*observer)
         }) {
             return image;
