@@ -7,9 +7,10 @@ use pyslim_core::error::{Error, Result};
 use pyslim_core::image::{history_for_layers, Image, Layer, SourceKind};
 
 use super::image_config::parse_config;
+use super::layer_cache::check_cached_limits;
 use super::layer_cache::{DiskCache, LayerKey};
+use super::layer_tar::LayerRead;
 use super::layer_tar::ReadOptions;
-use super::layer_tar::{check_cached_limits, LayerRead};
 use super::store::BlobStore;
 
 /// The caches a read may use: the one shared by the images of one run, the one on disk.

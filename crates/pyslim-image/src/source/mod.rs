@@ -3,6 +3,7 @@
 
 mod assemble;
 pub mod daemon;
+mod daemon_cached;
 mod daemon_history;
 pub mod docker_archive;
 pub mod image_config;

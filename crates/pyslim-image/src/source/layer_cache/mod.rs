@@ -17,6 +17,7 @@
 mod codec;
 mod files;
 mod image_record;
+mod limits;
 mod stream_skip;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ use pyslim_core::image::Compression;
 
 pub use files::{CacheEntry, CacheUsage};
 pub use image_record::{ImageRecord, RecordLayer};
+pub(crate) use limits::check_cached_limits;
 
 /// Used when neither the configuration nor the environment sets a bound.
 pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;

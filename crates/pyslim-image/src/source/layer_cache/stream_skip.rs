@@ -4,7 +4,8 @@
 use pyslim_core::error::Result;
 use pyslim_core::image::Compression;
 
-use super::super::layer_tar::{check_cached_limits, sniff_compression, LayerRead, ReadOptions};
+use super::super::layer_tar::{sniff_compression, LayerRead, ReadOptions};
+use super::check_cached_limits;
 use super::{digest_hex, DiskCache, LayerKey};
 
 /// `<v1 id>/layer.tar`, the legacy `docker save` name of a layer: the id is derived from the

@@ -8,8 +8,9 @@ use rayon::prelude::*;
 
 use pyslim_core::error::{Error, Result};
 
+use super::super::layer_cache::check_cached_limits;
 use super::super::layer_cache::{DiskCache, ImageRecord, LayerKey};
-use super::super::layer_tar::{check_cached_limits, LayerRead, ReadOptions};
+use super::super::layer_tar::{LayerRead, ReadOptions};
 use super::{missing, BlobStore};
 
 pub struct CachedStore {
