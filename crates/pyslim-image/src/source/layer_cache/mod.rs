@@ -13,6 +13,12 @@
 //! file carries the version that wrote it and a checksum: another version's file is ignored,
 //! a damaged one removed and read again. The directory is the user's alone (0700, files
 //! 0600), and the cache keeps facts, never a credential's bytes (see `codec`).
+//!
+//! For a source (the registry): `diff_id_for(blob digest)` says which layer a blob holds
+//! once it was read; `has_layer`/`streamed_layer` (or `load_layer`) take a layer from the
+//! cache instead of fetching it; `store_layer` keeps what a read gave, only once the read
+//! hashed the layer's bytes to its diff_id and the image checked out (a failed read caches
+//! nothing), with the blob digest to map to it.
 
 mod codec;
 mod files;

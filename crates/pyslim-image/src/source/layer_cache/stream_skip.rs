@@ -55,20 +55,38 @@ impl DiskCache {
             Compression::None => verify.then(|| diff_id.clone()),
             _ => Some(named?),
         };
+        let label = format!("{input}: {member}");
+        self.streamed_layer(&label, &diff_id, compression, blob, size, opts)
+    }
+
+    /// A layer read as a stream (a registry blob, a member of an export), from the cache:
+    /// what reading it under `label` would give, with the blob's own facts (`blob_digest`
+    /// as the read would report it, `blob_bytes`), and the read's limits applied. `None`
+    /// when the cache does not hold it. For a source that streams layers (the registry):
+    /// ask with the diff_id from the image config (or `diff_id_for` a blob digest) before
+    /// fetching a blob; store what a read gave with `store_layer` and `seekable: false`.
+    pub fn streamed_layer(
+        &self,
+        label: &str,
+        diff_id: &str,
+        compression: Compression,
+        blob_digest: Option<String>,
+        blob_bytes: u64,
+        opts: &ReadOptions,
+    ) -> Option<Result<LayerRead>> {
         let key = LayerKey {
-            diff_id: &diff_id,
+            diff_id,
             compression,
             seekable: false,
             contents: !opts.skip_contents,
         };
-        let label = format!("{input}: {member}");
-        let changes = self.load_layer(&key, &label)?;
+        let changes = self.load_layer(&key, label)?;
         Some(
-            check_cached_limits(&label, &changes, opts).map(|()| LayerRead {
+            check_cached_limits(label, &changes, opts).map(|()| LayerRead {
                 compression,
                 changes,
-                blob_digest: blob,
-                blob_bytes: size,
+                blob_digest,
+                blob_bytes,
             }),
         )
     }
