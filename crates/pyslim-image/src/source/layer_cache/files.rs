@@ -165,7 +165,7 @@ fn files_of(root: &Path) -> Vec<(PathBuf, CacheEntry)> {
             ));
         }
     }
-    out.sort_by(|a, b| b.1.last_used.cmp(&a.1.last_used));
+    out.sort_by_key(|(_, e)| std::cmp::Reverse(e.last_used));
     out
 }
 

@@ -19,6 +19,9 @@ pub struct StreamStore {
     layers: Mutex<HashMap<String, Result<LayerRead>>>,
 }
 
+/// Gives a layer member (by its name, its first bytes and its size) from the layer cache.
+pub type CachedMember<'a> = dyn Fn(&str, &[u8], u64) -> Option<Result<LayerRead>> + 'a;
+
 /// Members at most this big and not named like a layer are kept as documents.
 const DOCUMENT_SNIFF: usize = 512;
 
@@ -54,7 +57,7 @@ impl StreamStore {
         opts: &ReadOptions,
         on_member: &mut dyn FnMut(&str, u64),
         on_layer: &mut dyn FnMut(&str, &LayerRead),
-        cached: &dyn Fn(&str, &[u8], u64) -> Option<Result<LayerRead>>,
+        cached: &CachedMember<'_>,
     ) -> Result<Self> {
         let mut archive = tar::Archive::new(reader);
         let mut documents = HashMap::new();
