@@ -267,3 +267,129 @@ impl StoredLayer {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, kind: EntryKind) -> Entry {
+        Entry {
+            path: path.into(),
+            kind,
+            size: if kind == EntryKind::File { 1234 } else { 0 },
+            mode: 0o755,
+            uid: 1000,
+            gid: 1000,
+            link_target: matches!(kind, EntryKind::Symlink | EntryKind::Hardlink)
+                .then(|| "usr/bin/python3.11".into()),
+        }
+    }
+
+    fn changes(label: &str) -> LayerChanges {
+        let mut entries: Vec<Entry> = KINDS
+            .iter()
+            .enumerate()
+            .map(|(i, k)| entry(&format!("usr/x{i}"), *k))
+            .collect();
+        entries.push(entry("root/.pypirc", EntryKind::File));
+        entries.push(entry("etc/ssl/private/site.key", EntryKind::File));
+        LayerChanges {
+            entries,
+            whiteouts: vec!["usr/lib/python3.11/test".into()],
+            opaque_dirs: vec!["var/cache/apt".into()],
+            tar_bytes: 10_240,
+            diff_id: Some(format!("sha256:{}", "a".repeat(64))),
+            warnings: vec![
+                format!("{label}: entry ignored: path \"../x\" climbs above the image root"),
+                "a warning of its own".into(),
+            ],
+            captures: vec![
+                (
+                    0,
+                    Captured::Text(b"Metadata-Version: 2.1\nName: six\n".to_vec()),
+                ),
+                (
+                    1,
+                    Captured::Elf(ElfInfo {
+                        kind: "dyn",
+                        has_symtab: true,
+                        symtab_bytes: 4096,
+                        debug_bytes: 8192,
+                        needed: vec!["libc.so.6".into()],
+                        soname: Some("libx.so.1".into()),
+                        dynamic_read: true,
+                    }),
+                ),
+                (
+                    7,
+                    Captured::Text(b"[pypi]\npassword = s3cret-value\n".to_vec()),
+                ),
+                // A candidate name with nothing credential-like in it: nothing is kept.
+                (8, Captured::Text(b"just text\n".to_vec())),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_layer_comes_back_as_it_went_in_but_for_credentials_and_its_label() {
+        let diff_id = format!("sha256:{}", "a".repeat(64));
+        let before = changes("archive.tar: 1/layer.tar");
+        let bytes = encode(&StoredLayer::from_changes(
+            &before,
+            "archive.tar: 1/layer.tar",
+        ))
+        .unwrap();
+        let stored: StoredLayer = decode(&bytes).unwrap();
+        let after = stored
+            .into_changes("oci: blobs/sha256/b", &diff_id)
+            .unwrap();
+        assert_eq!(after.entries, before.entries);
+        assert_eq!(after.whiteouts, before.whiteouts);
+        assert_eq!(after.opaque_dirs, before.opaque_dirs);
+        assert_eq!(after.tar_bytes, before.tar_bytes);
+        assert_eq!(after.diff_id, before.diff_id);
+        // The label is the reader's of now, not the one that stored the layer.
+        assert_eq!(
+            after.warnings,
+            vec![
+                "oci: blobs/sha256/b: entry ignored: path \"../x\" climbs above the image root"
+                    .to_owned(),
+                "a warning of its own".to_owned()
+            ]
+        );
+        assert_eq!(after.captures[..2], before.captures[..2]);
+        assert_eq!(
+            after.captures[2],
+            (7, Captured::Credential("PyPI credentials".into()))
+        );
+        assert_eq!(after.captures.len(), 3);
+        // The credential's bytes are nowhere in the stored body.
+        let plain = postcard::to_stdvec(&StoredLayer::from_changes(&before, "x")).unwrap();
+        assert!(!plain.windows(12).any(|w| w == b"s3cret-value"));
+    }
+
+    #[test]
+    fn damage_and_other_versions_are_told_apart() {
+        let bytes = encode(&"sha256:x".to_owned()).unwrap();
+        assert_eq!(decode::<String>(&bytes).unwrap(), "sha256:x");
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert_eq!(decode::<String>(&flipped), Err(Refused::Damaged));
+        assert_eq!(
+            decode::<String>(&bytes[..bytes.len() - 3]),
+            Err(Refused::Damaged)
+        );
+        assert_eq!(decode::<String>(&bytes[..20]), Err(Refused::Damaged));
+        let other = String::from_utf8_lossy(&bytes)
+            .replace("format 1", "format 2")
+            .into_bytes();
+        assert_eq!(decode::<String>(&other), Err(Refused::OtherVersion));
+        assert_eq!(
+            decode::<String>(b"not a cache file"),
+            Err(Refused::OtherVersion)
+        );
+        assert!(header_is_current(&bytes[..64]));
+        assert!(!header_is_current(&other[..64]));
+    }
+}
