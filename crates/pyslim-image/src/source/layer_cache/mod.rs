@@ -257,6 +257,7 @@ pub fn trace(event: &str) {
         .append(true)
         .open(path)
     {
-        let _ = writeln!(f, "{event}");
+        // One write per line: appends from parallel readers never interleave.
+        let _ = f.write_all(format!("{event}\n").as_bytes());
     }
 }
