@@ -15,7 +15,7 @@ fn main() {
         .flat_map(|l| &l.changes.captures)
         .map(|(_, c)| match c {
             pyslim::core::content::Captured::Text(t) => t.len(),
-            pyslim::core::content::Captured::Elf(_) => 0,
+            _ => 0,
         })
         .sum();
     println!("{captures} captures, {captured_bytes} bytes of text");

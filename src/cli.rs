@@ -31,6 +31,27 @@ pub enum Command {
     /// Propose a multi-stage Dockerfile that rebuilds the image smaller and safer, with a size
     /// estimate; `--build` builds it with the Docker engine and measures it.
     Propose(ProposeArgs),
+    /// The layer cache: its size and entries; `prune` to its bound, `clear` it all.
+    Cache(CacheArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: Option<CacheAction>,
+    /// Print as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheAction {
+    /// Show where the cache is, its size and its entries (the default).
+    Show,
+    /// Remove the least recently used entries until the cache is within its bound.
+    Prune,
+    /// Remove every entry.
+    Clear,
 }
 
 /// The runtime a proposal targets.
@@ -348,6 +369,11 @@ pub struct ReadArgs {
     /// Largest JSON document (manifest, index, config) pyslim will read.
     #[arg(long, default_value_t = Limits::default().max_json_bytes)]
     pub max_json_bytes: u64,
+
+    /// Neither read layers from the layer cache nor store them there (also: the environment
+    /// variable PYSLIM_NO_CACHE=1).
+    #[arg(long)]
+    pub no_cache: bool,
 
     #[command(flatten)]
     pub registry: RegistryArgs,

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Trim(args) => commands::run_trim(args),
         Command::Compare(args) => commands::run_compare(args),
         Command::Propose(args) => commands::run_propose(args),
+        Command::Cache(args) => commands::run_cache(args),
     };
     match result {
         Ok(code) => code,

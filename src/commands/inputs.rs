@@ -7,6 +7,7 @@ use pyslim::cli::{ImageArgs, ReadArgs, TrimOutputArgs};
 use pyslim::config;
 use pyslim::core::findings::RuleSet;
 use pyslim::core::{examine, Examination};
+use pyslim::source::layer_cache::{self, DiskCache};
 use pyslim::source::{Limits, OpenOptions, ReadOptions};
 use pyslim::{demo, Image, Result};
 
@@ -47,6 +48,11 @@ pub(crate) fn open_image_observed(
 pub(crate) fn open_options(args: &ReadArgs, skip_contents: bool, progress: bool) -> OpenOptions {
     OpenOptions {
         cache: None,
+        disk_cache: if args.no_cache || no_cache_from_env() {
+            None
+        } else {
+            disk_cache()
+        },
         source: args.source.into(),
         platform: args.platform.clone(),
         read: ReadOptions {
@@ -87,6 +93,32 @@ fn registry_options(args: &pyslim::cli::RegistryArgs) -> pyslim::source::registr
         ca_cert: args.ca_cert.clone(),
         insecure_registries: args.insecure_registry.clone(),
     }
+}
+
+/// The layer cache the environment and `.pyslim.toml` name; `None` (read without it) when
+/// it cannot be made (say, a read-only home): a cache only ever saves time.
+pub(crate) fn disk_cache() -> Option<std::sync::Arc<DiskCache>> {
+    let dir = layer_cache::default_dir()?;
+    let max = cache_bound();
+    DiskCache::open(&dir, max).ok().map(std::sync::Arc::new)
+}
+
+/// `PYSLIM_NO_CACHE` set to anything but empty, `0` or `false`.
+fn no_cache_from_env() -> bool {
+    std::env::var("PYSLIM_NO_CACHE").is_ok_and(|v| {
+        !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "" | "0" | "false" | "no"
+        )
+    })
+}
+
+/// The cache's bound: `[cache] max-size` from `.pyslim.toml` here, else the default.
+pub(crate) fn cache_bound() -> u64 {
+    std::env::current_dir()
+        .ok()
+        .and_then(|here| config::cache_max_bytes(&here).ok().flatten())
+        .unwrap_or(layer_cache::DEFAULT_MAX_BYTES)
 }
 
 pub(crate) fn load_config(explicit: Option<&std::path::Path>) -> Result<config::UserConfig> {

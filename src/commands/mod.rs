@@ -1,6 +1,7 @@
 //! One module per command; main.rs only dispatches.
 
 mod analyze;
+mod cache;
 mod compare;
 mod inputs;
 mod interactive;
@@ -10,6 +11,7 @@ mod trim_daemon;
 mod trim_image;
 
 pub(crate) use analyze::{run_analyze, run_check};
+pub(crate) use cache::run_cache;
 pub(crate) use compare::run_compare;
 pub(crate) use interactive::{run_explore, run_trim};
 pub(crate) use propose::run_propose;

@@ -35,6 +35,17 @@ struct RawFile {
     /// The explorer's theme: a built-in name or a theme file's path.
     #[serde(default)]
     theme: Option<String>,
+    #[serde(default)]
+    cache: Option<CacheSection>,
+}
+
+/// `[cache]`: the layer cache's bound.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CacheSection {
+    /// `"2GB"`, `"500MiB"` …: least recently used layers go beyond it.
+    #[serde(default)]
+    max_size: Option<toml::Value>,
 }
 
 /// Everything the user configured.
@@ -46,6 +57,8 @@ pub struct UserConfig {
     pub theme: Option<String>,
     /// The files read, for messages.
     pub files: Vec<PathBuf>,
+    /// `[cache] max-size`, in bytes.
+    pub cache_max_bytes: Option<u64>,
 }
 
 /// Loads the built-in rules and overlays `explicit` (when given, it must exist) or
@@ -55,6 +68,7 @@ pub fn load(explicit: Option<&Path>, dir: &Path) -> Result<UserConfig> {
     let mut check = CheckConfig::default();
     let mut files = Vec::new();
     let mut theme = None;
+    let mut cache_max_bytes = None;
     let dive = dir.join(DIVE_CI_FILE);
     if dive.is_file() {
         let text = std::fs::read_to_string(&dive).map_err(|e| Error::io(&dive, e))?;
@@ -72,6 +86,9 @@ pub fn load(explicit: Option<&Path>, dir: &Path) -> Result<UserConfig> {
         let raw: RawFile = toml::from_str(&text).map_err(|e| Error::parse(&input, e))?;
         rules.overlay(&input, &raw.rules, raw.rule)?;
         theme = raw.theme;
+        if let Some(value) = raw.cache.and_then(|c| c.max_size) {
+            cache_max_bytes = Some(cache_size(&input, &value)?);
+        }
         if let Some(c) = raw.check {
             for (key, value) in &c {
                 check.set(&input, key, value)?;
@@ -91,11 +108,50 @@ pub fn load(explicit: Option<&Path>, dir: &Path) -> Result<UserConfig> {
         files.push(path);
     }
     Ok(UserConfig {
+        cache_max_bytes,
         theme,
         rules,
         check,
         files,
     })
+}
+
+/// `[cache] max-size` from `.pyslim.toml` in `dir`, read alone (the rest of the file is
+/// checked by `load`): the bound every command that reads an image applies.
+pub fn cache_max_bytes(dir: &Path) -> Result<Option<u64>> {
+    let path = dir.join(DEFAULT_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let input = path.display().to_string();
+    let table: toml::Table = toml::from_str(&text).map_err(|e| Error::parse(&input, e))?;
+    match table
+        .get("cache")
+        .and_then(|c| c.as_table())
+        .and_then(|c| c.get("max-size"))
+    {
+        Some(value) => cache_size(&input, value).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// `max-size = "2GB"` or a number of bytes.
+fn cache_size(input: &str, value: &toml::Value) -> Result<u64> {
+    let key = "[cache] max-size";
+    match value {
+        toml::Value::Integer(n) if *n >= 0 => Ok(*n as u64),
+        toml::Value::String(s) => match parse_size(input, key, s)? {
+            Limit::At(n) => Ok(n),
+            Limit::Disabled => Err(Error::corrupt(
+                input,
+                format!("{key} cannot be disabled; use --no-cache to read without the cache"),
+            )),
+        },
+        other => Err(Error::corrupt(
+            input,
+            format!("{key} = {other}: expected a size like 2GB, 500MiB or 1048576"),
+        )),
+    }
 }
 
 #[cfg(test)]

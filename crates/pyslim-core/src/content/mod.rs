@@ -16,6 +16,9 @@ pub enum CaptureKind {
 pub enum Captured {
     Text(Vec<u8>),
     Elf(ElfInfo),
+    /// A credential-like file already classified (the kind the secrets detector gives it):
+    /// what the layer cache keeps in place of the file's bytes, which it never stores.
+    Credential(String),
 }
 
 /// Bytes kept for small metadata files.

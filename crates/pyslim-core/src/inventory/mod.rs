@@ -113,7 +113,7 @@ pub struct Venv {
 pub fn final_text<'a>(image: &'a Image, tree: &Tree, id: NodeId) -> Option<&'a [u8]> {
     match final_capture(image, tree, id)? {
         Captured::Text(t) => Some(t),
-        Captured::Elf(_) => None,
+        Captured::Elf(_) | Captured::Credential(_) => None,
     }
 }
 

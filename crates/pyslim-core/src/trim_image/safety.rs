@@ -166,7 +166,7 @@ fn entrypoint(image: &Image, ex: &Examination, removed: &[bool], out: &mut Vec<P
 fn elf_of<'a>(image: &'a Image, tree: &Tree, n: NodeId) -> Option<&'a crate::content::ElfInfo> {
     match final_capture(image, tree, n)? {
         Captured::Elf(info) => Some(info),
-        Captured::Text(_) => None,
+        Captured::Text(_) | Captured::Credential(_) => None,
     }
 }
 

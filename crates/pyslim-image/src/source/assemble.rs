@@ -7,8 +7,136 @@ use pyslim_core::error::{Error, Result};
 use pyslim_core::image::{history_for_layers, Image, Layer, SourceKind};
 
 use super::image_config::parse_config;
+use super::layer_cache::check_cached_limits;
+use super::layer_cache::{DiskCache, LayerKey};
+use super::layer_tar::LayerRead;
 use super::layer_tar::ReadOptions;
 use super::store::BlobStore;
+
+/// The caches a read may use: the one shared by the images of one run, the one on disk.
+#[derive(Clone, Copy, Default)]
+pub struct Caches<'a> {
+    pub memory: Option<&'a super::LayerCache>,
+    pub disk: Option<&'a DiskCache>,
+}
+
+/// One layer, read or taken from a cache.
+struct LayerOutcome {
+    read: LayerRead,
+    /// How to store it on disk once the image is checked: (compression, seekable).
+    store_as: Option<(pyslim_core::image::Compression, bool)>,
+    /// The diff_id hashed for the disk cache, to check before storing.
+    hashed: Option<String>,
+}
+
+/// Reads one layer, or takes it from a cache. Shared layers share reading, never what
+/// depends on the source: a layer is taken from a cache only when this image stores it
+/// alike (the same compression, so the same reader and the same captures), and the facts
+/// of the blob itself (its size, its digest) stay this image's. A stream has read its layers
+/// already, and --verify must hash this image's own bytes: no sharing then.
+fn read_one(
+    store: &dyn BlobStore,
+    l: &LayerRef,
+    diff_id: &str,
+    input: &str,
+    opts: &ReadOptions,
+    caches: Caches,
+) -> Result<LayerOutcome> {
+    let label = format!("{input}: {}", l.member);
+    // `None` for a stream, which has parsed its layers already.
+    let stored = (caches.memory.is_some() || caches.disk.is_some())
+        .then(|| store.stored(&l.member))
+        .flatten();
+    let shareable = stored.filter(|_| !opts.verify_diff_ids);
+    let memory_key = shareable.map(|s| format!("{diff_id} {:?}", s.compression));
+    if let (Some(c), Some(k), Some(stored)) = (caches.memory, memory_key.as_deref(), shareable) {
+        if let Some(mut shared) = c.get(k) {
+            shared.blob_bytes = stored.bytes;
+            shared.blob_digest = None;
+            return Ok(LayerOutcome {
+                read: shared,
+                store_as: None,
+                hashed: None,
+            });
+        }
+    }
+    if let (Some(disk), Some(stored)) = (caches.disk, shareable) {
+        let key = LayerKey {
+            diff_id,
+            compression: stored.compression,
+            seekable: true,
+            contents: !opts.skip_contents,
+        };
+        if let Some(changes) = disk.load_layer(&key, &label) {
+            check_cached_limits(&label, &changes, opts)?;
+            let read = LayerRead {
+                compression: stored.compression,
+                changes,
+                blob_digest: None,
+                blob_bytes: stored.bytes,
+            };
+            if let (Some(c), Some(k)) = (caches.memory, memory_key.as_deref()) {
+                c.put(k, &read);
+            }
+            return Ok(LayerOutcome {
+                read,
+                store_as: None,
+                hashed: None,
+            });
+        }
+    }
+    // A layer goes into the disk cache only under a diff_id its bytes were hashed to: a
+    // compressed blob is hashed as it inflates; an uncompressed one read with seeks is
+    // hashed in a second pass, so that its facts are those of a read without the cache.
+    // (Under --verify an uncompressed file is read as a stream: not stored as a seek read.)
+    let to_disk = caches.disk.is_some() && (stored.is_none() || shareable.is_some());
+    let mut read_opts;
+    let mut opts_used = opts;
+    if to_disk {
+        read_opts = opts.clone();
+        read_opts.hash_diff_ids = true;
+        opts_used = &read_opts;
+    }
+    let read = store.read_layer(&l.member, opts_used, l.digest.is_some())?;
+    if let (Some(c), Some(k)) = (caches.memory, memory_key.as_deref()) {
+        c.put(k, &read);
+    }
+    if !to_disk {
+        return Ok(LayerOutcome {
+            read,
+            store_as: None,
+            hashed: None,
+        });
+    }
+    let hashed = match (&read.changes.diff_id, stored) {
+        (Some(d), _) => Some(d.clone()),
+        (None, Some(_)) => Some(hash_member(store, &l.member, &label)?),
+        // A compressed layer of a stream, not hashed: not stored.
+        (None, None) => None,
+    };
+    Ok(LayerOutcome {
+        store_as: Some((read.compression, stored.is_some())),
+        hashed,
+        read,
+    })
+}
+
+/// sha256 of a member's bytes, as `sha256:…`.
+fn hash_member(store: &dyn BlobStore, member: &str, label: &str) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut reader = store.open_member(member)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut reader, &mut buf)
+            .map_err(|e| Error::corrupt(label, super::layer_io::describe_io(&e)))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}
 
 /// A layer as a manifest names it.
 pub struct LayerRef {
@@ -33,7 +161,7 @@ pub fn assemble(
     source: SourceKind,
     opts: &ReadOptions,
     observer: &dyn super::LoadObserver,
-    cache: Option<&super::LayerCache>,
+    caches: Caches,
 ) -> Result<Image> {
     let input = store.input().to_owned();
     let config_bytes = store.read_json(&resolved.config_member, opts.limits.max_json_bytes)?;
@@ -71,38 +199,13 @@ pub fn assemble(
         .par_iter()
         .enumerate()
         .map(|(i, l)| {
-            let diff_id = &parsed.diff_ids[i];
-            // Shared layers share reading, never what depends on the source: a layer is
-            // taken from the cache only when this image stores it alike (the same
-            // compression, so the same reader and the same captures), and the facts of the
-            // blob itself (its size, its digest) stay this image's. A stream has read its
-            // layers already, and --verify must hash this image's own bytes: no sharing.
-            let stored = cache
-                .filter(|_| !opts.verify_diff_ids)
-                .and_then(|_| store.stored(&l.member));
-            let key = stored.map(|s| format!("{diff_id} {:?}", s.compression));
-            let shared = cache.zip(key.as_deref()).and_then(|(c, k)| c.get(k));
-            let read = match (shared, stored) {
-                (Some(mut shared), Some(stored)) => {
-                    shared.blob_bytes = stored.bytes;
-                    shared.blob_digest = None;
-                    shared
-                }
-                _ => {
-                    let read = store.read_layer(&l.member, opts, l.digest.is_some())?;
-                    if let (Some(c), Some(k)) = (cache, key.as_deref()) {
-                        c.put(k, &read);
-                    }
-                    read
-                }
-            };
-            let bytes = read.changes.entries.iter().map(|e| e.size).sum();
-            observer.layer_read(i, read.changes.entries.len(), bytes);
-            observer.layer_changes(i, &read.changes);
+            let read = read_one(store, l, &parsed.diff_ids[i], &input, opts, caches)?;
+            let bytes = read.read.changes.entries.iter().map(|e| e.size).sum();
+            observer.layer_read(i, read.read.changes.entries.len(), bytes);
+            observer.layer_changes(i, &read.read.changes);
             Ok(read)
         })
         .collect::<Result<_>>()?;
-
     let mut warnings = resolved.warnings;
     if parsed.history.iter().filter(|h| !h.empty_layer).count() != resolved.layers.len()
         && !parsed.history.is_empty()
@@ -114,6 +217,7 @@ pub fn assemble(
         ));
     }
     let mut layers = Vec::with_capacity(reads.len());
+    let mut to_store = Vec::new();
     for (index, ((layer_ref, read), (diff_id, hist))) in resolved
         .layers
         .into_iter()
@@ -122,6 +226,11 @@ pub fn assemble(
         .enumerate()
     {
         let label = format!("{input}: {}", layer_ref.member);
+        let LayerOutcome {
+            read,
+            store_as,
+            hashed,
+        } = read;
         if let Some(expected) = layer_ref.size {
             if expected != read.blob_bytes {
                 return Err(Error::corrupt(
@@ -151,6 +260,17 @@ pub fn assemble(
                 });
             }
         }
+        if let (Some(actual), Some(key)) = (&hashed, store_as) {
+            if *actual != diff_id {
+                return Err(Error::DigestMismatch {
+                    input: format!("{label} (diff_id)"),
+                    expected: diff_id,
+                    actual: actual.clone(),
+                });
+            }
+            let blob = layer_ref.digest.clone().or(read.blob_digest.clone());
+            to_store.push((index, key, label.clone(), blob, layer_ref.member.clone()));
+        }
         warnings.extend(read.changes.warnings.iter().cloned());
         layers.push(Layer {
             index,
@@ -161,6 +281,25 @@ pub fn assemble(
             history: hist,
             changes: read.changes,
         });
+    }
+    // Only now, with every layer checked: a failed read caches nothing.
+    if let Some(disk) = caches.disk {
+        for (index, (compression, seekable), label, blob, member) in to_store {
+            let layer = &layers[index];
+            let key = LayerKey {
+                diff_id: &layer.diff_id,
+                compression,
+                seekable,
+                contents: !opts.skip_contents,
+            };
+            // A stream parses every layer it carries: those cached already stay as they are.
+            if seekable || !disk.has_layer(&key) {
+                disk.store_layer(&key, &label, &layer.changes, blob.as_deref());
+            }
+            if !seekable {
+                disk.map_member(&member, &layer.diff_id);
+            }
+        }
     }
     let id = resolved.config_digest.unwrap_or_else(|| {
         use sha2::{Digest, Sha256};

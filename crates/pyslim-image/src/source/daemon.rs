@@ -14,8 +14,10 @@ use tokio::sync::mpsc;
 use pyslim_core::error::{Error, Result};
 use pyslim_core::image::{Image, SourceKind};
 
-use super::assemble::assemble;
+use super::assemble::{assemble, Caches};
+use super::daemon_cached::{read_cached, ExportShape};
 use super::docker_archive;
+use super::layer_cache::{trace, DiskCache};
 use super::layer_tar::ReadOptions;
 use super::store::StreamStore;
 
@@ -25,9 +27,19 @@ pub use crate::docker::connection::docker_host;
 use crate::docker::connection::{bounded, connect, connect_timeout, runtime};
 
 async fn summary(docker: &Docker, reference: &str) -> Result<DaemonSummary> {
+    Ok(summary_and_env(docker, reference).await?.0)
+}
+
+/// The summary, and the environment the image's config sets (inspect gives it whole; the
+/// disk cache never keeps it).
+async fn summary_and_env(
+    docker: &Docker,
+    reference: &str,
+) -> Result<(DaemonSummary, Option<Vec<String>>)> {
     let inspect = bounded(docker.inspect_image(reference), reference).await?;
     let history = bounded(docker.image_history(reference), reference).await?;
-    Ok(DaemonSummary {
+    let env = inspect.config.as_ref().and_then(|c| c.env.clone());
+    let summary = DaemonSummary {
         id: inspect.id.unwrap_or_default(),
         size: inspect.size.unwrap_or(0).max(0) as u64,
         diff_ids: inspect.root_fs.and_then(|r| r.layers).unwrap_or_default(),
@@ -36,7 +48,8 @@ async fn summary(docker: &Docker, reference: &str) -> Result<DaemonSummary> {
             .rev()
             .map(|h| (h.created_by, h.size))
             .collect(),
-    })
+    };
+    Ok((summary, env))
 }
 
 /// True when a daemon answers at DOCKER_HOST.
@@ -71,11 +84,21 @@ pub fn read_image(
     opts: &ReadOptions,
     mut progress: Box<dyn ExportProgress>,
     observer: Arc<dyn super::LoadObserver>,
+    disk: Option<Arc<DiskCache>>,
 ) -> Result<Image> {
     let rt = runtime()?;
     rt.block_on(async {
         let docker = connect().await?;
-        let summary = summary(&docker, reference).await?;
+        let (summary, env) = summary_and_env(&docker, reference).await?;
+        let input = format!("docker image {reference}");
+        // Under --verify every layer is read from the export and hashed.
+        let warm = disk.as_deref().filter(|_| !opts.verify_diff_ids);
+        if let Some(image) = warm.and_then(|d| {
+            read_cached(d, reference, &input, &summary, env.as_deref(), opts, &*observer)
+        }) {
+            return image;
+        }
+        trace("export");
         progress.start(summary.size, summary.diff_ids.len());
         let rows = summary.layer_rows();
         let instructions: Vec<String> = rows.iter().map(|(i, _)| i.clone()).collect();
@@ -121,11 +144,14 @@ pub fn read_image(
             }
         });
         let mut opts = opts.clone();
+        // Under --verify every layer is read and hashed: none is taken from the cache.
+        let skip_cached = !opts.verify_diff_ids;
         // The export names layers by ids of its own: for a screen that follows the layers,
         // hashing each as it passes tells which layer it is, so it is marked read at once,
         // on its row (and its diff_id is checked too).
         opts.verify_diff_ids |= observer.follows_layers();
-        let input = format!("docker image {reference}");
+        // The cache stores a layer under the diff_id its bytes hash to.
+        opts.hash_diff_ids |= disk.is_some();
         let wanted = reference.to_owned();
         let parse = tokio::task::spawn_blocking(move || {
             let progress = Arc::new(Mutex::new(progress));
@@ -138,7 +164,12 @@ pub fn read_image(
             };
             let summary_ref = &summary;
             let observer_ref = &observer;
-            let store = StreamStore::collect_observed(
+            let cached = |member: &str, head: &[u8], size: u64| {
+                disk.as_deref()
+                    .filter(|_| skip_cached)?
+                    .stream_member(&input, member, head, size, &opts, opts.verify_diff_ids)
+            };
+            let store = StreamStore::collect_skipping(
                 &input,
                 &mut reader,
                 &opts,
@@ -160,6 +191,7 @@ pub fn read_image(
                         observer_ref.layer_changes(i, &read.changes);
                     }
                 },
+                &cached,
             );
             if let Ok(mut p) = progress.lock() {
                 p.finish();
@@ -167,6 +199,7 @@ pub fn read_image(
             let store = store?;
             let resolved =
                 docker_archive::resolve(&store, Some(&wanted), opts.limits.max_json_bytes)?;
+            let shape = disk.as_ref().map(|_| ExportShape::of(&resolved));
             let mut image = assemble(
                 &store,
                 resolved,
@@ -174,10 +207,16 @@ pub fn read_image(
                 SourceKind::Docker,
                 &opts,
                 &*observer,
-                None,
+                Caches {
+                    memory: None,
+                    disk: disk.as_deref(),
+                },
             )?;
             if image.id.is_empty() {
                 image.id = summary.id.clone();
+            }
+            if let (Some(disk), Some(shape)) = (&disk, shape) {
+                shape.store(disk, &store, &summary.id, &image, opts.limits.max_json_bytes);
             }
             Ok::<Image, Error>(image)
         });

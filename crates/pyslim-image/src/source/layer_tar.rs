@@ -50,7 +50,12 @@ pub struct EntryCount(std::sync::Arc<std::sync::atomic::AtomicU64>);
 impl EntryCount {
     /// Counts one more entry and returns the total.
     fn add_one(&self) -> u64 {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+        self.add(1)
+    }
+
+    /// Counts `n` more entries (a layer taken whole from the cache) and returns the total.
+    pub(crate) fn add(&self, n: u64) -> u64 {
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n
     }
 }
 
@@ -60,6 +65,10 @@ pub struct ReadOptions {
     /// Hash every uncompressed layer to check its diff_id, even where that means reading data
     /// that could be skipped.
     pub verify_diff_ids: bool,
+    /// Compute the diff_id of every layer read as a stream, as its bytes pass (for the layer
+    /// cache, which stores a layer only under a diff_id it hashed), without --verify's full
+    /// reads of layers that could be skipped, and without changing what a read reports.
+    pub hash_diff_ids: bool,
     /// Read no file contents (no package metadata, secrets or ELF headers): the engine alone.
     pub skip_contents: bool,
     pub limits: Limits,
@@ -104,8 +113,10 @@ pub fn read_layer_stream<R: Read>(
     let mut buffered = BufReader::with_capacity(256 * 1024, HashingReader::new(reader, true));
     let head = buffered.fill_buf().map_err(|e| io_corrupt(input, e))?;
     let compression = sniff_compression(head);
-    let hash_blob =
+    let report_blob =
         opts.verify_diff_ids || (hash_compressed_blob && compression != Compression::None);
+    let hash_blob = report_blob || (opts.hash_diff_ids && compression == Compression::None);
+    let hash_tar = opts.verify_diff_ids || opts.hash_diff_ids;
     if !hash_blob {
         buffered.get_mut().stop_hashing();
     }
@@ -116,15 +127,15 @@ pub fn read_layer_stream<R: Read>(
         }
         Compression::Gzip => {
             let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
-            let (changes, rest) = read_tar(input, decoder, opts, opts.verify_diff_ids)
-                .map_err(|e| in_compressed(e, "gzip"))?;
+            let (changes, rest) =
+                read_tar(input, decoder, opts, hash_tar).map_err(|e| in_compressed(e, "gzip"))?;
             (changes, rest.into_inner().into_inner())
         }
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| io_corrupt(input, e))?;
-            let (changes, rest) = read_tar(input, decoder, opts, opts.verify_diff_ids)
-                .map_err(|e| in_compressed(e, "zstd"))?;
+            let (changes, rest) =
+                read_tar(input, decoder, opts, hash_tar).map_err(|e| in_compressed(e, "zstd"))?;
             (changes, rest.finish().into_inner())
         }
     };
@@ -138,6 +149,7 @@ pub fn read_layer_stream<R: Read>(
         changes.tar_bytes = blob_bytes;
         changes.diff_id = blob_digest.clone();
     }
+    let blob_digest = blob_digest.filter(|_| report_blob);
     Ok(LayerRead {
         compression,
         changes,

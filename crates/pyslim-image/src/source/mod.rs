@@ -3,9 +3,11 @@
 
 mod assemble;
 pub mod daemon;
+mod daemon_cached;
 mod daemon_history;
 pub mod docker_archive;
 pub mod image_config;
+pub mod layer_cache;
 mod layer_io;
 pub mod layer_tar;
 pub mod oci_layout;
@@ -91,6 +93,8 @@ impl LayerCache {
 pub struct OpenOptions {
     /// Share layers with other images opened with this cache.
     pub cache: Option<Arc<LayerCache>>,
+    /// The layer cache on disk: layers read before are not read again.
+    pub disk_cache: Option<Arc<layer_cache::DiskCache>>,
     pub source: SourceChoice,
     /// `os/arch[/variant]` to pick from a multi-platform index.
     pub platform: Option<String>,
@@ -169,7 +173,13 @@ pub fn open_observed(
     match locate(reference, opts.source)? {
         Location::Daemon(name) => {
             let progress = progress::export_progress(opts.progress);
-            daemon::read_image(&name, &opts.read, progress, observer)
+            daemon::read_image(
+                &name,
+                &opts.read,
+                progress,
+                observer,
+                opts.disk_cache.clone(),
+            )
         }
         Location::Named(name) => daemon_else_registry(&name, opts, observer),
         Location::Registry(name) => registry::read_image(&name, opts, &*observer, &|_| {}),
@@ -224,7 +234,13 @@ fn daemon_else_registry(
     observer: Arc<dyn LoadObserver>,
 ) -> Result<Image> {
     let progress = progress::export_progress(opts.progress);
-    let daemon_err = match daemon::read_image(target, &opts.read, progress, observer.clone()) {
+    let daemon_err = match daemon::read_image(
+        target,
+        &opts.read,
+        progress,
+        observer.clone(),
+        opts.disk_cache.clone(),
+    ) {
         Ok(image) => return Ok(image),
         Err(e) => e,
     };
@@ -303,7 +319,25 @@ fn open_path(
                     Error::corrupt(&reference, format!("corrupt zstd stream ({e})"))
                 })?),
             };
-            let store = StreamStore::collect(&reference, reader, &opts.read, |_, _| {})?;
+            // Layers the cache holds pass unparsed (not under --verify).
+            let cached = |member: &str, head: &[u8], size: u64| {
+                let disk = opts.disk_cache.as_deref()?;
+                let input = &reference;
+                (!opts.read.verify_diff_ids)
+                    .then(|| disk.stream_member(input, member, head, size, &opts.read, false))
+                    .flatten()
+            };
+            // The cache stores a layer under the diff_id its bytes hash to.
+            let mut read = opts.read.clone();
+            read.hash_diff_ids |= opts.disk_cache.is_some();
+            let store = StreamStore::collect_skipping(
+                &reference,
+                reader,
+                &read,
+                &mut |_, _| {},
+                &mut |_, _| {},
+                &cached,
+            )?;
             from_store(&store, &reference, choice, opts, observer)
         }
     }
@@ -358,6 +392,9 @@ fn from_store(
         kind,
         &opts.read,
         observer,
-        opts.cache.as_deref(),
+        assemble::Caches {
+            memory: opts.cache.as_deref(),
+            disk: opts.disk_cache.as_deref(),
+        },
     )
 }

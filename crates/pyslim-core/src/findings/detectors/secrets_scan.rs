@@ -35,7 +35,6 @@ fn credential_files(ctx: &Context) -> Vec<(Item, Option<String>)> {
     let mut out = Vec::new();
     for layer in &ctx.image.layers {
         for (index, cap) in &layer.changes.captures {
-            let Captured::Text(text) = cap else { continue };
             let Some(entry) = layer.changes.entries.get(*index as usize) else {
                 continue;
             };
@@ -43,7 +42,13 @@ fn credential_files(ctx: &Context) -> Vec<(Item, Option<String>)> {
             if !is_secret_candidate(&entry.path) {
                 continue;
             }
-            let Some(kind) = classify(&entry.path, text) else {
+            let kind = match cap {
+                Captured::Text(text) => classify(&entry.path, text),
+                // Classified when it was read (a layer from the cache keeps no bytes).
+                Captured::Credential(kind) => Some(kind.as_str()),
+                Captured::Elf(_) => None,
+            };
+            let Some(kind) = kind else {
                 continue;
             };
             // Still visible in the final image, or only in the layer that wrote it?

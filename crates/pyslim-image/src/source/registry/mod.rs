@@ -97,7 +97,12 @@ pub fn read_image(
             SourceKind::Registry,
             &opts.read,
             observer,
-            opts.cache.as_deref(),
+            // A layer either cache holds is never downloaded: the store fetches a blob only
+            // when the assembler reads the layer.
+            assemble::Caches {
+                memory: opts.cache.as_deref(),
+                disk: opts.disk_cache.as_deref(),
+            },
         )
     });
     progress.finish();

@@ -14,8 +14,10 @@ use pyslim_core::image::Compression;
 
 use super::layer_tar::{read_layer_seekable, LayerRead, ReadOptions};
 
+mod cached;
 mod stream;
 
+pub use self::cached::CachedStore;
 pub use self::stream::StreamStore;
 
 pub trait BlobStore: Sync {

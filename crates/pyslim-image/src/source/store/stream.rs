@@ -19,6 +19,9 @@ pub struct StreamStore {
     layers: Mutex<HashMap<String, Result<LayerRead>>>,
 }
 
+/// Gives a layer member (by its name, its first bytes and its size) from the layer cache.
+pub type CachedMember<'a> = dyn Fn(&str, &[u8], u64) -> Option<Result<LayerRead>> + 'a;
+
 /// Members at most this big and not named like a layer are kept as documents.
 const DOCUMENT_SNIFF: usize = 512;
 
@@ -42,6 +45,19 @@ impl StreamStore {
         opts: &ReadOptions,
         on_member: &mut dyn FnMut(&str, u64),
         on_layer: &mut dyn FnMut(&str, &LayerRead),
+    ) -> Result<Self> {
+        Self::collect_skipping(input, reader, opts, on_member, on_layer, &|_, _, _| None)
+    }
+
+    /// As `collect_observed`; `cached` may give a layer member (by its name, its first bytes
+    /// and its size) from the layer cache, and the member then passes unparsed.
+    pub fn collect_skipping<R: Read>(
+        input: &str,
+        reader: R,
+        opts: &ReadOptions,
+        on_member: &mut dyn FnMut(&str, u64),
+        on_layer: &mut dyn FnMut(&str, &LayerRead),
+        cached: &CachedMember<'_>,
     ) -> Result<Self> {
         let mut archive = tar::Archive::new(reader);
         let mut documents = HashMap::new();
@@ -79,6 +95,13 @@ impl StreamStore {
                     .read_to_end(&mut doc)
                     .map_err(|e| Error::corrupt(input, crate::source::layer_io::describe_io(&e)))?;
                 documents.insert(name, doc);
+            } else if let Some(read) = cached(&name, &head, size) {
+                io::copy(&mut entry, &mut io::sink())
+                    .map_err(|e| Error::corrupt(input, crate::source::layer_io::describe_io(&e)))?;
+                if let Ok(layer) = &read {
+                    on_layer(&name, layer);
+                }
+                layers.insert(name, read);
             } else {
                 let label = format!("{input}: {name}");
                 let chained = io::Cursor::new(head).chain(&mut entry);
