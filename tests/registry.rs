@@ -295,3 +295,56 @@ fn trimming_a_registry_image_says_to_pull_it_first_before_reading_it() {
         format!("pyslim: {name}: a trimmed image is written from the image's own layers, which pyslim does not keep from a registry: pull it into the Docker daemon first (docker pull {name}) and trim that, or pass --no-image")
     );
 }
+
+/// Issue #15: a layer the disk cache holds is never downloaded. The second read of the same
+/// image asks the registry for its manifest and config only, and gives the same JSON.
+#[test]
+fn a_warm_cache_downloads_no_layer_blob_and_gives_the_same_json() {
+    if !kit::tools_or_skip("a_warm_cache_downloads_no_layer_blob_and_gives_the_same_json") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout = app_layout(dir.path());
+    let registry = Registry::start(Setup::default());
+    registry.push(&layout, "team/app:1", false);
+    let host = registry.host();
+    let cache = dir.path().join("cache");
+    let trace = dir.path().join("trace");
+    let env = [
+        ("PYSLIM_NO_CACHE", ""),
+        ("PYSLIM_CACHE_DIR", cache.to_str().unwrap()),
+        ("PYSLIM_CACHE_TRACE", trace.to_str().unwrap()),
+    ];
+    let reference = format!("registry://{host}/team/app:1");
+    let layer_gets = |log: &str| {
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(
+                layout
+                    .join("blobs/sha256")
+                    .join(manifest_digest(&layout).trim_start_matches("sha256:")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        manifest["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| log.matches(l["digest"].as_str().unwrap()).count())
+            .sum::<usize>()
+    };
+    let (cold, _) = analyze_json(&[&reference], &env);
+    let fetched_cold = layer_gets(&registry.log());
+    assert!(fetched_cold > 0, "the cold read downloads the layers");
+    let (warm, _) = analyze_json(&[&reference], &env);
+    assert_eq!(
+        layer_gets(&registry.log()),
+        fetched_cold,
+        "the warm read downloaded a layer blob again"
+    );
+    assert_eq!(cold, warm, "a cache hit gives the JSON of a cold read");
+    let events = std::fs::read_to_string(&trace).unwrap();
+    assert!(events.lines().any(|l| l.starts_with("hit")), "{events}");
+    let (uncached, _) = analyze_json(&[&reference, "--no-cache"], &env);
+    assert_eq!(uncached, cold);
+}
