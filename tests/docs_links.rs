@@ -465,7 +465,10 @@ fn readme_keeps_the_two_commands() {
         .collect();
     assert_eq!(
         commands,
-        ["cargo run --release -- explore", "cargo test"],
+        [
+            "cargo install --locked --path . && pyslim explore",
+            "cargo test"
+        ],
         "README.md's two commands changed; .ci/run runs the test one"
     );
 }
