@@ -53,6 +53,48 @@ pub fn proxy(sock: &Path, budget: usize, at_budget: AtBudget) {
     });
 }
 
+/// Forwards every connection on `sock` to the real daemon, holding back an export request
+/// (`GET …/images/NAME/get`) for `delay` first: an engine that takes long to answer an
+/// export, as Docker 20.10 does while it gathers a big image.
+pub fn proxy_slow_export(sock: &Path, delay: std::time::Duration) {
+    let listener = UnixListener::bind(sock).unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let Ok(upstream) = UnixStream::connect("/var/run/docker.sock") else {
+                    return;
+                };
+                let (mut c_read, mut u_write) =
+                    (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(n) = c_read.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        let chunk = &buf[..n];
+                        if chunk.starts_with(b"GET ")
+                            && chunk
+                                .split(|&b| b == b' ')
+                                .nth(1)
+                                .is_some_and(|path| path.ends_with(b"/get"))
+                        {
+                            std::thread::sleep(delay);
+                        }
+                        if u_write.write_all(chunk).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = u_write.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut u_read, mut c_write) = (upstream, client);
+                let _ = std::io::copy(&mut u_read, &mut c_write);
+                let _ = c_write.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+}
+
 /// An image in the real daemon, removed when the test ends (also when it fails).
 pub struct Loaded(pub String);
 

@@ -7,7 +7,7 @@ use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 
 use crate::common;
-use crate::common::daemon_proxy::{load_big_image, proxy, AtBudget};
+use crate::common::daemon_proxy::{load_big_image, proxy, proxy_slow_export, AtBudget};
 
 fn pyslim(host: &str) -> assert_cmd::Command {
     let mut cmd = common::pyslim();
@@ -109,4 +109,33 @@ fn an_export_that_stalls_partway_times_out_with_the_value_in_the_message() {
         "{err}"
     );
     eprintln!("stalled export: {err}");
+}
+
+/// Was a bug: the engine answers an export only once it has gathered the image, and the
+/// first byte was held to the 30 s connect timeout, so a big image on a busy machine failed
+/// with "the export stream broke off: Timeout error". The first byte may take as long as a
+/// save (PYSLIM_SMOKE_TIMEOUT); later silence is still a stall (the tests above).
+#[test]
+fn an_export_slow_to_start_is_waited_for() {
+    if !common::docker_or_skip("an_export_slow_to_start_is_waited_for") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tag = "pyslim-test/slow-start:e2e";
+    let _loaded = load_big_image(dir.path(), tag);
+    let sock = dir.path().join("proxy.sock");
+    proxy_slow_export(&sock, Duration::from_secs(4));
+    let out = pyslim(&format!("unix://{}", sock.display()))
+        .env("PYSLIM_DOCKER_TIMEOUT", "2")
+        .args(["analyze", "--json", tag])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["image"]["reference"], tag);
 }
