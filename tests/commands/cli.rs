@@ -188,10 +188,10 @@ fn permission_denied_on_the_socket_is_explained() {
     let mut cmd = if is_root {
         let mut c = std::process::Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&bin);
+            .arg(bin);
         c
     } else {
-        std::process::Command::new(&bin)
+        std::process::Command::new(bin)
     };
     let host = format!("unix://{}", sock.display());
     let out = cmd

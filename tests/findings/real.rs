@@ -1129,7 +1129,7 @@ fn regression_directories_many_packages_fill_have_no_single_owner() {
     let mut checked = 0;
     for rule in ["c-headers", "docs"] {
         for item in &fx.finding(rule).items {
-            if !fx.obs(&item.name).is_some_and(|o| o.kind == Kind::Dir)
+            if fx.obs(&item.name).is_none_or(|o| o.kind != Kind::Dir)
                 || !listed.contains_key(&item.name)
             {
                 continue;

@@ -230,7 +230,7 @@ fn setup() -> (tempfile::TempDir, ImageSpec) {
     (dir, spec)
 }
 
-fn stage<'a>(text: &'a str, n: usize) -> &'a str {
+fn stage(text: &str, n: usize) -> &str {
     let starts: Vec<usize> = text.match_indices("\nFROM ").map(|(i, _)| i + 1).collect();
     let from = starts[n];
     let to = starts.get(n + 1).copied().unwrap_or(text.len());

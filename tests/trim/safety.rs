@@ -172,9 +172,9 @@ fn the_session_says_what_accepting_would_break_before_the_user_accepts() {
     let dockerfile = "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y python3.11-dev\nRUN python3 -m venv /opt/venv && pip install flask numpy\nCOPY main.py /app/main.py\nRUN rm -f /tmp/build.log && apt-get clean\n";
     let plan = pyslim::core::trim_session::patch::plan(
         &t.session,
-        &app.image(),
-        &app.examination(),
-        &app.rules(),
+        app.image(),
+        app.examination(),
+        app.rules(),
         &pyslim::core::dockerfile::Dockerfile::parse(dockerfile),
     );
     let tools = plan

@@ -191,7 +191,7 @@ pub fn analyze(image: &Image, tree: &Tree, top: usize) -> Analysis {
     }
     // Largest first; ties in path order so every source lists the same rows. Paths are
     // built only for the rows that can make the list.
-    largest.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    largest.sort_unstable_by_key(|a| std::cmp::Reverse(a.0));
     let cutoff = largest.get(top.saturating_sub(1)).map(|r| r.0).unwrap_or(0);
     let mut largest: Vec<PathBytes> = largest
         .into_iter()

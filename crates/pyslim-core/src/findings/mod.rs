@@ -97,7 +97,7 @@ pub(crate) struct PathItem {
 
 /// The largest rows (ties in path order), with paths and owning packages filled in.
 pub(crate) fn top_paths(ctx: &Context, mut rows: Vec<PathItem>) -> Vec<Item> {
-    rows.sort_unstable_by(|a, b| b.bytes.cmp(&a.bytes));
+    rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.bytes));
     let cutoff = rows
         .get(ITEMS_PER_FINDING.saturating_sub(1))
         .map(|r| r.bytes)

@@ -213,7 +213,7 @@ pub fn estimate(
                 .unwrap_or_else(|| "Not changed by the proposal.".into()),
         });
     }
-    by_finding.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    by_finding.sort_by_key(|f| std::cmp::Reverse(f.bytes));
     Estimate {
         current_bytes,
         current_base_bytes,

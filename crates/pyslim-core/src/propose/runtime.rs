@@ -347,6 +347,6 @@ pub(crate) fn left_behind(input: &PlanInput, copies: &[CopyPath]) -> Vec<(String
         .into_iter()
         .filter(|(_, b)| *b >= LEFT_BEHIND_MIN_BYTES)
         .collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1));
+    out.sort_by_key(|o| std::cmp::Reverse(o.1));
     out
 }
